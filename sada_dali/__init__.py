@@ -1,0 +1,35 @@
+"""sada-dali: SADA (sample-aware dynamic augmentation) as a GPU-native NVIDIA DALI pipeline.
+
+Importing the package needs no GPU and loads neither DALI, torch nor CuPy: each public
+name is imported on first use.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "SADAEstimator": "sada_dali.estimator",
+    "StrengthTable": "sada_dali.strength",
+    "OPS": "sada_dali.ops",
+    "OpSpec": "sada_dali.ops",
+    "create_op_space": "sada_dali.ops",
+    "SADALoader": "sada_dali.loader",
+    "augment": "sada_dali.augment",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sada_dali' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

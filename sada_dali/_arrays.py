@@ -1,0 +1,129 @@
+"""Zero-copy conversion of any trainer's arrays to NumPy (host) or CuPy (device).
+
+Accepted inputs: torch tensors (CPU or CUDA, any dtype including bfloat16), CuPy and
+NumPy arrays, and anything exposing ``__dlpack__`` or ``__cuda_array_interface__``
+(JAX, TensorFlow, DALI tensors, ...). CuPy is imported only when a device array is
+requested, so importing this module never needs a GPU.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["is_device_array", "as_host_array", "as_device_array"]
+
+
+def _is_torch(x) -> bool:
+    return type(x).__module__.startswith("torch") and hasattr(x, "is_cuda")
+
+
+def is_device_array(x) -> bool:
+    """Return True when ``x`` lives in CUDA device memory.
+
+    Parameters
+    ----------
+    x : array-like
+        Any array object.
+    """
+    if _is_torch(x):
+        return bool(x.is_cuda)
+    if hasattr(x, "__cuda_array_interface__"):
+        return True
+    dev = getattr(x, "__dlpack_device__", None)
+    if dev is not None:
+        try:
+            return int(dev()[0]) in (2, 3, 13)  # kDLCUDA, kDLCUDAHost, kDLCUDAManaged
+        except Exception:
+            return False
+    return False
+
+
+def as_host_array(x, *, name: str) -> np.ndarray:
+    """View (or, for device memory and bfloat16, copy) ``x`` as a NumPy array.
+
+    Parameters
+    ----------
+    x : array-like
+        A torch tensor, CuPy/NumPy array, or any DLPack producer.
+    name : str
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        bfloat16 inputs are widened to float32, since NumPy has no bfloat16.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not an array that NumPy, DLPack or torch can read.
+    """
+    if isinstance(x, np.ndarray):
+        return x
+    if _is_torch(x):
+        import torch
+
+        t = x.detach()
+        if t.dtype == torch.bfloat16:
+            t = t.float()
+        return t.cpu().numpy()
+    if hasattr(x, "__cuda_array_interface__") or is_device_array(x):
+        cp = _cupy()
+        return cp.asnumpy(as_device_array(x, name=name))
+    if hasattr(x, "__dlpack__"):
+        try:
+            return np.from_dlpack(x)
+        except (TypeError, BufferError, RuntimeError):
+            pass
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # pragma: no cover - exotic objects
+        raise TypeError(f"The `{name}` must be an array (NumPy, torch, CuPy or DLPack), got {type(x).__name__}.") from exc
+    if arr.dtype == object:
+        raise TypeError(f"The `{name}` must be a numeric array (NumPy, torch, CuPy or DLPack), got {type(x).__name__}.")
+    if arr.dtype.kind == "V" or str(arr.dtype) == "bfloat16":
+        arr = arr.astype(np.float32)
+    return arr
+
+
+def as_device_array(x, *, name: str):
+    """View ``x`` as a CuPy array on the current device, without copying device memory.
+
+    Host inputs are copied to the device once. torch bfloat16 tensors are widened to
+    float32 on the device (CuPy has no bfloat16); the copy stays on the GPU.
+
+    Parameters
+    ----------
+    x : array-like
+        A torch tensor, CuPy/NumPy array, or any DLPack or CUDA-array-interface producer.
+    name : str
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    cupy.ndarray
+    """
+    cp = _cupy()
+    if isinstance(x, cp.ndarray):
+        return x
+    if _is_torch(x):
+        import torch
+
+        t = x.detach()
+        if t.dtype == torch.bfloat16:
+            t = t.float()
+        if not t.is_cuda:
+            return cp.asarray(t.numpy())
+        return cp.from_dlpack(t.contiguous())
+    if hasattr(x, "__cuda_array_interface__") or is_device_array(x):
+        return cp.from_dlpack(x) if hasattr(x, "__dlpack__") else cp.asarray(x)
+    return cp.asarray(as_host_array(x, name=name))
+
+
+def _cupy():
+    try:
+        import cupy
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "The CUDA backend needs CuPy: `pip install cupy-cuda12x` (or cupy-cuda13x on CUDA 13)."
+        ) from exc
+    return cupy

@@ -1,0 +1,77 @@
+"""Counter-based randomness: every per-sample choice is a pure function of (seed, epoch, index).
+
+A splitmix64 hash of the counter replaces a stateful generator. The op drawn for a sample,
+its sign and its flip therefore do not depend on the worker count, the sharding, the batch
+size, or where a resumed run starts: resume is exact by construction, and the DALI loader
+and the torchvision baseline draw the very same choices.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["STREAM_OP", "STREAM_SIGN", "STREAM_FLIP", "STREAM_WARMUP", "STREAM_PERM",
+           "hash_uniform", "per_sample_choices"]
+
+STREAM_OP, STREAM_SIGN, STREAM_FLIP, STREAM_WARMUP, STREAM_PERM = 1, 2, 3, 4, 5
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+def hash_uniform(seed: int, epoch: int, indices, stream: int) -> np.ndarray:
+    """Uniform [0, 1) float64 values, one per index, from a keyed splitmix64 hash.
+
+    Parameters
+    ----------
+    seed, epoch : int
+        Run seed and epoch number (non-negative).
+    indices : array-like of int
+        Sample indices.
+    stream : int
+        Which independent stream (``STREAM_*``) to draw from.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array with the shape of ``indices``.
+    """
+    idx = np.asarray(indices, dtype=np.int64).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        key = _mix(np.array([seed & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64) + _GOLDEN * np.uint64(stream))
+        key = _mix(key ^ (np.array([epoch], dtype=np.uint64) * _GOLDEN))
+        z = _mix(key + (idx + np.uint64(1)) * _GOLDEN)
+    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def per_sample_choices(seed: int, epoch: int, indices, num_ops: int):
+    """The op index, sign and horizontal flip of each sample at one visit.
+
+    Parameters
+    ----------
+    seed, epoch : int
+        Run seed and epoch.
+    indices : array-like of int
+        Dataset indices of the samples.
+    num_ops : int
+        Size of the op space (14 for the paper's Table 8).
+
+    Returns
+    -------
+    op : numpy.ndarray of int32
+        Uniform over ``range(num_ops)``.
+    sign : numpy.ndarray of int32
+        0 or 1; 1 negates a signed op's magnitude.
+    flip : numpy.ndarray of int32
+        0 or 1; 1 mirrors the image horizontally.
+    """
+    op = np.minimum((hash_uniform(seed, epoch, indices, STREAM_OP) * num_ops).astype(np.int32), num_ops - 1)
+    sign = (hash_uniform(seed, epoch, indices, STREAM_SIGN) < 0.5).astype(np.int32)
+    flip = (hash_uniform(seed, epoch, indices, STREAM_FLIP) < 0.5).astype(np.int32)
+    return op, sign, flip

@@ -1,0 +1,184 @@
+"""The strength table: one float32 strength per sample, in shared memory.
+
+The table is what the loaders read per sample. It lives in POSIX shared memory so that
+DALI's parallel ``external_source`` workers and torch ``DataLoader`` workers all see the
+trainer's updates without a copy per worker: pickling a table sends only its name.
+"""
+from __future__ import annotations
+
+import uuid
+from multiprocessing import resource_tracker, shared_memory
+
+import numpy as np
+
+from ._arrays import as_host_array, is_device_array
+
+__all__ = ["StrengthTable", "validate_strengths"]
+
+_HEADER = 64  # bytes: int64 epoch, int64 generation, padding to keep the floats aligned
+
+
+def validate_strengths(values, num_samples: int, *, name: str = "strengths") -> np.ndarray:
+    """Check a strength array and return it as a float32 host array.
+
+    Parameters
+    ----------
+    values : array-like
+        (N,) strengths from any trainer: torch, CuPy, NumPy or any DLPack producer. Device
+        arrays are checked on the device and copied to the host once.
+    num_samples : int
+        The expected length N.
+    name : str
+        The argument's name for error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) float32.
+
+    Raises
+    ------
+    ValueError
+        On a wrong shape, a non-finite value, or a value outside [0, 1].
+    TypeError
+        If ``values`` is not a numeric array.
+    """
+    arr = as_host_array(values, name=name)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"The `{name}` must be a numeric array, got dtype {arr.dtype}.")
+    if arr.shape != (num_samples,):
+        raise ValueError(f"The `{name}` must have shape ({num_samples},) (one per sample), got {tuple(arr.shape)}.")
+    arr = arr.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+        raise ValueError(f"The `{name}` must be finite, got {arr[bad]} at index {bad}.")
+    if arr.size and (arr.min() < 0.0 or arr.max() > 1.0):
+        bad = int(np.flatnonzero((arr < 0) | (arr > 1))[0])
+        raise ValueError(f"The `{name}` must lie in [0, 1], got {arr[bad]} at index {bad}.")
+    return arr
+
+
+def _attach_untracked(name: str) -> shared_memory.SharedMemory:
+    """Attach to an existing block without registering it with the resource tracker.
+
+    Only the owner may free the block; a tracked attachment would free it (or warn) when
+    the attaching worker exits. Python 3.13 has ``track=False`` for this.
+    """
+    try:
+        return shared_memory.SharedMemory(name=name, track=False)
+    except TypeError:
+        pass
+    register = resource_tracker.register
+    resource_tracker.register = lambda *args, **kwargs: None
+    try:
+        return shared_memory.SharedMemory(name=name)
+    finally:
+        resource_tracker.register = register
+
+
+class StrengthTable:
+    """Per-sample augmentation strengths in [0, 1], shared across processes.
+
+    Parameters
+    ----------
+    num_samples : int
+        Dataset size N.
+    initial : float or array-like, optional
+        Starting strengths; default 1.0 (full magnitude, as RandAugment would apply).
+
+    Notes
+    -----
+    Besides the (N,) float32 strengths the block holds an ``epoch`` slot, so workers that
+    were started once see the epoch the trainer set. The creating process owns the block
+    and unlinks it on :meth:`close` (or at garbage collection); unpickled copies only attach.
+    """
+
+    def __init__(self, num_samples: int, *, initial=1.0):
+        if not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
+            raise ValueError(f"The `num_samples` must be a positive integer, got {num_samples!r}.")
+        self.num_samples = int(num_samples)
+        self._shm = shared_memory.SharedMemory(
+            create=True, size=_HEADER + 4 * self.num_samples, name=f"sada_{uuid.uuid4().hex[:16]}")
+        self._owner = True
+        self._bind()
+        self._header[:] = 0
+        if np.isscalar(initial):
+            self.set(np.full(self.num_samples, initial, dtype=np.float32), name="initial")
+        else:
+            self.set(initial, name="initial")
+
+    def _bind(self) -> None:
+        buf = self._shm.buf
+        self._header = np.ndarray((2,), dtype=np.int64, buffer=buf)
+        self._values = np.ndarray((self.num_samples,), dtype=np.float32, buffer=buf, offset=_HEADER)
+
+    @property
+    def name(self) -> str:
+        """Name of the shared-memory block."""
+        return self._shm.name
+
+    @property
+    def array(self) -> np.ndarray:
+        """Read-only (N,) float32 view of the current strengths."""
+        view = self._values.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def epoch(self) -> int:
+        """The epoch the trainer last announced through :meth:`set_epoch`."""
+        return int(self._header[0])
+
+    @property
+    def generation(self) -> int:
+        """How many times the strengths were replaced (0 after construction)."""
+        return int(self._header[1])
+
+    def set_epoch(self, epoch: int) -> None:
+        """Announce the epoch to every process attached to the table."""
+        if int(epoch) < 0:
+            raise ValueError(f"The `epoch` must be a non-negative integer, got {epoch!r}.")
+        self._header[0] = int(epoch)
+
+    def set(self, values, *, name: str = "strengths") -> None:
+        """Replace all strengths after validating them (see :func:`validate_strengths`)."""
+        arr = validate_strengths(values, self.num_samples, name=name)
+        self._values[:] = arr
+        self._header[1] += 1
+
+    def gather(self, indices) -> np.ndarray:
+        """Strengths of ``indices`` as float32."""
+        return self._values[np.asarray(indices, dtype=np.int64)]
+
+    def close(self) -> None:
+        """Detach; the owner also frees the block."""
+        shm, self._shm = getattr(self, "_shm", None), None
+        if shm is None:
+            return
+        self._header = self._values = None
+        shm.close()
+        if self._owner:
+            try:
+                shm.unlink()
+            except FileNotFoundError:
+                pass
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __getstate__(self):
+        if self._shm is None:
+            raise RuntimeError("This StrengthTable was closed and can no longer be shared.")
+        return {"name": self._shm.name, "num_samples": self.num_samples}
+
+    def __setstate__(self, state):
+        self.num_samples = state["num_samples"]
+        self._shm = _attach_untracked(state["name"])
+        self._owner = False
+        self._bind()
+
+    def __repr__(self) -> str:
+        return f"StrengthTable(num_samples={self.num_samples}, epoch={self.epoch}, name={self.name!r})"
