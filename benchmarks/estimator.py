@@ -1,0 +1,121 @@
+"""Benchmark of SADAEstimator: per-``update`` time, ``end_epoch`` time and state memory.
+
+``update`` is timed at (B, K) = (256, 1000) on an estimator of the full dataset size, cycling
+over a pool of samples that have been seen before (so every row computes the KL and the window
+variance). ``end_epoch`` is timed on N samples that all hold a valid, spread-out variance; its
+cost does not depend on K, so that estimator uses K=2 to fill its state quickly. CUDA times come
+from CUDA events after warm-up (plus the host wall time per call); CPU times from perf_counter.
+
+Example: ``python benchmarks/estimator.py --device auto --json results/estimator.json``
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import numpy as np
+
+from sada_dali import SADAEstimator
+
+
+def _has_cuda() -> bool:
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def _xp(device):
+    if device == "cpu":
+        return np, lambda: None
+    import cupy
+
+    return cupy, cupy.cuda.get_current_stream().synchronize
+
+
+def _timed(fn, repeats: int, device: str) -> tuple[float, float]:
+    """(device time per call, host wall time per call) in microseconds."""
+    xp, sync = _xp(device)
+    sync()
+    if device != "cpu":
+        start, end = xp.cuda.Event(), xp.cuda.Event()
+        start.record()
+    t0 = time.perf_counter()
+    for i in range(repeats):
+        fn(i)
+    wall = (time.perf_counter() - t0) / repeats * 1e6
+    if device == "cpu":
+        return wall, wall
+    end.record()
+    end.synchronize()
+    return xp.cuda.get_elapsed_time(start, end) / repeats * 1e3, wall
+
+
+def bench_update(device: str, args) -> dict:
+    xp, _ = _xp(device)
+    rng = np.random.default_rng(0)
+    est = SADAEstimator(args.num_samples, args.num_classes, window=args.window, device=device,
+                        state_dtype=args.state_dtype)
+    pool = rng.choice(args.num_samples, size=args.batch_size * 8, replace=False)
+    batches = [(xp.asarray(rng.permutation(pool)[: args.batch_size]),
+                xp.asarray(rng.normal(size=(args.batch_size, args.num_classes)).astype(np.float32) * 3))
+               for _ in range(16)]
+
+    def step(i):
+        est.update(*batches[i % len(batches)])
+
+    for i in range(args.window * 8 + 8):  # every pooled sample: full ring, valid V
+        step(i)
+    dev_us, wall_us = _timed(step, args.iters, device)
+    return {"update_us": dev_us, "update_wall_us": wall_us, "state_bytes": est.nbytes}
+
+
+def bench_end_epoch(device: str, args) -> dict:
+    xp, _ = _xp(device)
+    n, chunk = args.num_samples, 1 << 16
+    est = SADAEstimator(n, 2, window=args.window, device=device)
+    rng = np.random.default_rng(1)
+    for _ in range(3):  # three visits: every sample holds two KL values and a valid V
+        for start in range(0, n, chunk):
+            idx = np.arange(start, min(start + chunk, n))
+            est.update(xp.asarray(idx), xp.asarray(rng.normal(size=(idx.size, 2)).astype(np.float32) * 4))
+    assert int(est.valid.sum()) == n
+    est.end_epoch()
+    dev_us, wall_us = _timed(lambda i: est.end_epoch(), args.epoch_iters, device)
+    return {"end_epoch_ms": dev_us / 1e3, "end_epoch_wall_ms": wall_us / 1e3}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto",
+                        help="auto: cuda (when present) and cpu")
+    parser.add_argument("--num-samples", type=int, default=1_281_167)
+    parser.add_argument("--num-classes", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--window", type=int, default=10)
+    parser.add_argument("--state-dtype", choices=["float16", "float32"], default="float16")
+    parser.add_argument("--iters", type=int, default=200, help="timed update calls")
+    parser.add_argument("--epoch-iters", type=int, default=10, help="timed end_epoch calls")
+    parser.add_argument("--json", help="write the results to this path")
+    args = parser.parse_args(argv)
+    devices = {"cpu": ["cpu"], "cuda": ["cuda"], "auto": (["cuda"] if _has_cuda() else []) + ["cpu"]}[args.device]
+    results = {"config": vars(args), "host": platform.processor() or platform.machine(), "devices": {}}
+    for device in devices:
+        row = bench_update(device, args) | bench_end_epoch(device, args)
+        results["devices"][device] = row
+        print(f"{device:>4}: update {row['update_us']:9.1f} us (wall {row['update_wall_us']:9.1f} us) | "
+              f"end_epoch {row['end_epoch_ms']:8.2f} ms (wall {row['end_epoch_wall_ms']:8.2f} ms) | "
+              f"state {row['state_bytes'] / 2**30:6.3f} GiB  [N={args.num_samples}, K={args.num_classes}, "
+              f"B={args.batch_size}, L={args.window}, {args.state_dtype}]")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2)
+    return results
+
+
+if __name__ == "__main__":
+    main()

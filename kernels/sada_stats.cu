@@ -1,0 +1,157 @@
+// SADA estimator kernels: one fused per-batch update plus the end-of-epoch strength map.
+//
+// Loaded by sada_dali/estimator/_cuda_backend.py through cupy.RawModule (NVRTC, `--fmad=false`);
+// the header is inlined there so CuPy's kernel cache keys on its content. No CUDA headers are
+// needed: float16 conversions use the PTX `cvt` instructions directly.
+#include "sada_stats.cuh"
+
+#define SADA_FULL_MASK 0xffffffffu
+
+// float16 storage as raw bits (a distinct type so templates can tell it from integer indices).
+struct sada_f16 {
+    unsigned short bits;
+};
+
+__device__ __forceinline__ float sada_to_float(float x) { return x; }
+__device__ __forceinline__ float sada_to_float(sada_f16 h) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h.bits));
+    return f;
+}
+__device__ __forceinline__ void sada_store(float* dst, float v) { *dst = v; }
+__device__ __forceinline__ void sada_store(sada_f16* dst, float v) {
+    unsigned short b;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(b) : "f"(v));
+    dst->bits = b;
+}
+
+__device__ __forceinline__ float sada_warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = v + __shfl_xor_sync(SADA_FULL_MASK, v, o);
+    return v;
+}
+__device__ __forceinline__ float sada_warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(SADA_FULL_MASK, v, o));
+    return v;
+}
+
+// Marks, for every in-range index of the batch, the last row that carries it (last occurrence wins).
+// `owner` is an (N,) int32 scratch that is -1 everywhere between updates.
+template <typename I>
+__global__ void sada_claim(const I* __restrict__ indices, int batch, long long num_samples, int* owner) {
+    const int row = blockIdx.x * blockDim.x + threadIdx.x;
+    if (row >= batch) return;
+    const long long idx = (long long)indices[row];
+    if (idx >= 0 && idx < num_samples) atomicMax(&owner[idx], row);
+}
+
+// One warp per batch row: softmax, KL to the stored previous distribution (Eq. 5), ring-buffer
+// write, window variance (Eq. 6), EMA (Eq. 7) and the new stored log-probabilities, in one pass
+// over the classes after the max and sum-exp passes. counters[0]: rows skipped for non-finite
+// logits; counters[1]: rows skipped for an index outside [0, N).
+template <typename T, typename I, typename S>
+__global__ void __launch_bounds__(256) sada_update(
+    const T* __restrict__ logits, const I* __restrict__ indices, int batch, int num_classes, long long num_samples,
+    int window, float beta, int mean_mode, S* __restrict__ log_prev, float* __restrict__ ring,
+    float* __restrict__ variance, int* __restrict__ seen, int* __restrict__ owner, sada_u64* __restrict__ counters) {
+    const int row = (int)((blockIdx.x * blockDim.x + threadIdx.x) >> 5);
+    const int lane = threadIdx.x & 31;
+    if (row >= batch) return;  // uniform per warp
+    const long long idx = (long long)indices[row];
+    if (idx < 0 || idx >= num_samples) {
+        if (lane == 0) atomicAdd(&counters[1], 1ULL);
+        return;
+    }
+    int winner = 0;
+    if (lane == 0) winner = owner[idx] == row;
+    if (!__shfl_sync(SADA_FULL_MASK, winner, 0)) return;  // an earlier duplicate: ignored
+
+    const T* x = logits + (size_t)row * num_classes;
+    float row_max = -SADA_FLT_MAX;
+    bool bad = false;
+    for (int c = lane; c < num_classes; c += 32) {
+        const float v = sada_to_float(x[c]);
+        bad = bad || !sada_is_finite(v);
+        row_max = fmaxf(row_max, v);
+    }
+    if (__any_sync(SADA_FULL_MASK, bad)) {
+        if (lane == 0) {
+            atomicAdd(&counters[0], 1ULL);
+            owner[idx] = -1;
+        }
+        return;
+    }
+    row_max = sada_warp_max(row_max);
+    float z = 0.0f;
+    for (int c = lane; c < num_classes; c += 32) z = z + expf(sada_to_float(x[c]) - row_max);
+    const float log_z = logf(sada_warp_sum(z));
+
+    int n = 0;  // appearances so far
+    if (lane == 0) n = seen[idx];
+    n = __shfl_sync(SADA_FULL_MASK, n, 0);
+    S* q = log_prev + (size_t)idx * num_classes;
+    float kl = 0.0f;
+    for (int c = lane; c < num_classes; c += 32) {
+        const float log_p = sada_log_softmax(sada_to_float(x[c]), row_max, log_z);
+        if (n > 0) kl = kl + sada_kl_term(expf(log_p), log_p, sada_to_float(q[c]));
+        sada_store(&q[c], sada_clamp_log(log_p));
+    }
+    kl = sada_warp_sum(kl);
+    if (lane == 0) {
+        float* d = ring + (size_t)idx * window;
+        if (n > 0) d[(n - 1) % window] = fabsf(kl);
+        const int held = min(n, window);  // values of d held after this appearance
+        seen[idx] = n + 1;
+        if (held >= 2) variance[idx] = sada_ema(variance[idx], sada_window_variance(d, held, mean_mode), beta);
+        owner[idx] = -1;
+    }
+}
+
+// Min and max of the valid variances (seen >= 3), as float bits: non-negative floats order like
+// their unsigned bit patterns. minmax must hold {+inf bits, 0} on entry.
+__global__ void __launch_bounds__(256) sada_minmax(const float* __restrict__ variance, const int* __restrict__ seen,
+                                                   long long n, unsigned int* minmax) {
+    __shared__ unsigned int s_lo[32], s_hi[32];
+    unsigned int lo = 0x7f800000u, hi = 0u;
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += stride) {
+        if (seen[i] >= 3) {
+            const unsigned int b = __float_as_uint(variance[i]);
+            lo = min(lo, b);
+            hi = max(hi, b);
+        }
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        lo = min(lo, __shfl_xor_sync(SADA_FULL_MASK, lo, o));
+        hi = max(hi, __shfl_xor_sync(SADA_FULL_MASK, hi, o));
+    }
+    const int warp = threadIdx.x >> 5;
+    if ((threadIdx.x & 31) == 0) {
+        s_lo[warp] = lo;
+        s_hi[warp] = hi;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int w = 1; w < (int)(blockDim.x >> 5); ++w) {
+            lo = min(lo, s_lo[w]);
+            hi = max(hi, s_hi[w]);
+        }
+        atomicMin(&minmax[0], lo);
+        atomicMax(&minmax[1], hi);
+    }
+}
+
+// Strengths for one epoch: the min-max map of valid variances, the warm-up strength elsewhere
+// (and everywhere when there is no spread, including when no sample is valid).
+__global__ void __launch_bounds__(256) sada_strengths(const float* __restrict__ variance, const int* __restrict__ seen,
+                                                      long long n, const unsigned int* __restrict__ minmax,
+                                                      sada_u64 seed, sada_u64 epoch, int use_constant, float constant,
+                                                      float* __restrict__ out) {
+    const float v_min = __uint_as_float(minmax[0]);
+    const float v_max = __uint_as_float(minmax[1]);
+    const bool spread = v_max > v_min;
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += stride) {
+        out[i] = (spread && seen[i] >= 3) ? sada_strength(variance[i], v_min, v_max)
+                                          : sada_warmup_strength(seed, epoch, (sada_u64)i, use_constant, constant);
+    }
+}

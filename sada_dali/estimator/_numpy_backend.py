@@ -1,0 +1,146 @@
+"""The NumPy backend and the float32 formulas both backends share.
+
+Each formula mirrors a ``__host__ __device__`` function of ``kernels/sada_stats.cuh`` with the
+same float32 operations in the same order, so the scalar statistics (window variance, EMA,
+strength map, warm-up draw) are bit-identical to the GPU's; only the sums over classes are
+associated differently (pairwise here, lane-strided plus a warp tree on the GPU).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._arrays import as_host_array
+from .._random import STREAM_WARMUP, hash_uniform
+from ._checks import check_batch
+
+__all__ = ["LOG_FLOOR", "NumpyBackend", "log_softmax", "kl_divergence", "window_variance", "ema",
+           "strength_map", "warmup_strengths"]
+
+LOG_FLOOR = np.float32(-16.0)  # SADA_LOG_FLOOR
+_ONE = np.float32(1.0)
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    """Row-wise ``(x - max) - log(sum(exp(x - max)))`` of finite (B, K) float32 logits."""
+    with np.errstate(over="ignore", under="ignore"):
+        shifted = x - x.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True, dtype=np.float32))
+
+
+def kl_divergence(log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray:
+    """``|KL(p || q)|`` per row (paper Eq. 5) from log-probabilities; q is clamped to ``LOG_FLOOR``."""
+    log_q = np.maximum(log_q.astype(np.float32, copy=False), LOG_FLOOR)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        p = np.exp(log_p)
+        terms = np.where(p > 0, p * (log_p - log_q), np.float32(0.0))
+    return np.abs(terms.sum(axis=1, dtype=np.float32))
+
+
+def window_variance(d: np.ndarray, held: np.ndarray, mean_mode: bool) -> np.ndarray:
+    """Eq. 6 over the first ``held[b]`` columns of each row of ``d`` (B, L), summed in column order."""
+    count = held.astype(np.float32)
+    total = np.zeros(d.shape[0], np.float32)
+    for j in range(d.shape[1]):
+        total = np.where(j < held, total + d[:, j], total)
+    mean = total / count
+    ss = np.zeros(d.shape[0], np.float32)
+    for j in range(d.shape[1]):
+        e = d[:, j] - mean
+        ss = np.where(j < held, ss + e * e, ss)
+    return ss / count if mean_mode else ss
+
+
+def ema(v_old: np.ndarray, v_t: np.ndarray, beta: float) -> np.ndarray:
+    """Eq. 7: ``beta * v_t + (1 - beta) * v_old`` in float32."""
+    b = np.float32(beta)
+    return b * v_t + (_ONE - b) * v_old
+
+
+def strength_map(v: np.ndarray, v_min, v_max) -> np.ndarray:
+    """``1 - (v - v_min) / (v_max - v_min)`` in float32 (requires ``v_max > v_min``)."""
+    return _ONE - (v - np.float32(v_min)) / (np.float32(v_max) - np.float32(v_min))
+
+
+def warmup_strengths(seed: int, epoch: int, indices: np.ndarray, constant: float | None) -> np.ndarray:
+    """float32 warm-up strengths: ``constant`` or the seeded uniform draw of ``_random.hash_uniform``."""
+    if constant is not None:
+        return np.full(indices.shape, constant, np.float32)
+    return hash_uniform(seed, epoch, indices, STREAM_WARMUP).astype(np.float32)
+
+
+class NumpyBackend:
+    """Per-sample state in host memory, updated with vectorised NumPy (no loop over samples)."""
+
+    def __init__(self, config):
+        n, k, w = config.num_samples, config.num_classes, config.window
+        self.config = config
+        self.log_prev = np.zeros((n, k), config.state_dtype)  # calloc: untouched rows cost no memory
+        self.ring = np.zeros((n, w), np.float32)
+        self.variance = np.zeros(n, np.float32)
+        self.seen = np.zeros(n, np.int32)
+        self.skipped = 0
+
+    def update(self, indices, logits) -> None:
+        """Validate a batch, keep the last occurrence of each index, and apply it."""
+        idx = as_host_array(indices, name="indices")
+        x = as_host_array(logits, name="logits")
+        check_batch(idx, x, self.config.num_classes)
+        idx = idx.astype(np.int64, copy=False)
+        bad = np.flatnonzero((idx < 0) | (idx >= self.config.num_samples))
+        if bad.size:
+            raise ValueError(f"The `indices` must lie in [0, {self.config.num_samples}), got {idx[bad[0]]} "
+                             f"at batch row {bad[0]}; pass dataset indices.")
+        _, last_reversed = np.unique(idx[::-1], return_index=True)
+        rows = idx.size - 1 - last_reversed
+        self.apply(idx[rows], x[rows].astype(np.float32, copy=False))
+
+    def apply(self, idx: np.ndarray, x: np.ndarray) -> None:
+        """Apply rows with *unique* in-range indices; rows with non-finite logits are skipped."""
+        finite = np.isfinite(x).all(axis=1)
+        if not finite.all():
+            self.skipped += int(np.count_nonzero(~finite))
+            idx, x = idx[finite], x[finite]
+        cfg = self.config
+        log_p = log_softmax(x)
+        n = self.seen[idx]
+        prev = n > 0
+        if prev.any():
+            self.ring[idx[prev], (n[prev] - 1) % cfg.window] = kl_divergence(log_p[prev], self.log_prev[idx[prev]])
+        self.log_prev[idx] = np.maximum(log_p, LOG_FLOOR)
+        self.seen[idx] = n + 1
+        held = np.minimum(n, cfg.window)
+        ready = held >= 2
+        rows = idx[ready]
+        v_t = window_variance(self.ring[rows], held[ready], cfg.variance == "mean")
+        self.variance[rows] = ema(self.variance[rows], v_t, cfg.decay)
+
+    def compute_strengths(self, epoch: int) -> np.ndarray:
+        """Strengths for ``epoch``: min-max map of valid variances, warm-up elsewhere."""
+        cfg = self.config
+        valid = self.seen >= 3
+        v = self.variance[valid]
+        if v.size and v.max() > v.min():
+            out = np.empty(cfg.num_samples, np.float32)
+            out[valid] = strength_map(v, v.min(), v.max())
+            rest = np.flatnonzero(~valid)
+            out[rest] = warmup_strengths(cfg.seed, epoch, rest, cfg.warmup_strength)
+        else:
+            out = warmup_strengths(cfg.seed, epoch, np.arange(cfg.num_samples), cfg.warmup_strength)
+        out.flags.writeable = False
+        self.strengths = out
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        return sum(getattr(self, n).nbytes for n in ("log_prev", "ring", "variance", "seen", "strengths"))
+
+    def raise_pending(self) -> None:
+        """Nothing is deferred on the CPU: bad indices raise in ``update``."""
+
+    def to_host(self, name: str) -> np.ndarray:
+        return getattr(self, name).copy()
+
+    def from_host(self, name: str, value: np.ndarray) -> None:
+        value = np.array(value, copy=True)
+        value.flags.writeable = name != "strengths"
+        setattr(self, name, value)

@@ -1,0 +1,141 @@
+"""The CUDA header's __host__ __device__ arithmetic, compiled with g++ and checked on the CPU.
+
+The NumPy backend must agree with it bit for bit on the scalar statistics (same float32
+operations in the same order), and the hash must equal ``_random.hash_uniform`` exactly.
+"""
+import ctypes
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sada_dali._random import STREAM_WARMUP, hash_uniform
+from sada_dali.estimator import _numpy_backend as twin
+from sada_dali.kernels import KERNEL_DIR
+
+SHIM = Path(__file__).with_name("sada_stats_shim.cpp")
+F32 = np.ctypeslib.ndpointer(np.float32, flags="C")
+F64 = np.ctypeslib.ndpointer(np.float64, flags="C")
+I32 = np.ctypeslib.ndpointer(np.int32, flags="C")
+I64 = np.ctypeslib.ndpointer(np.int64, flags="C")
+U64, INT, FLT = ctypes.c_uint64, ctypes.c_int, ctypes.c_float
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory):
+    if shutil.which("g++") is None:
+        pytest.skip("needs g++")
+    out = tmp_path_factory.mktemp("shim") / "sada_stats_shim.so"
+    subprocess.run(["g++", "-O2", "-shared", "-fPIC", "-ffp-contract=off", "-std=c++14", f"-I{KERNEL_DIR}",
+                    str(SHIM), "-o", str(out)], check=True)
+    lib = ctypes.CDLL(str(out))
+    signatures = {
+        "shim_hash_uniform": [U64, U64, I64, INT, U64, F64],
+        "shim_warmup": [U64, U64, I64, INT, INT, FLT, F32],
+        "shim_window_variance": [F32, I32, INT, INT, INT, F32],
+        "shim_ema": [F32, F32, INT, FLT, F32],
+        "shim_strength": [F32, INT, FLT, FLT, F32],
+        "shim_is_finite": [F32, INT, I32],
+        "shim_kl_rows": [F32, F32, INT, INT, F32, F32],
+    }
+    for name, args in signatures.items():
+        getattr(lib, name).argtypes = args
+        getattr(lib, name).restype = None
+    return lib
+
+
+@pytest.mark.parametrize("seed,epoch", [(0, 0), (7, 3), (2**63 + 5, 2**40), (2**64 - 1, 1)])
+def test_host_hash_equals_python_hash_uniform_bit_for_bit(lib, seed, epoch):
+    idx = np.concatenate([np.arange(500), [2**31 - 1, 2**40, 1_281_166]]).astype(np.int64)
+    for stream in (1, STREAM_WARMUP, 5):
+        out = np.empty(idx.size, np.float64)
+        lib.shim_hash_uniform(seed, epoch, idx, idx.size, stream, out)
+        np.testing.assert_array_equal(out, hash_uniform(seed, epoch, idx, stream))
+
+
+@pytest.mark.parametrize("constant", [None, 0.25])
+def test_host_warmup_strength_equals_numpy_twin(lib, constant):
+    idx = np.arange(300, dtype=np.int64)
+    out = np.empty(idx.size, np.float32)
+    lib.shim_warmup(11, 2, idx, idx.size, int(constant is not None), constant or 0.0, out)
+    np.testing.assert_array_equal(out, twin.warmup_strengths(11, 2, idx, constant))
+    assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+@pytest.mark.parametrize("mean_mode", [False, True])
+def test_host_window_variance_equals_numpy_twin_and_float64_reference(lib, mean_mode):
+    rng = np.random.default_rng(0)
+    d = np.abs(rng.normal(size=(64, 10)) * rng.uniform(1e-4, 10, size=(64, 1))).astype(np.float32)
+    held = rng.integers(2, 11, size=64).astype(np.int32)
+    out = np.empty(64, np.float32)
+    lib.shim_window_variance(d, held, 64, 10, int(mean_mode), out)
+    np.testing.assert_array_equal(out, twin.window_variance(d, held, mean_mode))
+    ref = [((r[:h].astype(np.float64) - r[:h].astype(np.float64).mean()) ** 2).sum() / (h if mean_mode else 1)
+           for r, h in zip(d, held)]
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-12)
+
+
+def test_host_ema_equals_numpy_twin_and_paper_formula(lib):
+    rng = np.random.default_rng(1)
+    v_old, v_t = rng.uniform(0, 5, (2, 200)).astype(np.float32)
+    out = np.empty(200, np.float32)
+    lib.shim_ema(v_old, v_t, 200, 0.9, out)
+    np.testing.assert_array_equal(out, twin.ema(v_old, v_t, 0.9))
+    np.testing.assert_allclose(out, 0.9 * v_t.astype(np.float64) + 0.1 * v_old, rtol=1e-6)
+
+
+def test_host_strength_map_equals_numpy_twin_and_hits_both_ends(lib):
+    v = np.array([0.5, 3.25, 1.0, 2.0, 0.7], np.float32)
+    out = np.empty(5, np.float32)
+    lib.shim_strength(v, 5, 0.5, 3.25, out)
+    np.testing.assert_array_equal(out, twin.strength_map(v, np.float32(0.5), np.float32(3.25)))
+    assert out[0] == 1.0 and out[1] == 0.0
+    np.testing.assert_allclose(out, 1 - (v - 0.5) / 2.75, rtol=1e-6)
+
+
+def test_host_finiteness_check_rejects_inf_and_nan_only(lib):
+    x = np.array([0, -1e38, 3.4028235e38, -3.4028235e38, np.inf, -np.inf, np.nan], np.float32)
+    out = np.empty(x.size, np.int32)
+    lib.shim_is_finite(x, x.size, out)
+    assert out.tolist() == [1, 1, 1, 1, 0, 0, 0]
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e4])
+def test_host_kl_row_matches_numpy_twin_and_float64_reference(lib, scale):
+    rng = np.random.default_rng(2)
+    x = (rng.normal(size=(16, 37)) * scale).astype(np.float32)
+    prev = (rng.normal(size=(16, 37)) * scale).astype(np.float32)
+    log_q = twin.log_softmax(prev)
+    d, stored = np.empty(16, np.float32), np.empty((16, 37), np.float32)
+    lib.shim_kl_rows(x, log_q, 16, 37, d, stored)
+    log_p = twin.log_softmax(x)
+    np.testing.assert_allclose(d, twin.kl_divergence(log_p, log_q), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(stored, np.maximum(log_p, -16.0), rtol=1e-6, atol=1e-6)
+    x64 = x.astype(np.float64)
+    lp64 = x64 - x64.max(1, keepdims=True)
+    lp64 -= np.log(np.exp(lp64).sum(1, keepdims=True))
+    ref = np.abs((np.exp(lp64) * (lp64 - np.maximum(log_q, -16.0))).sum(1))
+    np.testing.assert_allclose(d, ref, rtol=1e-4, atol=1e-5)
+    assert np.all(np.isfinite(d)) and stored.min() >= -16.0
+
+
+def _nvcc():
+    return shutil.which("nvcc") or next((p for p in ["/usr/local/cuda/bin/nvcc"] if Path(p).exists()), None)
+
+
+def test_kernel_source_compiles_for_every_kernel_the_backend_requests(tmp_path):
+    from sada_dali.estimator._cuda_backend import _OPTIONS, _names
+    from sada_dali.kernels import read_source
+
+    nvcc = _nvcc()
+    if nvcc is None:
+        pytest.skip("needs nvcc")
+    names = _names()
+    src = tmp_path / "check.cu"  # take the address of every name expression: instantiates and checks it
+    src.write_text(read_source("sada_stats.cu") + "void* sada_all[] = {"
+                   + ", ".join(f"(void*)&{n}" for n in names) + "};\n")
+    subprocess.run([nvcc, *_OPTIONS, "--ptx", "-arch=sm_80", str(src), "-o", str(tmp_path / "check.ptx")],
+                   check=True)
+    assert (tmp_path / "check.ptx").read_text().count(".entry") == len(names) == 12
