@@ -1,0 +1,73 @@
+"""The SADA training pipeline: decode + random crop, resize, one SADA op per sample, normalise.
+
+One definition serves both devices; ``device="gpu"`` decodes with nvJPEG (``mixed``) and runs
+every image op on the GPU, ``device="cpu"`` runs them all on the CPU.
+"""
+from __future__ import annotations
+
+from nvidia.dali import fn, pipeline_def
+
+from sada_dali.ops import DEFAULT_NUM_MAGNITUDE_BINS
+
+from ._stages import check_device, decoder_args, normalize, read_samples, to_device
+from .ops import apply_sada_op, create_augmentations
+
+__all__ = ["create_train_pipeline"]
+
+
+@pipeline_def(enable_conditionals=True)
+def create_train_pipeline(reader, *, device: str = "gpu", image_size: int = 224, op_space=None,
+                          num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS, fp16: bool = False,
+                          hw_decoder_load: float = 0.65, random_area=(0.08, 1.0),
+                          random_aspect_ratio=(3 / 4, 4 / 3), fill_value: int = 128):
+    """Build the SADA training pipeline.
+
+    Besides the arguments below it takes DALI's pipeline arguments (``batch_size``,
+    ``num_threads``, ``device_id``, ``seed``, ``py_num_workers``, ``py_start_method``,
+    ``prefetch_queue_depth``...), as any ``@pipeline_def`` function does.
+
+    Parameters
+    ----------
+    reader : sada_dali.data._reader.SampleReader
+        Per-sample source with SADA choices (``choices=True``).
+    device : {"gpu", "cpu"}
+        Where decoding and augmentation run.
+    image_size : int
+        Side of the square output.
+    op_space : sequence of OpSpec, optional
+        Defaults to the paper's Table 8 (:func:`sada_dali.ops.create_op_space`).
+    num_magnitude_bins : int
+        Must equal the reader's, which quantised the strengths.
+    fp16 : bool
+        Emit float16 images instead of float32.
+    hw_decoder_load : float
+        Share of the JPEGs given to the A100/H100 hardware decoder (``device="gpu"`` only).
+    random_area, random_aspect_ratio : tuple of float
+        ``RandomResizedCrop`` ranges of the crop.
+    fill_value : int
+        Fill of the geometric ops.
+
+    Returns
+    -------
+    nvidia.dali.Pipeline
+        Outputs ``images`` (B, 3, S, S) float, ``labels`` and ``indices`` (B,) int64 on the
+        pipeline's device, and ``valid`` (B,) uint8 on the CPU (0 marks a skipped file).
+
+    Notes
+    -----
+    The horizontal flip is folded into ``crop_mirror_normalize`` (``mirror=flip``), so it
+    comes after the SADA op instead of before it. Mirroring conjugates every op of the space
+    to itself with the opposite sign, and the sign is a fair coin independent of the flip,
+    so the distribution of augmented images is unchanged and no extra pass is needed.
+    """
+    check_device(device)
+    data = read_samples(reader)
+    images = fn.decoders.image_random_crop(data["encoded"], random_area=list(random_area),
+                                           random_aspect_ratio=list(random_aspect_ratio),
+                                           **decoder_args(device, hw_decoder_load))
+    images = fn.resize(images, size=[image_size, image_size])
+    images = apply_sada_op(images, data["op"], data["magnitude_bin"], data["negate"],
+                           augmentations=create_augmentations(op_space),
+                           num_magnitude_bins=num_magnitude_bins, fill_value=fill_value)
+    images = normalize(images, fp16=fp16, mirror=data["flip"])
+    return images, to_device(data["label"], device), to_device(data["index"], device), data["valid"]

@@ -1,0 +1,157 @@
+"""``sada_dali.augment``: one named op at one signed magnitude, through the loader's DALI code.
+
+The images go through :func:`sada_dali.pipelines.ops.apply_sada_op`, the function the SADA
+loader calls, in a small cached pipeline. To hit the requested magnitude ``m`` exactly rather
+than its nearest bin, the pipeline holds a one-op augmentation list built by
+:func:`~sada_dali.pipelines.ops.create_augmentation` from the op's spec with
+``max_magnitude=|m|``; every sample gets bin 1 of ``num_magnitude_bins=2`` (magnitude
+``linspace(0, |m|, 2)[1] = |m|``) and the sign of ``m``. With one op, ``auto_aug``'s
+``select`` applies it without a conditional split: the parameter mapping and the op code are
+the loader's, only the per-sample split is skipped.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from functools import lru_cache
+
+import numpy as np
+
+from .ops import OPS, create_op_space
+
+__all__ = ["augment"]
+
+_DEVICES = ("cpu", "gpu")
+_LOCK = threading.Lock()
+
+
+def _validate_images(images) -> list:
+    if isinstance(images, np.ndarray) or not isinstance(images, (list, tuple)):
+        raise TypeError(f"The `images` must be a list of HWC uint8 NumPy arrays, "
+                        f"got {type(images).__name__}.")
+    if not images:
+        raise ValueError("The `images` must hold at least one image, got an empty list.")
+    for i, image in enumerate(images):
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+            kind = getattr(image, "dtype", type(image).__name__)
+            raise TypeError(f"The `images[{i}]` must be a uint8 NumPy array, got {kind}; convert it "
+                            f"with `np.asarray(image, dtype=np.uint8)`.")
+        if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
+            raise ValueError(f"The `images[{i}]` must be an HWC image with 3 channels, got shape "
+                             f"{image.shape}.")
+    return [np.ascontiguousarray(image) for image in images]
+
+
+def _resolve_spec(op: str, magnitude, op_space):
+    if op not in OPS:
+        raise ValueError(f"The `op` must be one of {', '.join(OPS)}, got {op!r}.")
+    spec = (create_op_space() if op_space is None else tuple(op_space))[OPS.index(op)]
+    try:
+        m = float(magnitude)
+    except (TypeError, ValueError):
+        raise TypeError(f"The `magnitude` must be a number, got {magnitude!r}.") from None
+    if not np.isfinite(m):
+        raise ValueError(f"The `magnitude` must be finite, got {magnitude!r}.")
+    if m < 0 and not spec.signed:
+        raise ValueError(f"The `magnitude` of {op!r} must be non-negative (the op is unsigned), got {m}.")
+    if abs(m) > spec.max_magnitude:
+        raise ValueError(f"The `magnitude` of {op!r} must lie within ±{spec.max_magnitude} (the op's "
+                         f"max), got {m}; raise it with `op_space=create_op_space({{{op!r}: ...}})`.")
+    return replace(spec, max_magnitude=abs(m)), m < 0
+
+
+def augment(images, op: str, magnitude: float, *, device: str = "cpu", fill_value=128,
+            interp_type=None, op_space=None) -> list:
+    """Apply one op at one signed magnitude to a list of images with DALI.
+
+    Parameters
+    ----------
+    images : list of numpy.ndarray
+        HWC uint8 RGB images (sizes may differ).
+    op : str
+        One of :data:`sada_dali.ops.OPS`.
+    magnitude : float
+        Signed magnitude in the op's units: enhance factor offset (``brightness -0.5`` is
+        factor 0.5), degrees, pixels (or a fraction of the side with a relative
+        ``op_space``), shear factor, solarize threshold drop (``128`` is threshold 128),
+        posterize bits removed (``2`` keeps 6 bits). 0 for the magnitude-free ops.
+    device : {"cpu", "gpu"}
+        Where DALI runs the op.
+    fill_value : int or None
+        Fill of the geometric ops, 0-255; ``None`` repeats the border.
+    interp_type : nvidia.dali.types.DALIInterpType, optional
+        Interpolation of the geometric ops (DALI's default: linear).
+    op_space : sequence of OpSpec, optional
+        Gives each op's maximum |magnitude| (default: the paper's Table 8).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        The augmented images, same shapes, uint8.
+
+    Raises
+    ------
+    ValueError, TypeError
+        On an unknown op, a magnitude beyond the op's max, a bad image list, device or fill.
+    """
+    batch = _validate_images(images)
+    spec, negate = _resolve_spec(op, magnitude, op_space)
+    if device not in _DEVICES:
+        raise ValueError(f"The `device` must be 'cpu' or 'gpu', got {device!r}.")
+    if fill_value is not None and not (isinstance(fill_value, (int, np.integer)) and 0 <= fill_value <= 255):
+        raise ValueError(f"The `fill_value` must be an integer in [0, 255] or None, got {fill_value!r}.")
+    if device == "gpu":
+        _require_gpu()
+    capacity = max(8, 1 << (len(batch) - 1).bit_length())
+    pipe, inputs = _build_pipeline(spec, device, None if fill_value is None else int(fill_value),
+                                   interp_type, capacity)
+    n = len(batch)
+    scalars = {"magnitude_bin": 1, "negate": int(negate)}
+    with _LOCK:
+        pipe.feed_input("images", batch, layout="HWC")
+        for name in inputs:  # DALI prunes the scalars an op does not read
+            pipe.feed_input(name, [np.full((), scalars[name], np.int32)] * n)
+        (out,) = pipe.run()
+        if device == "gpu":
+            out = out.as_cpu()
+        return [np.array(out[i]) for i in range(n)]
+
+
+def _require_gpu() -> None:
+    from nvidia.dali.backend import GetCUDADeviceCount
+
+    try:
+        count = GetCUDADeviceCount()
+    except Exception:
+        count = 0
+    if count < 1:
+        raise RuntimeError("The `device='gpu'` needs a CUDA GPU, but none is visible; use device='cpu'.")
+
+
+@lru_cache(maxsize=64)
+def _build_pipeline(spec, device: str, fill_value, interp_type, capacity: int):
+    from nvidia.dali import fn, pipeline_def, types
+
+    from .pipelines.ops import apply_sada_op, create_augmentation
+
+    augmentations = [create_augmentation(spec)]
+
+    @pipeline_def(enable_conditionals=True, batch_size=capacity, num_threads=1,
+                  device_id=0 if device == "gpu" else None, prefetch_queue_depth=1)
+    def one_op():
+        images = fn.external_source(name="images", dtype=types.UINT8, layout="HWC")
+        magnitude_bin = fn.external_source(name="magnitude_bin", dtype=types.INT32)
+        negate = fn.external_source(name="negate", dtype=types.INT32)
+        # A one-op list needs no conditional split, so the op index is never read.
+        op_idx = types.Constant(0, dtype=types.INT32, device="cpu")
+        if device == "gpu":
+            images = images.gpu()
+        return apply_sada_op(images, op_idx, magnitude_bin, negate, augmentations=augmentations,
+                             num_magnitude_bins=2, fill_value=fill_value, interp_type=interp_type)
+
+    pipe = one_op()
+    pipe.build()
+    aug = augmentations[0]
+    inputs = (("magnitude_bin",) if aug.mag_range is not None else ()) + \
+        (("negate",) if aug.randomly_negate else ())
+    return pipe, inputs

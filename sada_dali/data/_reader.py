@@ -1,0 +1,148 @@
+"""The per-sample callable behind DALI's parallel ``external_source``.
+
+It is pickled into each worker once (start method "spawn"), so everything that changes
+during training is read from shared state: the epoch from the strength table's control
+slot and the strengths from the table itself. Given the epoch, every output is a pure
+function of the sample's position in the epoch, as DALI requires of parallel sources.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from .._random import per_sample_choices
+from ..ops import strength_to_bin
+
+__all__ = ["SampleReader", "check_encoded", "ON_ERROR"]
+
+ON_ERROR = ("raise", "skip")
+_PLACEHOLDER: np.ndarray | None = None
+_TAIL = 1024  # bytes searched for the end marker, allowing for padding after it
+
+
+def check_encoded(data: bytes) -> str | None:
+    """Cheap integrity check of an encoded image: ``None`` if it looks whole, else the problem.
+
+    JPEG must start with SOI and have EOI near the end, PNG must carry its signature and an
+    IEND chunk; BMP, TIFF, WebP and PNM are recognised by their magic bytes. Anything else
+    is rejected, since DALI's decoder would fail on it.
+    """
+    if len(data) < 8:
+        return f"the file is empty or truncated ({len(data)} bytes)"
+    if data[:3] == b"\xff\xd8\xff":
+        if data.rfind(b"\xff\xd9", max(2, len(data) - _TAIL)) < 0:
+            return "truncated JPEG (no end-of-image marker)"
+        return None
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return None if b"IEND" in data[-64:] else "truncated PNG (no IEND chunk)"
+    if data[:2] == b"BM" or data[:4] in (b"II*\x00", b"MM\x00*") or (data[:1] == b"P" and data[1:2] in b"123456"):
+        return None
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return None if int.from_bytes(data[4:8], "little") + 8 <= len(data) else "truncated WebP"
+    return "not a JPEG, PNG, BMP, TIFF, WebP or PNM image"
+
+
+def placeholder_jpeg() -> np.ndarray:
+    """A tiny valid JPEG that stands in for a skipped file (its row is dropped later)."""
+    global _PLACEHOLDER
+    if _PLACEHOLDER is None:
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.new("RGB", (16, 16), (128, 128, 128)).save(buffer, format="JPEG")
+        _PLACEHOLDER = np.frombuffer(buffer.getvalue(), dtype=np.uint8)
+    return _PLACEHOLDER
+
+
+class SampleReader:
+    """Return one sample's encoded bytes, label, index, validity and SADA choices.
+
+    Parameters
+    ----------
+    listing : sada_dali.data.source.Listing
+        Files and labels.
+    sampler : sada_dali.sampler.ShardSampler
+        The shard's epoch order.
+    table : sada_dali.strength.StrengthTable, optional
+        Strengths and the current epoch; required when ``choices`` is True.
+    num_magnitude_bins : int
+        Bins the strengths are quantised to.
+    num_ops : int
+        Size of the op space.
+    on_error : {"raise", "skip"}
+        What a file that fails :func:`check_encoded` (or cannot be read) does.
+    choices : bool
+        Whether to append the op, magnitude bin, sign and flip outputs (training).
+
+    Notes
+    -----
+    Outputs, per sample: ``encoded`` (uint8 bytes), ``label``, ``index`` (int64 scalars),
+    ``valid`` (uint8 scalar: 0 for a skipped file replaced by a placeholder) and, with
+    ``choices``, ``op``, ``magnitude_bin``, ``negate``, ``flip`` (int32 scalars). Positions
+    past the shard size wrap to the shard's start (batch padding); past
+    ``sampler.padded_positions()`` the reader raises ``StopIteration``.
+    """
+
+    def __init__(self, listing, sampler, *, table=None, num_magnitude_bins: int, num_ops: int,
+                 on_error: str = "raise", choices: bool = True):
+        if on_error not in ON_ERROR:
+            raise ValueError(f"The `on_error` must be 'raise' or 'skip', got {on_error!r}.")
+        if choices and table is None:
+            raise ValueError("The `table` is required when `choices=True` (training).")
+        self.files, self.labels = listing.files, listing.labels
+        self.sampler, self.table = sampler, table
+        self.num_magnitude_bins, self.num_ops = num_magnitude_bins, num_ops
+        self.on_error, self.choices = on_error, choices
+        self._order = (None, None)
+
+    @property
+    def num_outputs(self) -> int:
+        """How many outputs each call returns (8 with choices, else 4)."""
+        return 8 if self.choices else 4
+
+    def epoch(self) -> int:
+        """The epoch announced through the table (0 without a table)."""
+        return self.table.epoch if self.table is not None else 0
+
+    def index_at(self, position: int, epoch: int) -> int:
+        """Sample index read at ``position`` of ``epoch`` (positions past the shard wrap)."""
+        if self._order[0] != epoch:
+            self._order = (epoch, self.sampler.indices(epoch))
+        return int(self._order[1][position % self.sampler.shard_size])
+
+    def read(self, index: int) -> tuple[np.ndarray, bool]:
+        """Encoded bytes of sample ``index`` and whether they are valid (see ``on_error``)."""
+        path = self.files[index]
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+            problem = check_encoded(data)
+        except OSError as exc:
+            problem = f"cannot be read ({exc.strerror or exc})"
+        if problem is None:
+            return np.frombuffer(data, dtype=np.uint8), True
+        if self.on_error == "raise":
+            raise ValueError(f"Sample {index} ({path}): {problem}. Replace or remove the file, "
+                             "or pass on_error='skip' to drop such files.")
+        return placeholder_jpeg(), False
+
+    def __call__(self, sample_info):
+        position = sample_info.idx_in_epoch
+        if position >= self.sampler.padded_positions():
+            raise StopIteration
+        epoch = self.epoch()
+        index = self.index_at(position, epoch)
+        data, valid = self.read(index)
+        out = (data, np.array(self.labels[index], dtype=np.int64), np.array(index, dtype=np.int64),
+               np.array(valid, dtype=np.uint8))
+        if not self.choices:
+            return out
+        op, negate, flip = per_sample_choices(self.sampler.seed, epoch, [index], self.num_ops)
+        magnitude_bin = strength_to_bin(self.table.gather([index]), self.num_magnitude_bins)
+        return out + tuple(np.array(v[0], dtype=np.int32) for v in (op, magnitude_bin, negate, flip))
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_order"] = (None, None)
+        return state

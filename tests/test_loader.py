@@ -1,0 +1,219 @@
+"""SADALoader on the CPU pipeline (GPU parity under ``@pytest.mark.gpu``), with generated JPEGs."""
+import os
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from _images import truncate_file, write_image, write_image_folder
+from sada_dali._random import per_sample_choices
+from sada_dali.loader import SADALoader
+from sada_dali.ops import OPS
+
+SIZE, BATCH, BINS = 32, 5, 11  # 11 bins keep the DALI graph quick to build
+MAGNITUDE_OPS = {"color", "contrast", "brightness", "sharpness", "rotate", "translate_x", "translate_y",
+                 "shear_x", "shear_y", "solarize", "posterize"}
+
+
+def make_loader(root, batch_size=BATCH, **kwargs):
+    args = dict(device="cpu", image_size=SIZE, workers=0, num_threads=1, num_magnitude_bins=BINS, drop_last=False)
+    args.update(kwargs)
+    return SADALoader(root, batch_size, **args)
+
+
+def run_epoch(loader):
+    batches = list(loader)
+    return tuple(torch.cat([b[k] for b in batches]) for k in range(3)), batches
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("imagenet")
+    write_image_folder(root, num_classes=3, per_class=8, sizes=(40, 64), seed=1)
+    return root
+
+
+@pytest.fixture(scope="module")
+def twin_loaders(dataset):
+    """Two training loaders with the same seed, read in lock step by the tests below."""
+    return make_loader(dataset, seed=7), make_loader(dataset, seed=7)
+
+
+def test_epoch_covers_every_index_once_with_folder_labels_and_shapes(dataset):
+    loader = make_loader(dataset, seed=3)
+    (images, labels, indices), batches = run_epoch(loader)
+    assert sorted(indices.tolist()) == list(range(24))
+    assert [len(b[0]) for b in batches] == [5, 5, 5, 5, 4] and len(loader) == 5
+    assert images.shape == (24, 3, SIZE, SIZE) and images.dtype == torch.float32
+    assert labels.dtype == indices.dtype == torch.int64
+    folders = [os.path.basename(os.path.dirname(loader.listing.files[i])) for i in indices.tolist()]
+    assert [loader.classes[k] for k in labels.tolist()] == folders
+    assert loader.num_samples == 24 and loader.classes == ("class_0", "class_1", "class_2")
+
+
+@pytest.mark.parametrize("drop_last,sizes", [(False, [5, 5, 2]), (True, [5, 5])])
+def test_shards_cover_the_dataset_and_drop_last_drops_the_partial_batch(dataset, drop_last, sizes):
+    seen = []
+    for shard in range(2):
+        loader = make_loader(dataset, seed=3, num_shards=2, shard_id=shard, drop_last=drop_last)
+        (_, _, indices), batches = run_epoch(loader)
+        assert [len(b[0]) for b in batches] == sizes  # 12 samples per shard
+        assert indices.tolist() == loader.sampler.indices(0)[:sum(sizes)].tolist()
+        seen.append(set(indices.tolist()))
+    assert not seen[0] & seen[1]
+    assert len(seen[0] | seen[1]) == (20 if drop_last else 24)
+
+
+def test_same_seed_repeats_the_run_and_epochs_differ(twin_loaders):
+    a, b = twin_loaders
+    (images_a, labels_a, indices_a), _ = run_epoch(a)
+    (images_b, labels_b, indices_b), _ = run_epoch(b)
+    assert torch.equal(indices_a, indices_b) and torch.equal(labels_a, labels_b)
+    assert torch.equal(images_a, images_b)
+    assert a.epoch == 1
+    assert not np.array_equal(a.sampler.indices(0), a.sampler.indices(1))
+
+
+def test_strength_reaches_pixels_from_the_next_epoch(twin_loaders):
+    a, b = twin_loaders
+    a.set_epoch(1), b.set_epoch(1)
+    b.set_strengths(np.zeros(b.num_samples, dtype=np.float32))
+    assert float(b.strengths.min()) == 1.0  # applies from the next epoch, not now
+    (strong, _, idx_a), _ = run_epoch(a)
+    (weak, _, idx_b), _ = run_epoch(b)
+    assert torch.equal(idx_a, idx_b) and float(b.strengths.max()) == 0.0
+    ops = [OPS[k] for k in per_sample_choices(7, 1, idx_a.numpy(), len(OPS))[0]]
+    diff = (strong - weak).abs().mean(dim=(1, 2, 3))
+    magnitude = torch.tensor([op in MAGNITUDE_OPS for op in ops])
+    assert magnitude.any() and (~magnitude).any()
+    assert torch.all(diff[~magnitude] == 0)  # identity, auto_contrast, equalize ignore strength
+    assert float(diff[magnitude].mean()) > 0.1
+
+
+def test_estimator_strengths_are_copied_once_per_epoch(dataset):
+    estimator = SimpleNamespace(strengths=np.full(24, 0.25, dtype=np.float32))
+    loader = make_loader(dataset, train=True, strengths=estimator)
+    iterator = iter(loader)
+    next(iterator)
+    estimator.strengths = np.full(24, 0.75, dtype=np.float32)
+    assert np.all(loader.strengths == 0.25)  # the running epoch keeps its strengths
+    list(iterator)
+    next(iter(loader))
+    assert np.all(loader.strengths == 0.75)
+
+
+@pytest.mark.parametrize("values,error,match", [
+    (np.zeros(23), ValueError, r"shape \(24,\)"),
+    (np.full(24, np.nan), ValueError, "must be finite"),
+    (np.full(24, 1.5), ValueError, r"must lie in \[0, 1\]"),
+    (-torch.ones(24), ValueError, r"must lie in \[0, 1\]"),
+    (np.array(["a"] * 24), TypeError, "numeric array"),
+])
+def test_set_strengths_rejects_bad_values(twin_loaders, values, error, match):
+    with pytest.raises(error, match=match):
+        twin_loaders[0].set_strengths(values)
+
+
+def test_set_strengths_rejects_validation_loader(dataset):
+    with pytest.raises(ValueError, match="only to a training loader"):
+        make_loader(dataset, train=False).set_strengths(np.ones(24))
+
+
+def test_loader_rejects_bad_device_and_on_error(dataset):
+    with pytest.raises(ValueError, match="`device` must be 'gpu' or 'cpu', got 'tpu'"):
+        make_loader(dataset, device="tpu")
+    with pytest.raises(ValueError, match="`on_error` must be 'raise' or 'skip', got 'ignore'"):
+        make_loader(dataset, train=False, on_error="ignore")
+
+
+def test_loader_rejects_empty_and_missing_root(tmp_path):
+    with pytest.raises(FileNotFoundError, match="has no class folder"):
+        make_loader(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        make_loader(tmp_path / "missing")
+
+
+@pytest.fixture
+def corrupt_dataset(tmp_path):
+    paths = write_image_folder(tmp_path, num_classes=2, per_class=4, sizes=(40, 48), seed=2)
+    truncate_file(paths[5])
+    return tmp_path, paths[5]
+
+
+def test_corrupt_jpeg_raises_naming_the_file(corrupt_dataset):
+    root, bad = corrupt_dataset
+    with pytest.raises(RuntimeError, match=rf"{os.path.basename(bad)}\): truncated JPEG"):
+        list(make_loader(root, train=False, batch_size=3))
+
+
+def test_corrupt_jpeg_is_skipped_counted_and_labels_stay_aligned(corrupt_dataset):
+    root, bad = corrupt_dataset
+    loader = make_loader(root, batch_size=3, on_error="skip", seed=1)
+    (_, labels, indices), _ = run_epoch(loader)
+    assert sorted(indices.tolist()) == [0, 1, 2, 3, 4, 6, 7]
+    assert labels.tolist() == loader.listing.labels[indices.numpy()].tolist()
+    assert loader.num_skipped == 1 and loader.skipped_files == [bad]
+
+
+def _centre_crop_means(image):
+    """Channel means of PIL's validation transform: resize the shorter side, centre crop."""
+    shorter = round(SIZE * 256 / 224)
+    scale = shorter / min(image.size)
+    image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BILINEAR)
+    left, top = (image.width - SIZE) // 2, (image.height - SIZE) // 2
+    crop = np.asarray(image.crop((left, top, left + SIZE, top + SIZE)), dtype=np.float32)
+    return crop.mean(axis=(0, 1))
+
+
+def test_grayscale_cmyk_and_png_named_jpeg_decode_to_rgb(tmp_path):
+    paths = [write_image(tmp_path / "odd" / "0_gray.JPEG", 40, 44, mode="L", seed=3),
+             write_image(tmp_path / "odd" / "1_cmyk.JPEG", 40, 44, mode="CMYK", seed=4),
+             write_image(tmp_path / "odd" / "2_png.JPEG", 40, 44, fmt="PNG", seed=5)]
+    loader = make_loader(tmp_path, train=False, batch_size=3)
+    images, _, indices = next(iter(loader))
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1) * 255
+    std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1) * 255
+    pixels = images * std + mean
+    assert images.shape == (3, 3, SIZE, SIZE) and indices.tolist() == [0, 1, 2]
+    gray = pixels[0]
+    assert float((gray[0] - gray[1]).abs().max()) < 1 and float((gray[1] - gray[2]).abs().max()) < 1
+    for row, path in enumerate(paths):
+        reference = _centre_crop_means(Image.open(path).convert("RGB"))
+        assert np.allclose(pixels[row].mean(dim=(1, 2)).numpy(), reference, atol=10), path  # resampling differs slightly
+
+
+def test_validation_loader_keeps_listing_order_and_fp16(dataset):
+    loader = make_loader(dataset, train=False, batch_size=7, fp16=True)
+    (images, labels, indices), batches = run_epoch(loader)
+    assert indices.tolist() == list(range(24)) and [len(b[0]) for b in batches] == [7, 7, 7, 3]
+    assert images.dtype == torch.float16 and images.shape == (24, 3, SIZE, SIZE)
+    assert labels.tolist() == loader.listing.labels.tolist()
+
+
+def test_file_list_source_uses_its_labels(dataset, tmp_path):
+    rel = ["class_2/img_001.JPEG", "class_0/img_003.JPEG"]
+    (tmp_path / "list.txt").write_text(f"{rel[0]} 5\n{rel[1]} 9\n")
+    loader = make_loader(tmp_path / "list.txt", file_root=dataset, train=False, batch_size=2)
+    _, labels, indices = next(iter(loader))
+    assert labels.tolist() == [5, 9] and indices.tolist() == [0, 1] and len(loader.classes) == 10
+
+
+def test_parallel_workers_give_the_same_epoch_as_inline_reading(dataset):
+    inline = run_epoch(make_loader(dataset, seed=5))[0]
+    parallel = run_epoch(make_loader(dataset, seed=5, workers=1))[0]
+    for ours, theirs in zip(inline, parallel):
+        assert torch.equal(ours, theirs)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("train", [False, True])
+def test_gpu_pipeline_agrees_with_cpu_pipeline(dataset, train):
+    cpu = run_epoch(make_loader(dataset, seed=11, train=train))[0]
+    gpu = run_epoch(make_loader(dataset, seed=11, train=train, device="gpu"))[0]
+    assert all(t.is_cuda for t in gpu)
+    assert torch.equal(cpu[2], gpu[2].cpu()) and torch.equal(cpu[1], gpu[1].cpu())
+    tolerance = 0.25 if train else 0.05  # crops may differ between devices; decoders barely do
+    for stat in (torch.mean, torch.std):
+        assert torch.allclose(stat(cpu[0], dim=(0, 2, 3)), stat(gpu[0].cpu(), dim=(0, 2, 3)), atol=tolerance)
