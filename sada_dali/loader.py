@@ -5,13 +5,20 @@ the estimator's (or the last :meth:`SADALoader.set_strengths`) N float32 values 
 shared-memory table, announces the epoch, and only then resets DALI. The pipeline is driven
 with ``auto_reset=False`` and ``prepare_first_batch=False``, so no sample of an epoch is
 read before that copy, and every sample of the epoch sees the same strengths.
+
+Resume is exact because every per-sample choice (order, op, sign, flip) is a pure function
+of (seed, epoch, index): :meth:`SADALoader.state_dict` saves the epoch, the batches read and
+the epoch's strengths, and a new loader restarts that epoch's order at the saved position.
 """
 from __future__ import annotations
 
 import os
+import signal
 
 import numpy as np
 
+from ._arrays import as_host_array
+from ._loader_state import LOADER_STATE_FORMAT, check_loader_state, listing_digest
 from .data._reader import SampleReader
 from .data.source import create_listing
 from .ops import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
@@ -49,8 +56,9 @@ class SADALoader:
     strengths : array-like or object with ``.strengths``, optional
         Initial strengths (N,), or an estimator whose ``.strengths`` is read at every epoch
         start. Default: all 1.0.
-    num_shards, shard_id : int
-        Data-parallel sharding (see :class:`sada_dali.sampler.ShardSampler`).
+    num_shards, shard_id : int, optional
+        Data-parallel sharding (see :class:`sada_dali.sampler.ShardSampler`). Default: the
+        world size and rank of the initialised ``torch.distributed`` group, else 1 and 0.
     seed : int
         Seeds the epoch order, the per-sample op/sign/flip and DALI's random crops.
     drop_last : bool
@@ -78,6 +86,8 @@ class SADALoader:
         Share of JPEGs for the hardware decoder ("gpu").
     prefetch_queue_depth : int
         DALI's pipeline queue depth.
+    random_area, random_aspect_ratio : tuple of float
+        ``RandomResizedCrop`` ranges of the training crop (area fraction, width / height).
 
     Notes
     -----
@@ -90,27 +100,38 @@ class SADALoader:
     ``StopIteration``, and DALI's ``LastBatchPolicy`` does not apply to such pipelines. The
     sampler applies ``drop_last`` instead: DALI always receives whole batches (the last one
     padded by wrapping around) and the loader trims the padding rows. With ``on_error="skip"`` a batch may hold fewer than
-    ``batch_size`` rows. DALI's random crops are seeded per pipeline, not per sample, so a
-    resumed run reproduces the order and the SADA choices but not the crops.
+    ``batch_size`` rows.
+
+    Resume: :meth:`state_dict` / :meth:`load_state_dict` save and restore the epoch, the
+    batches already read in it and the strengths it started with. As the order, op, sign and
+    flip of every sample are pure functions of (seed, epoch, index), a new loader that loads
+    the state reads exactly the remaining samples with the same choices and strengths,
+    whatever its worker count. DALI's random crop windows come from DALI's own per-pipeline
+    generator and are not reproduced across a resume. A data worker that dies (e.g. killed
+    by the out-of-memory killer) ends the iteration with a RuntimeError naming the loader.
     """
 
     def __init__(self, source, batch_size: int, *, device: str = "gpu", train: bool = True,
-                 image_size: int = 224, strengths=None, num_shards: int = 1, shard_id: int = 0, seed: int = 0,
+                 image_size: int = 224, strengths=None, num_shards: int | None = None,
+                 shard_id: int | None = None, seed: int = 0,
                  drop_last: bool = True, num_threads: int | None = None, workers: int | None = None,
                  on_error: str = "raise", op_space=None, num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS,
                  fp16: bool = False, file_root=None, device_id: int | None = None,
-                 hw_decoder_load: float = 0.65, prefetch_queue_depth: int = 2):
+                 hw_decoder_load: float = 0.65, prefetch_queue_depth: int = 2,
+                 random_area=(0.08, 1.0), random_aspect_ratio=(3 / 4, 4 / 3)):
         from nvidia.dali.plugin.pytorch import DALIGenericIterator
 
+        from .distributed import resolve_shards
         from .pipelines._stages import check_device
 
+        num_shards, shard_id = resolve_shards(num_shards, shard_id)
         self.device = check_device(device)
         self.train = bool(train)
         self.listing = create_listing(source, file_root=file_root)
         self.sampler = ShardSampler(len(self.listing), batch_size, num_shards=num_shards, shard_id=shard_id,
                                     seed=seed, shuffle=self.train, drop_last=drop_last)
         op_space = create_op_space() if op_space is None else tuple(op_space)
-        self._table = StrengthTable(self.num_samples) if self.train else None
+        self._table = StrengthTable(self.num_samples)  # validation uses only its epoch/start slots
         self._pending = None
         if strengths is not None:
             self.set_strengths(strengths)
@@ -129,15 +150,18 @@ class SADALoader:
 
             pipe = create_train_pipeline(reader, device=device, image_size=image_size, op_space=op_space,
                                          num_magnitude_bins=num_magnitude_bins, fp16=fp16,
-                                         hw_decoder_load=hw_decoder_load, **pipeline_args)
+                                         hw_decoder_load=hw_decoder_load, random_area=random_area,
+                                         random_aspect_ratio=random_aspect_ratio, **pipeline_args)
         else:
             from .pipelines.val import create_val_pipeline
 
             pipe = create_val_pipeline(reader, device=device, image_size=image_size, fp16=fp16,
                                        hw_decoder_load=hw_decoder_load, **pipeline_args)
+        self._reader, self._pipe, self._prefetch_queue_depth = reader, pipe, prefetch_queue_depth
         self._iterator = DALIGenericIterator([pipe], _OUTPUTS, auto_reset=False, prepare_first_batch=False)
         self._started = self._in_epoch = False
-        self._running = 0
+        self._running = self._batch = 0
+        self._resume = self._digest = None
 
     def _device_id(self, device_id):
         if self.device == "cpu":
@@ -166,11 +190,17 @@ class SADALoader:
     @property
     def strengths(self) -> np.ndarray | None:
         """Read-only (N,) float32 strengths in use this epoch (None for validation)."""
-        return None if self._table is None else self._table.array
+        return self._table.array if self.train else None
 
     def set_epoch(self, epoch: int) -> None:
-        """Read ``epoch`` next (order, SADA choices); call before iterating, like ``DistributedSampler``."""
+        """Read ``epoch`` next (order, SADA choices); call before iterating, like ``DistributedSampler``.
+
+        After :meth:`load_state_dict`, setting the saved epoch keeps the saved position;
+        another epoch discards it.
+        """
         self.sampler.set_epoch(epoch)
+        if self._resume is not None and self._resume["epoch"] != self.sampler.epoch:
+            self._resume = None
 
     def set_strengths(self, strengths) -> None:
         """Use ``strengths`` from the next epoch on.
@@ -188,7 +218,7 @@ class SADALoader:
         TypeError
             If ``strengths`` is not a numeric array.
         """
-        if self._table is None:
+        if not self.train:
             raise ValueError("The `strengths` apply only to a training loader (train=True); "
                              "this one was built with train=False.")
         if hasattr(strengths, "strengths"):
@@ -203,36 +233,51 @@ class SADALoader:
             except StopIteration:
                 self._in_epoch = False
         self._running = self.sampler.epoch
-        if self._table is not None:
-            self._table.set_epoch(self._running)
-            pending = self._pending
-            if pending is not None:
-                self._table.set(pending.strengths if hasattr(pending, "strengths") else pending)
-                if not hasattr(pending, "strengths"):
-                    self._pending = None
+        resume, self._resume = self._resume, None
+        if resume is None or resume["epoch"] != self._running:
+            resume = {"position": 0, "strengths": None}
+        self._batch = resume["position"]
+        self._table.set_epoch(self._running, start=self._batch * self.sampler.batch_size)
+        pending = self._pending
+        # mid-epoch, the interrupted epoch's strengths; at an epoch start, new ones take precedence
+        if self.train and resume["strengths"] is not None and (self._batch or pending is None):
+            self._table.set(resume["strengths"])
+        elif self.train and pending is not None:
+            self._table.set(pending.strengths if hasattr(pending, "strengths") else pending)
+            if not hasattr(pending, "strengths"):
+                self._pending = None
         if self._started:
             self._iterator.reset()
         self._started = self._in_epoch = True
 
     def _fail(self, batch: int, exc: Exception):
-        files = self.sampler.indices(self._running)[batch * self.sampler.batch_size:][:self.sampler.batch_size]
-        names = "\n  ".join(self.listing.files[i] for i in files)
-        cause = str(_innermost(exc)).strip()
-        return RuntimeError(f"Reading batch {batch} of epoch {self._running} failed: {cause}\n"
-                            f"The batch holds these files:\n  {names}")
+        dead = self._dead_workers()
+        if dead:
+            return RuntimeError(
+                f"A data worker of {self!r} reading {self.listing.root!r} died ({dead}) during batch {batch} of "
+                f"epoch {self._running}; the loader cannot continue. Create a new loader (load_state_dict() "
+                "resumes the epoch) and check the system log, e.g. for the out-of-memory killer.")
+        ahead = self._prefetch_queue_depth  # the failing batch may be one that DALI reads ahead
+        message = f"Reading batch {batch} (or up to {ahead} ahead) of epoch {self._running} failed: "
+        message += str(_innermost(exc)).strip()
+        size = self.sampler.batch_size
+        files = self.sampler.indices(self._running)[batch * size:(batch + ahead + 1) * size]
+        names = [self.listing.files[i] for i in files]
+        if not any(name in message for name in names):  # e.g. a decoder error: list the suspects
+            message += "\nThese batches hold the files:\n  " + "\n  ".join(names)
+        return RuntimeError(message)
 
     def __iter__(self):
         self._start_epoch()
-        batch = 0
         while True:
             try:
                 out = next(self._iterator)[0]
             except StopIteration:
                 break
             except Exception as exc:
-                raise self._fail(batch, exc) from exc
-            rows = self.sampler.rows_in_batch(batch)  # the rest pads the last batch
-            batch += 1
+                raise self._fail(self._batch, exc) from exc
+            rows = self.sampler.rows_in_batch(self._batch)  # the rest pads the last batch
+            self._batch += 1
             valid = out["valid"][:rows].bool()
             images, labels, indices = (out[name][:rows] for name in _OUTPUTS[:3])
             if not bool(valid.all()):
@@ -256,11 +301,113 @@ class SADALoader:
         """Batches per epoch of this shard."""
         return len(self.sampler)
 
+    def choices(self, indices, epoch: int | None = None) -> dict:
+        """The SADA choices the pipeline applies to ``indices`` under the current strengths.
+
+        Parameters
+        ----------
+        indices : array-like of int
+            Dataset indices, e.g. a yielded batch's ``indices``.
+        epoch : int, optional
+            Default: the epoch being read (or, between epochs, the last one read).
+
+        Returns
+        -------
+        dict of numpy.ndarray
+            int32 ``op`` (index into the op space), ``magnitude_bin``, ``negate`` and ``flip``.
+
+        Raises
+        ------
+        ValueError
+            On a validation loader, which applies no SADA op.
+        """
+        if not self.train:
+            raise ValueError("The SADA `choices` exist only on a training loader (train=True).")
+        indices = as_host_array(indices, name="indices").astype(np.int64)
+        epoch = self._running if epoch is None else epoch
+        return dict(zip(("op", "magnitude_bin", "negate", "flip"), self._reader.sample_choices(indices, epoch)))
+
+    def _config(self) -> dict:
+        if self._digest is None:
+            self._digest = listing_digest(self.listing)
+        s, reader = self.sampler, self._reader
+        return {"num_samples": s.num_samples, "listing": self._digest, "seed": s.seed, "num_shards": s.num_shards,
+                "shard_id": s.shard_id, "batch_size": s.batch_size, "drop_last": s.drop_last, "train": self.train,
+                "num_ops": reader.num_ops, "num_magnitude_bins": reader.num_magnitude_bins}
+
+    def state_dict(self) -> dict:
+        """The loader's position, strengths and fingerprint, to resume with :meth:`load_state_dict`.
+
+        Call it between batches (e.g. with the model's checkpoint): ``position`` counts the
+        batches of ``epoch`` already yielded. After an epoch's last batch the state points to
+        the start of the next epoch.
+
+        Returns
+        -------
+        dict
+            ``format``, ``config`` (dataset digest, size, seed, shard layout, batch size...),
+            ``epoch``, ``position``, ``strengths`` (the (N,) float32 strengths of the epoch in
+            progress; None for validation), ``pending_strengths`` (an array given to
+            :meth:`set_strengths` for the next epoch, else None), ``num_skipped`` and
+            ``skipped_files``. Plain Python values and NumPy arrays (``torch.save`` and pickle work).
+        """
+        strengths = self._table.array.copy() if self.train else None
+        if self._resume is not None:  # loaded, not read yet
+            epoch, position, strengths = self._resume["epoch"], self._resume["position"], self._resume["strengths"]
+        elif self._in_epoch and self._batch < len(self.sampler):
+            epoch, position = self._running, self._batch
+        elif self._in_epoch:  # every batch was yielded; the generator has not seen the end yet
+            epoch, position = (self._running + 1 if self.sampler.epoch == self._running else self.sampler.epoch), 0
+        else:
+            epoch, position = self.sampler.epoch, 0
+        pending = self._pending if isinstance(self._pending, np.ndarray) else None
+        return {"format": LOADER_STATE_FORMAT, "config": self._config(), "epoch": epoch, "position": position,
+                "strengths": strengths, "pending_strengths": None if pending is None else pending.copy(),
+                "num_skipped": self.num_skipped, "skipped_files": list(self.skipped_files)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Continue from a :meth:`state_dict`: the next pass reads the rest of the saved epoch.
+
+        The resumed epoch reads the same remaining sample indices, with the same ops, magnitude
+        bins, signs, flips and strengths as the interrupted run; later epochs follow as usual
+        (attach the estimator again with :meth:`set_strengths` after loading its own state).
+
+        Parameters
+        ----------
+        state_dict : dict
+            From a loader over the same dataset with the same seed, shard layout, batch size,
+            ``drop_last``, ``train``, op space size and ``num_magnitude_bins``; workers,
+            threads and device may differ.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If it is not such a state (the error names the mismatching key); the loader is
+            then left unchanged.
+        """
+        checked = check_loader_state(state_dict, self._config(), num_batches=len(self.sampler))
+        self.sampler.set_epoch(checked["epoch"])
+        self._resume = checked
+        if checked["pending_strengths"] is not None:
+            self._pending = checked["pending_strengths"]
+        self.num_skipped, self.skipped_files = checked["num_skipped"], checked["skipped_files"]
+
+    def _dead_workers(self) -> str:
+        """'pid P killed by SIGKILL, ...' for DALI's Python workers that have exited ('' if none)."""
+        pool = getattr(getattr(self._pipe, "_py_pool", None), "pool", None)
+        dead = []
+        for process in getattr(pool, "_processes", ()):
+            code = process.exitcode
+            if code is not None and code < 0 and -code in signal.valid_signals():
+                dead.append(f"worker pid {process.pid} killed by {signal.Signals(-code).name}")
+            elif code is not None:
+                dead.append(f"worker pid {process.pid} exited with code {code}")
+        return ", ".join(dead)
+
     def close(self) -> None:
         """Stop DALI's workers and free the strength table."""
-        self._iterator = None
-        if self._table is not None:
-            self._table.close()
+        self._iterator = self._pipe = None
+        self._table.close()
 
     def __repr__(self) -> str:
         return (f"SADALoader(num_samples={self.num_samples}, batch_size={self.sampler.batch_size}, "

@@ -15,7 +15,7 @@ from ._arrays import as_host_array, is_device_array
 
 __all__ = ["StrengthTable", "validate_strengths"]
 
-_HEADER = 64  # bytes: int64 epoch, int64 generation, padding to keep the floats aligned
+_HEADER = 64  # bytes: int64 epoch, int64 generation, int64 start, padding to keep the floats aligned
 
 
 def validate_strengths(values, num_samples: int, *, name: str = "strengths") -> np.ndarray:
@@ -88,8 +88,9 @@ class StrengthTable:
 
     Notes
     -----
-    Besides the (N,) float32 strengths the block holds an ``epoch`` slot, so workers that
-    were started once see the epoch the trainer set. The creating process owns the block
+    Besides the (N,) float32 strengths the block holds an ``epoch`` slot and a ``start``
+    slot (the position a resumed epoch starts at), so workers that were started once see
+    the epoch the trainer set. The creating process owns the block
     and unlinks it on :meth:`close` (or at garbage collection); unpickled copies only attach.
     """
 
@@ -109,7 +110,7 @@ class StrengthTable:
 
     def _bind(self) -> None:
         buf = self._shm.buf
-        self._header = np.ndarray((2,), dtype=np.int64, buffer=buf)
+        self._header = np.ndarray((3,), dtype=np.int64, buffer=buf)
         self._values = np.ndarray((self.num_samples,), dtype=np.float32, buffer=buf, offset=_HEADER)
 
     @property
@@ -134,11 +135,18 @@ class StrengthTable:
         """How many times the strengths were replaced (0 after construction)."""
         return int(self._header[1])
 
-    def set_epoch(self, epoch: int) -> None:
-        """Announce the epoch to every process attached to the table."""
+    @property
+    def start(self) -> int:
+        """The position in the epoch that reading starts at (0 unless resuming mid-epoch)."""
+        return int(self._header[2])
+
+    def set_epoch(self, epoch: int, *, start: int = 0) -> None:
+        """Announce the epoch, and the position it starts at, to every attached process."""
         if int(epoch) < 0:
             raise ValueError(f"The `epoch` must be a non-negative integer, got {epoch!r}.")
-        self._header[0] = int(epoch)
+        if int(start) < 0:
+            raise ValueError(f"The `start` must be a non-negative integer, got {start!r}.")
+        self._header[0], self._header[2] = int(epoch), int(start)
 
     def set(self, values, *, name: str = "strengths") -> None:
         """Replace all strengths after validating them (see :func:`validate_strengths`)."""

@@ -3,7 +3,9 @@
 It is pickled into each worker once (start method "spawn"), so everything that changes
 during training is read from shared state: the epoch from the strength table's control
 slot and the strengths from the table itself. Given the epoch, every output is a pure
-function of the sample's position in the epoch, as DALI requires of parallel sources.
+function of the sample's position in the epoch, as DALI requires of parallel sources. A
+resumed epoch starts at the table's ``start`` position: DALI's ``idx_in_epoch`` counts
+from there, so the pipeline reads exactly the rest of the interrupted epoch.
 """
 from __future__ import annotations
 
@@ -65,7 +67,7 @@ class SampleReader:
     sampler : sada_dali.sampler.ShardSampler
         The shard's epoch order.
     table : sada_dali.strength.StrengthTable, optional
-        Strengths and the current epoch; required when ``choices`` is True.
+        Strengths, the current epoch and its start position; required when ``choices`` is True.
     num_magnitude_bins : int
         Bins the strengths are quantised to.
     num_ops : int
@@ -79,8 +81,9 @@ class SampleReader:
     -----
     Outputs, per sample: ``encoded`` (uint8 bytes), ``label``, ``index`` (int64 scalars),
     ``valid`` (uint8 scalar: 0 for a skipped file replaced by a placeholder) and, with
-    ``choices``, ``op``, ``magnitude_bin``, ``negate``, ``flip`` (int32 scalars). Positions
-    past the shard size wrap to the shard's start (batch padding); past
+    ``choices``, ``op``, ``magnitude_bin``, ``negate``, ``flip`` (int32 scalars; see
+    :meth:`sample_choices`). The position read is DALI's ``idx_in_epoch`` plus the table's
+    ``start``. Positions past the shard size wrap to the shard's start (batch padding); past
     ``sampler.padded_positions()`` the reader raises ``StopIteration``.
     """
 
@@ -105,6 +108,26 @@ class SampleReader:
         """The epoch announced through the table (0 without a table)."""
         return self.table.epoch if self.table is not None else 0
 
+    def start(self) -> int:
+        """The position the current epoch starts at (the table's ``start``; 0 without a table)."""
+        return self.table.start if self.table is not None else 0
+
+    def sample_choices(self, indices, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The SADA choices of ``indices`` in ``epoch`` under the table's current strengths.
+
+        A pure function of (seed, epoch, index, strength): what the pipeline applies to a sample
+        does not depend on the worker, the batch or where a resumed epoch started.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            int32 ``op``, ``magnitude_bin``, ``negate`` and ``flip``, one value per index.
+        """
+        indices = np.asarray(indices, dtype=np.int64)
+        op, negate, flip = per_sample_choices(self.sampler.seed, epoch, indices, self.num_ops)
+        magnitude_bin = strength_to_bin(self.table.gather(indices), self.num_magnitude_bins)
+        return op, magnitude_bin, negate, flip
+
     def index_at(self, position: int, epoch: int) -> int:
         """Sample index read at ``position`` of ``epoch`` (positions past the shard wrap)."""
         if self._order[0] != epoch:
@@ -128,7 +151,7 @@ class SampleReader:
         return placeholder_jpeg(), False
 
     def __call__(self, sample_info):
-        position = sample_info.idx_in_epoch
+        position = sample_info.idx_in_epoch + self.start()
         if position >= self.sampler.padded_positions():
             raise StopIteration
         epoch = self.epoch()
@@ -138,9 +161,7 @@ class SampleReader:
                np.array(valid, dtype=np.uint8))
         if not self.choices:
             return out
-        op, negate, flip = per_sample_choices(self.sampler.seed, epoch, [index], self.num_ops)
-        magnitude_bin = strength_to_bin(self.table.gather([index]), self.num_magnitude_bins)
-        return out + tuple(np.array(v[0], dtype=np.int32) for v in (op, magnitude_bin, negate, flip))
+        return out + tuple(np.array(v[0], dtype=np.int32) for v in self.sample_choices([index], epoch))
 
     def __getstate__(self):
         state = dict(self.__dict__)
