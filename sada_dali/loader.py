@@ -282,9 +282,9 @@ class SADALoader:
             images, labels, indices = (out[name][:rows] for name in _OUTPUTS[:3])
             if not bool(valid.all()):
                 self._count_skipped(indices, ~valid)
+                # a batch whose every row was skipped comes out empty (0 rows), so that every
+                # rank of a distributed run still yields len(loader) batches
                 keep = valid.nonzero().squeeze(1).to(images.device)
-                if keep.numel() == 0:
-                    continue
                 images, labels, indices = (t.index_select(0, keep) for t in (images, labels, indices))
             yield images, labels, indices
         self._in_epoch = False

@@ -157,6 +157,17 @@ def test_corrupt_jpeg_is_skipped_counted_and_labels_stay_aligned(corrupt_dataset
     assert loader.num_skipped == 1 and loader.skipped_files == [bad]
 
 
+def test_batch_whose_every_file_is_corrupt_comes_out_empty_so_every_rank_keeps_len_batches(tmp_path):
+    paths = write_image_folder(tmp_path, num_classes=1, per_class=4, sizes=(40, 48), seed=2)
+    for path in paths[:2]:
+        truncate_file(path)
+    loader = make_loader(tmp_path, train=False, batch_size=2, on_error="skip")
+    batches = list(loader)
+    assert len(batches) == len(loader) == 2
+    assert [len(b[2]) for b in batches] == [0, 2] and batches[0][0].shape == (0, 3, SIZE, SIZE)
+    assert batches[1][2].tolist() == [2, 3] and loader.num_skipped == 2
+
+
 def _centre_crop_means(image):
     """Channel means of PIL's validation transform: resize the shorter side, centre crop."""
     shorter = round(SIZE * 256 / 224)
