@@ -1,0 +1,110 @@
+"""The torchvision SADA loader: an ImageFolder ``Dataset`` for ``torch.utils.data.DataLoader``.
+
+It is the CPU path for users without DALI and the baseline of ``sada-dali bench``; like
+``torchvision.datasets.ImageFolder`` it decodes with PIL. It lists the
+folder with :func:`sada_dali.data.source.create_listing`, so index ``i`` is the same sample as in
+:class:`sada_dali.SADALoader`, and it follows the DALI training pipeline step by step: decode,
+``RandomResizedCrop``, the SADA op at the sample's strength (:class:`SADATransform`), the
+horizontal flip drawn by :func:`sada_dali._random.per_sample_choices`, then ImageNet
+normalisation to float CHW. The strengths and the epoch live in a shared
+:class:`~sada_dali.strength.StrengthTable`, so persistent workers see every update.
+"""
+from __future__ import annotations
+
+import torch
+from PIL import Image
+from torchvision.transforms import RandomResizedCrop
+from torchvision.transforms.v2 import InterpolationMode
+from torchvision.transforms.v2 import functional as F
+
+from ..data.source import create_listing
+from ..ops import DEFAULT_NUM_MAGNITUDE_BINS
+from .transforms import SADATransform
+
+__all__ = ["SADAImageFolder", "IMAGENET_MEAN", "IMAGENET_STD"]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class SADAImageFolder(torch.utils.data.Dataset):
+    """``dataset[i] -> (image, label, index)`` with SADA augmentation at strength ``table[i]``.
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        An ImageFolder (``root/<class>/<image>``) or a DALI-style file list (with ``file_root``).
+    table : StrengthTable, optional
+        Per-sample strengths and the epoch slot; required when ``train`` is True. Update it with
+        ``table.set(...)`` and ``table.set_epoch(e)`` from the training process.
+    train : bool
+        True: random crop, SADA op and flip. False: resize the shorter side to
+        ``round(image_size * 256 / 224)`` and centre-crop, as the DALI validation pipeline does.
+    image_size : int
+        Side of the square output.
+    op_space : sequence of OpSpec, optional
+        Default: the paper's Table 8.
+    num_magnitude_bins : int
+        Strength quantisation, as in the DALI loader.
+    seed : int
+        Run seed of the per-sample op, sign and flip.
+    file_root : str or os.PathLike, optional
+        Folder of a file list's relative paths.
+    random_area, random_aspect_ratio : tuple of float
+        ``RandomResizedCrop`` ranges, as in the DALI pipeline.
+    fill : int
+        Fill of the geometric ops.
+
+    Attributes
+    ----------
+    listing : sada_dali.data.source.Listing
+        Files, labels and class names in index order.
+    transform : SADATransform or None
+        The per-sample op (None for validation).
+    """
+
+    def __init__(self, source, table=None, *, train: bool = True, image_size: int = 224, op_space=None,
+                 num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS, seed: int = 0, file_root=None,
+                 random_area=(0.08, 1.0), random_aspect_ratio=(3 / 4, 4 / 3), fill: int = 128):
+        if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
+            raise ValueError(f"The `image_size` must be a positive integer, got {image_size!r}.")
+        self.listing = create_listing(source, file_root=file_root)
+        if train and table is None:
+            raise ValueError("The `table` is required when `train=True`: pass a StrengthTable of "
+                             f"{len(self.listing)} samples, e.g. StrengthTable({len(self.listing)}).")
+        if table is not None and table.num_samples != len(self.listing):
+            raise ValueError(f"The `table` holds {table.num_samples} strengths but the `source` has "
+                             f"{len(self.listing)} images; create StrengthTable({len(self.listing)}).")
+        self.train, self.image_size, self.table = bool(train), image_size, table
+        self.transform = (SADATransform(table, op_space=op_space, num_magnitude_bins=num_magnitude_bins,
+                                        seed=seed, fill=fill) if train else None)
+        self.random_area, self.random_aspect_ratio = tuple(random_area), tuple(random_aspect_ratio)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names, in label order."""
+        return self.listing.classes
+
+    def __len__(self) -> int:
+        return len(self.listing)
+
+    def decode(self, index: int) -> torch.Tensor:
+        """Sample ``index`` as a uint8 RGB CHW tensor, decoded by PIL as ``ImageFolder`` does."""
+        with Image.open(self.listing.files[index]) as image:
+            return F.pil_to_tensor(image.convert("RGB"))
+
+    def __getitem__(self, index: int):
+        image = self.decode(index)
+        size = [self.image_size, self.image_size]
+        if self.train:
+            top, left, height, width = RandomResizedCrop.get_params(image, self.random_area, self.random_aspect_ratio)
+            image = F.resized_crop(image, top, left, height, width, size,
+                                   interpolation=InterpolationMode.BILINEAR, antialias=True)
+            image = self.transform(image, index)
+            if self.transform.choices(index)[2]:
+                image = F.horizontal_flip(image)
+        else:
+            image = F.resize(image, round(self.image_size * 256 / 224), antialias=True)
+            image = F.center_crop(image, size)
+        image = F.normalize(F.to_dtype(image, torch.float32, scale=True), IMAGENET_MEAN, IMAGENET_STD)
+        return image, int(self.listing.labels[index]), int(index)

@@ -1,0 +1,36 @@
+"""The ``sada-dali`` command: ``demo``, ``train`` and ``bench`` subcommands.
+
+Each subcommand lives in its own module with ``add_parser(subparsers)`` and ``run(args)``;
+heavy imports (DALI, torch, torchvision) happen inside ``run`` so ``--help`` is instant.
+"""
+from __future__ import annotations
+
+import argparse
+
+from .. import __version__
+from . import bench, demo, train
+
+__all__ = ["create_parser", "main"]
+
+
+def create_parser() -> argparse.ArgumentParser:
+    """The ``sada-dali`` argument parser with its three subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="sada-dali",
+        description="SADA (sample-aware dynamic augmentation) on NVIDIA DALI: demo, training and benchmark.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="{demo,train,bench}", required=True)
+    for module in (demo, train, bench):
+        sub = module.add_parser(subparsers)
+        sub.set_defaults(func=module.run, parser=sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run ``sada-dali`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    args = create_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
