@@ -94,3 +94,25 @@ def test_train_requires_data(capsys):
     with pytest.raises(SystemExit):
         main(["train"])
     assert "the following arguments are required: --data" in capsys.readouterr().err
+
+
+def test_train_step_on_a_batch_emptied_by_skips_keeps_stepping_with_zero_loss():
+    from sada_dali.cli._loop import train_one_epoch
+
+    class Recorder:
+        def __init__(self):
+            self.rows = []
+
+        def update(self, indices, logits):
+            self.rows.append((indices.shape[0], tuple(logits.shape)))
+
+    torch.manual_seed(0)
+    model = SmallCNN(3, width=8)
+    batches = [(torch.zeros(0, 3, 16, 16), torch.zeros(0, dtype=torch.int64), torch.zeros(0, dtype=torch.int64)),
+               (torch.randn(2, 3, 16, 16), torch.tensor([0, 2]), torch.tensor([5, 6]))]
+    recorder = Recorder()
+    stats = train_one_epoch(model, batches, torch.optim.SGD(model.parameters(), lr=0.1), device=torch.device("cpu"),
+                            estimator=recorder)
+    assert stats["steps"] == 2 and stats["images"] == 2
+    assert recorder.rows == [(0, (0, 3)), (2, (2, 3))]
+    assert np.isfinite(stats["loss"]) and stats["loss"] > 0

@@ -8,8 +8,9 @@ scaler, epoch, estimator state) that ``--resume`` continues from.
 
 Distributed hook: under ``torchrun`` (``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` set) the process
 group is initialised, the model is wrapped in ``DistributedDataParallel`` and each rank's
-loader reads shard ``RANK`` of ``WORLD_SIZE``. Sharing the estimator across ranks (an
-all-gather of the strengths) is not wired yet: each rank estimates from its own shard.
+loader reads shard ``RANK`` of ``WORLD_SIZE``. The estimator is replicated on every rank and
+wrapped in :class:`sada_dali.distributed.DistributedEstimator`, which all-gathers each step's
+(indices, logits), so every rank computes the same strengths over the whole dataset.
 """
 from __future__ import annotations
 
@@ -125,6 +126,9 @@ def run(args) -> int:
     if args.sada:
         estimator = SADAEstimator(train.num_samples, len(train.classes), window=args.window, decay=args.decay,
                                   device=f"cuda:{local_rank}" if device == "gpu" else "cpu", seed=args.seed)
+        if world > 1:
+            from ..distributed import DistributedEstimator
+            estimator = DistributedEstimator(estimator, args.batch_size)
     start_epoch, history = 0, []
     if args.resume is not None:
         try:
