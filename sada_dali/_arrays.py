@@ -60,12 +60,7 @@ def as_host_array(x, *, name: str) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
     if _is_torch(x):
-        import torch
-
-        t = x.detach()
-        if t.dtype == torch.bfloat16:
-            t = t.float()
-        return t.cpu().numpy()
+        return _widened(x).cpu().numpy()
     if hasattr(x, "__cuda_array_interface__") or is_device_array(x):
         cp = _cupy()
         return cp.asnumpy(as_device_array(x, name=name))
@@ -106,17 +101,21 @@ def as_device_array(x, *, name: str):
     if isinstance(x, cp.ndarray):
         return x
     if _is_torch(x):
-        import torch
-
-        t = x.detach()
-        if t.dtype == torch.bfloat16:
-            t = t.float()
+        t = _widened(x)
         if not t.is_cuda:
             return cp.asarray(t.numpy())
         return cp.from_dlpack(t.contiguous())
     if hasattr(x, "__cuda_array_interface__") or is_device_array(x):
         return cp.from_dlpack(x) if hasattr(x, "__dlpack__") else cp.asarray(x)
     return cp.asarray(as_host_array(x, name=name))
+
+
+def _widened(t):
+    """A detached torch tensor, bfloat16 widened to float32 (NumPy and CuPy have no bfloat16)."""
+    import torch
+
+    t = t.detach()
+    return t.float() if t.dtype == torch.bfloat16 else t
 
 
 def _cupy():

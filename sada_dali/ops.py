@@ -11,8 +11,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ._random import per_sample_choices
+
 __all__ = ["OPS", "DEFAULT_NUM_MAGNITUDE_BINS", "OpSpec", "create_op_space", "strength_to_bin",
-           "bin_to_magnitude", "op_parameter"]
+           "bin_to_magnitude", "op_parameter", "sample_choices"]
 
 OPS: tuple[str, ...] = (
     "identity", "auto_contrast", "equalize",
@@ -148,3 +150,32 @@ def op_parameter(spec: OpSpec, magnitude_bin: int, negate: bool = False,
     if spec.name == "posterize":
         return float(max(1, 8 - int(np.rint(m))))
     return m
+
+
+def sample_choices(seed: int, epoch: int, indices, strengths, *, num_ops: int = len(OPS),
+                   num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS):
+    """Everything one visit decides for each sample: op, magnitude bin, sign and flip.
+
+    A pure function of (seed, epoch, index, strength), shared by the DALI reader and the
+    torchvision baseline so both apply the very same augmentation to a sample.
+
+    Parameters
+    ----------
+    seed, epoch : int
+        Run seed and epoch.
+    indices : array-like of int
+        Dataset indices.
+    strengths : array-like of float
+        The samples' strengths in [0, 1], aligned with ``indices``.
+    num_ops : int
+        Size of the op space.
+    num_magnitude_bins : int
+        Strength quantisation (see :func:`strength_to_bin`).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        int32 ``op``, ``magnitude_bin``, ``negate`` and ``flip``, one value per index.
+    """
+    op, negate, flip = per_sample_choices(seed, epoch, indices, num_ops)
+    return op, strength_to_bin(strengths, num_magnitude_bins), negate, flip

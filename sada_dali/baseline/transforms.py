@@ -5,7 +5,7 @@
 gives, with DALI's conventions where torchvision's defaults differ: bilinear interpolation,
 shears about the top-left corner (``fn.transforms.shear`` has no centre), and a solarize
 threshold of 256 (strength 0) as the identity. :class:`SADATransform` draws the op and sign of
-each (seed, epoch, index) from :func:`sada_dali._random.per_sample_choices`, as the DALI loader
+each (seed, epoch, index) from :func:`sada_dali.ops.sample_choices`, as the DALI loader
 does. ``tests/test_ops_fidelity.py`` lists the remaining pixel-level differences.
 """
 from __future__ import annotations
@@ -17,8 +17,7 @@ import torch
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
-from .._random import per_sample_choices
-from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS, OpSpec, create_op_space, op_parameter, strength_to_bin
+from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS, OpSpec, create_op_space, op_parameter, sample_choices
 
 __all__ = ["apply_op", "SADATransform"]
 
@@ -109,7 +108,7 @@ class SADATransform:
     num_magnitude_bins : int
         Strength quantisation, as in the DALI loader.
     seed : int
-        Run seed of :func:`sada_dali._random.per_sample_choices`.
+        Run seed of :func:`sada_dali.ops.sample_choices`.
     fill : int
         Fill of the geometric ops, 0-255.
 
@@ -142,8 +141,9 @@ class SADATransform:
         """``(op_idx, negate, flip, magnitude_bin)`` of sample ``index`` at the current epoch."""
         if not 0 <= int(index) < self.table.num_samples:
             raise IndexError(f"The `index` must lie in [0, {self.table.num_samples - 1}], got {index}.")
-        op, sign, flip = per_sample_choices(self.seed, self.table.epoch, [int(index)], len(self.op_space))
-        magnitude_bin = strength_to_bin(self.table.gather([int(index)]), self.num_magnitude_bins)
+        op, magnitude_bin, sign, flip = sample_choices(self.seed, self.table.epoch, [int(index)],
+                                                       self.table.gather([int(index)]), num_ops=len(self.op_space),
+                                                       num_magnitude_bins=self.num_magnitude_bins)
         return int(op[0]), int(sign[0]), int(flip[0]), int(magnitude_bin[0])
 
     def __call__(self, image, index: int) -> torch.Tensor:

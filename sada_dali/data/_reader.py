@@ -13,8 +13,7 @@ import io
 
 import numpy as np
 
-from .._random import per_sample_choices
-from ..ops import strength_to_bin
+from ..ops import sample_choices
 
 __all__ = ["SampleReader", "check_encoded", "ON_ERROR"]
 
@@ -124,9 +123,8 @@ class SampleReader:
             int32 ``op``, ``magnitude_bin``, ``negate`` and ``flip``, one value per index.
         """
         indices = np.asarray(indices, dtype=np.int64)
-        op, negate, flip = per_sample_choices(self.sampler.seed, epoch, indices, self.num_ops)
-        magnitude_bin = strength_to_bin(self.table.gather(indices), self.num_magnitude_bins)
-        return op, magnitude_bin, negate, flip
+        return sample_choices(self.sampler.seed, epoch, indices, self.table.gather(indices), num_ops=self.num_ops,
+                              num_magnitude_bins=self.num_magnitude_bins)
 
     def index_at(self, position: int, epoch: int) -> int:
         """Sample index read at ``position`` of ``epoch`` (positions past the shard wrap)."""
