@@ -116,3 +116,36 @@ def test_train_step_on_a_batch_emptied_by_skips_keeps_stepping_with_zero_loss():
     assert stats["steps"] == 2 and stats["images"] == 2
     assert recorder.rows == [(0, (0, 3)), (2, (2, 3))]
     assert np.isfinite(stats["loss"]) and stats["loss"] > 0
+
+
+def _ddp_rank(rank: int, world: int, port: int, data: str, out: str) -> None:
+    import os
+
+    import torch.distributed as dist
+
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))
+    try:
+        assert _train(data, out, "--epochs", "1") == 0
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_train_under_two_gloo_ranks_shares_one_estimator_over_both_shards(data, tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = tmp_path / "ddp"
+    mp.spawn(_ddp_rank, args=(2, port, str(data), str(out)), nprocs=2)
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
+    seen = np.asarray(ckpt["estimator"]["seen"])
+    # 12 training images in 2 shards of 6: one full batch of 4 per rank (drop_last). Rank 0's
+    # estimator saw both ranks' batches, 8 distinct samples, where one rank reads only 4.
+    assert int(seen.sum()) == 2 * BATCH and int(seen.max()) == 1
+    assert ckpt["epoch"] == 1 and ckpt["scheduler"]["last_epoch"] == 1
