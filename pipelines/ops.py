@@ -21,14 +21,14 @@ solarize                    ``(256, 256 - max)``            threshold
 posterize                   ``(8, 8 - max)``                bits kept (``poster_mask_uint8``)
 ==========================  ==============================  =================================
 
-Every op has a CPU and a GPU implementation in DALI 2.4 (``experimental.equalize`` and
-``experimental.filter`` included), so no CPU fallback is needed.
+Every op has a CPU and a GPU implementation in DALI 2.4 (``equalize`` and ``filter``
+included), so no CPU fallback is needed.
 """
 from __future__ import annotations
 
-from nvidia.dali import types
+from nvidia.dali import fn, types
 from nvidia.dali.auto_aug import augmentations as _aa
-from nvidia.dali.auto_aug.core import select, signed_bin
+from nvidia.dali.auto_aug.core import augmentation, select, signed_bin
 
 from sada_dali.ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS, OpSpec, create_op_space
 
@@ -38,7 +38,23 @@ _ENHANCE = {"color": _aa.color, "contrast": _aa.contrast, "brightness": _aa.brig
 _GEOMETRIC = {"rotate": _aa.rotate, "shear_x": _aa.shear_x, "shear_y": _aa.shear_y}
 _TRANSLATE = {"translate_x": (_aa.translate_x_no_shape, _aa.translate_x),
               "translate_y": (_aa.translate_y_no_shape, _aa.translate_y)}
-_FREE = {"identity": _aa.identity, "auto_contrast": _aa.auto_contrast, "equalize": _aa.equalize}
+
+
+# auto_aug's own equalize and sharpness still call the deprecated `fn.experimental.equalize` and
+# `fn.experimental.filter`, which warn at every pipeline build; these are the same augmentations
+# (same magnitude handling, same kernel) on the operators DALI now recommends.
+@augmentation(name="equalize")
+def _equalize(data, _):
+    return fn.equalize(data)
+
+
+@augmentation(mag_range=(0, 0.9), randomly_negate=True, mag_to_param=_aa.sharpness_kernel, param_device="auto",
+              name="sharpness")
+def _sharpness(data, kernel):
+    return fn.filter(data, kernel)
+
+
+_FREE = {"identity": _aa.identity, "auto_contrast": _aa.auto_contrast, "equalize": _equalize}
 
 
 def create_augmentation(spec: OpSpec):
@@ -66,7 +82,7 @@ def create_augmentation(spec: OpSpec):
         return _ENHANCE[name].augmentation(mag_range=(0.0, top), randomly_negate=True,
                                            mag_to_param=_aa.shift_enhance_range)
     if name == "sharpness":
-        return _aa.sharpness.augmentation(mag_range=(0.0, top), randomly_negate=True,
+        return _sharpness.augmentation(mag_range=(0.0, top), randomly_negate=True,
                                           mag_to_param=_aa.sharpness_kernel)
     if name in _GEOMETRIC:
         return _GEOMETRIC[name].augmentation(mag_range=(0.0, top), randomly_negate=True)
