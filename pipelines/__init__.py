@@ -4,7 +4,7 @@ Names are imported on first use, so ``import sada_dali.pipelines.ops`` does not 
 """
 from __future__ import annotations
 
-import importlib
+from sada_dali._lazy import lazy_attributes
 
 _LAZY = {
     "create_train_pipeline": "sada_dali.pipelines.train",
@@ -14,16 +14,4 @@ _LAZY = {
 }
 
 __all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sada_dali.pipelines' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
