@@ -13,11 +13,11 @@ the epoch's strengths, and a new loader restarts that epoch's order at the saved
 from __future__ import annotations
 
 import os
-import signal
 
 import numpy as np
 
 from ._arrays import as_host_array
+from ._loader_errors import read_failure
 from ._loader_state import LOADER_STATE_FORMAT, check_loader_state, listing_digest
 from .data._reader import SampleReader
 from .data.source import create_listing
@@ -28,12 +28,6 @@ from .strength import StrengthTable, validate_strengths
 __all__ = ["SADALoader"]
 
 _OUTPUTS = ["images", "labels", "indices", "valid"]
-
-
-def _innermost(exc: BaseException) -> BaseException:
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
-    return exc
 
 
 class SADALoader:
@@ -250,23 +244,6 @@ class SADALoader:
             self._iterator.reset()
         self._started = self._in_epoch = True
 
-    def _fail(self, batch: int, exc: Exception):
-        dead = self._dead_workers()
-        if dead:
-            return RuntimeError(
-                f"A data worker of {self!r} reading {self.listing.root!r} died ({dead}) during batch {batch} of "
-                f"epoch {self._running}; the loader cannot continue. Create a new loader (load_state_dict() "
-                "resumes the epoch) and check the system log, e.g. for the out-of-memory killer.")
-        ahead = self._prefetch_queue_depth  # the failing batch may be one that DALI reads ahead
-        message = f"Reading batch {batch} (or up to {ahead} ahead) of epoch {self._running} failed: "
-        message += str(_innermost(exc)).strip()
-        size = self.sampler.batch_size
-        files = self.sampler.indices(self._running)[batch * size:(batch + ahead + 1) * size]
-        names = [self.listing.files[i] for i in files]
-        if not any(name in message for name in names):  # e.g. a decoder error: list the suspects
-            message += "\nThese batches hold the files:\n  " + "\n  ".join(names)
-        return RuntimeError(message)
-
     def __iter__(self):
         self._start_epoch()
         while True:
@@ -275,7 +252,7 @@ class SADALoader:
             except StopIteration:
                 break
             except Exception as exc:
-                raise self._fail(self._batch, exc) from exc
+                raise read_failure(self, self._batch, exc) from exc
             rows = self.sampler.rows_in_batch(self._batch)  # the rest pads the last batch
             self._batch += 1
             valid = out["valid"][:rows].bool()
@@ -391,18 +368,6 @@ class SADALoader:
         if checked["pending_strengths"] is not None:
             self._pending = checked["pending_strengths"]
         self.num_skipped, self.skipped_files = checked["num_skipped"], checked["skipped_files"]
-
-    def _dead_workers(self) -> str:
-        """'pid P killed by SIGKILL, ...' for DALI's Python workers that have exited ('' if none)."""
-        pool = getattr(getattr(self._pipe, "_py_pool", None), "pool", None)
-        dead = []
-        for process in getattr(pool, "_processes", ()):
-            code = process.exitcode
-            if code is not None and code < 0 and -code in signal.valid_signals():
-                dead.append(f"worker pid {process.pid} killed by {signal.Signals(-code).name}")
-            elif code is not None:
-                dead.append(f"worker pid {process.pid} exited with code {code}")
-        return ", ".join(dead)
 
     def close(self) -> None:
         """Stop DALI's workers and free the strength table."""

@@ -1,0 +1,51 @@
+"""What the loader tells the trainer when reading fails: a dead worker or a bad file."""
+from __future__ import annotations
+
+import signal
+
+__all__ = ["dead_workers", "read_failure"]
+
+
+def dead_workers(pipe) -> str:
+    """'worker pid P killed by SIGKILL, ...' for DALI's Python workers that have exited ('' if none).
+
+    Parameters
+    ----------
+    pipe : nvidia.dali.Pipeline
+        A pipeline with a parallel ``external_source`` (its ``_py_pool``).
+    """
+    pool = getattr(getattr(pipe, "_py_pool", None), "pool", None)
+    dead = []
+    for process in getattr(pool, "_processes", ()):
+        code = process.exitcode
+        if code is not None and code < 0 and -code in signal.valid_signals():
+            dead.append(f"worker pid {process.pid} killed by {signal.Signals(-code).name}")
+        elif code is not None:
+            dead.append(f"worker pid {process.pid} exited with code {code}")
+    return ", ".join(dead)
+
+
+def read_failure(loader, batch: int, exc: Exception) -> RuntimeError:
+    """The error to raise when DALI failed while ``loader`` read ``batch`` of its running epoch.
+
+    A dead worker is named as such; any other failure carries DALI's innermost message and,
+    when that message names no file (e.g. a decoder error), the files of the batches that
+    may have failed (DALI reads up to ``prefetch_queue_depth`` batches ahead).
+    """
+    epoch = loader._running
+    dead = dead_workers(loader._pipe)
+    if dead:
+        return RuntimeError(
+            f"A data worker of {loader!r} reading {loader.listing.root!r} died ({dead}) during batch {batch} of "
+            f"epoch {epoch}; the loader cannot continue. Create a new loader (load_state_dict() "
+            "resumes the epoch) and check the system log, e.g. for the out-of-memory killer.")
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    ahead = loader._prefetch_queue_depth
+    message = f"Reading batch {batch} (or up to {ahead} ahead) of epoch {epoch} failed: {str(exc).strip()}"
+    size = loader.sampler.batch_size
+    files = loader.sampler.indices(epoch)[batch * size:(batch + ahead + 1) * size]
+    names = [loader.listing.files[i] for i in files]
+    if not any(name in message for name in names):
+        message += "\nThese batches hold the files:\n  " + "\n  ".join(names)
+    return RuntimeError(message)
