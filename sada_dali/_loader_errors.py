@@ -25,27 +25,30 @@ def dead_workers(pipe) -> str:
     return ", ".join(dead)
 
 
-def read_failure(loader, batch: int, exc: Exception) -> RuntimeError:
-    """The error to raise when DALI failed while ``loader`` read ``batch`` of its running epoch.
+def read_failure(runner, batch: int, exc: Exception) -> RuntimeError:
+    """The error to raise when DALI failed while ``runner`` read ``batch`` of its running epoch.
+
+    ``runner`` is the loader's :class:`~sada_dali._epoch.EpochRunner` (its ``running`` epoch,
+    ``pipe``, ``listing``, ``sampler`` and ``prefetch_queue_depth``; its repr names the loader).
 
     A dead worker is named as such; any other failure carries DALI's innermost message and,
     when that message names no file (e.g. a decoder error), the files of the batches that
     may have failed (DALI reads up to ``prefetch_queue_depth`` batches ahead).
     """
-    epoch = loader._running
-    dead = dead_workers(loader._pipe)
+    epoch = runner.running
+    dead = dead_workers(runner.pipe)
     if dead:
         return RuntimeError(
-            f"A data worker of {loader!r} reading {loader.listing.root!r} died ({dead}) during batch {batch} of "
+            f"A data worker of {runner!r} reading {runner.listing.root!r} died ({dead}) during batch {batch} of "
             f"epoch {epoch}; the loader cannot continue. Create a new loader (load_state_dict() "
             "resumes the epoch) and check the system log, e.g. for the out-of-memory killer.")
     while exc.__cause__ is not None:
         exc = exc.__cause__
-    ahead = loader._prefetch_queue_depth
+    ahead = runner.prefetch_queue_depth
     message = f"Reading batch {batch} (or up to {ahead} ahead) of epoch {epoch} failed: {str(exc).strip()}"
-    size = loader.sampler.batch_size
-    files = loader.sampler.indices(epoch)[batch * size:(batch + ahead + 1) * size]
-    names = [loader.listing.files[i] for i in files]
+    size = runner.sampler.batch_size
+    files = runner.sampler.indices(epoch)[batch * size:(batch + ahead + 1) * size]
+    names = [runner.listing.files[i] for i in files]
     if not any(name in message for name in names):
         message += "\nThese batches hold the files:\n  " + "\n  ".join(names)
     return RuntimeError(message)

@@ -1,23 +1,20 @@
 """``SADALoader``: a drop-in PyTorch-style iterator over a DALI SADA pipeline.
 
-Strengths are copied once per epoch: when an epoch's iteration starts, the loader copies
-the estimator's (or the last :meth:`SADALoader.set_strengths`) N float32 values into its
-shared-memory table, announces the epoch, and only then resets DALI. The pipeline is driven
-with ``auto_reset=False`` and ``prepare_first_batch=False``, so no sample of an epoch is
-read before that copy, and every sample of the epoch sees the same strengths.
-
+The epoch handshake (strengths copied once per epoch, cheap early exit) lives in
+:mod:`sada_dali._epoch`, feeding the estimator from torch-style loops in
+:mod:`sada_dali._feed`, and what is decided at construction in :mod:`sada_dali._loader_build`.
 Resume is exact because every per-sample choice (order, op, sign, flip) is a pure function
-of (seed, epoch, index): :meth:`SADALoader.state_dict` saves the epoch, the batches read and
-the epoch's strengths, and a new loader restarts that epoch's order at the saved position.
+of (seed, epoch, index): :meth:`SADALoader.state_dict` saves the epoch, the batches read
+and the epoch's strengths, and a new loader restarts that epoch's order at the saved position.
 """
 from __future__ import annotations
-
-import os
 
 import numpy as np
 
 from ._arrays import as_host_array
-from ._loader_errors import read_failure
+from ._epoch import EpochRunner
+from ._feed import FeedLedger
+from ._loader_build import create_loader_estimator, create_loader_pipeline
 from ._loader_state import LOADER_STATE_FORMAT, check_loader_state, listing_digest
 from .data._reader import SampleReader
 from .data.source import create_listing
@@ -26,8 +23,6 @@ from .sampler import ShardSampler
 from .strength import StrengthTable, validate_strengths
 
 __all__ = ["SADALoader"]
-
-_OUTPUTS = ["images", "labels", "indices", "valid"]
 
 
 class SADALoader:
@@ -50,6 +45,15 @@ class SADALoader:
     strengths : array-like or object with ``.strengths``, optional
         Initial strengths (N,), or an estimator whose ``.strengths`` is read at every epoch
         start. Default: all 1.0.
+    estimator : bool or estimator, optional
+        An estimator the loader drives: ``True`` creates a :class:`~sada_dali.SADAEstimator`
+        on the loader's device (wrapped in a ``DistributedEstimator`` under a multi-rank
+        ``torch.distributed`` group). The loader reads its strengths at every epoch start,
+        :meth:`feed` updates it, and the next epoch's start calls its ``end_epoch()`` when
+        it was fed. Available as :attr:`estimator`.
+    pairs : bool
+        Yield ``(images, labels)`` for torch-style loops (torchvision, timm); feed the
+        estimator with :meth:`feed`.
     num_shards, shard_id : int, optional
         Data-parallel sharding (see :class:`sada_dali.sampler.ShardSampler`). Default: the
         world size and rank of the initialised ``torch.distributed`` group, else 1 and 0.
@@ -58,11 +62,10 @@ class SADALoader:
     drop_last : bool
         Drop the partial last batch (and equalise shards by dropping); False pads shards by
         wrapping around and yields a partial last batch.
-    num_threads : int, optional
-        DALI CPU threads; default ``min(os.cpu_count(), 16)``.
-    workers : int, optional
-        Python worker processes of the parallel external source (start method "spawn");
-        default ``min(os.cpu_count(), 8)``. 0 reads files inline in the main process.
+    num_threads, workers : int, optional
+        DALI CPU threads and the parallel external source's Python worker processes (start
+        method "spawn"; 0 reads files inline). Defaults: this rank's share of the CPUs it
+        may use (see :mod:`sada_dali._defaults`).
     on_error : {"raise", "skip"}
         A corrupt or truncated file raises an error naming it, or is skipped: its row is
         dropped from the batch and counted in :attr:`num_skipped`.
@@ -86,85 +89,64 @@ class SADALoader:
     Notes
     -----
     The epoch advances by one after each complete pass; :meth:`set_epoch` overrides it (as
-    with ``DistributedSampler``). Breaking out of an epoch is allowed: the next pass first
-    drains the rest of it (DALI cannot reset mid-epoch) and, without ``set_epoch``, reads
-    the same epoch again.
+    with ``DistributedSampler``). Breaking out of an epoch is allowed: the next pass ends
+    the abandoned epoch at once (reading at most ``prefetch_queue_depth + 1`` more batches)
+    and, without ``set_epoch``, reads the same epoch again.
 
-    DALI's iterator runs with ``size=-1``: the epoch ends when the reader raises
-    ``StopIteration``, and DALI's ``LastBatchPolicy`` does not apply to such pipelines. The
-    sampler applies ``drop_last`` instead: DALI always receives whole batches (the last one
-    padded by wrapping around) and the loader trims the padding rows. With ``on_error="skip"`` a batch may hold fewer than
-    ``batch_size`` rows.
+    The sampler applies ``drop_last``: DALI always receives whole batches (the last one
+    padded by wrapping around) and the loader trims the padding rows. With
+    ``on_error="skip"`` a batch may hold fewer than ``batch_size`` rows.
 
     Resume: :meth:`state_dict` / :meth:`load_state_dict` save and restore the epoch, the
-    batches already read in it and the strengths it started with. As the order, op, sign and
-    flip of every sample are pure functions of (seed, epoch, index), a new loader that loads
+    batches already read in it and the strengths it started with; a new loader that loads
     the state reads exactly the remaining samples with the same choices and strengths,
-    whatever its worker count. DALI's random crop windows come from DALI's own per-pipeline
-    generator and are not reproduced across a resume. A data worker that dies (e.g. killed
-    by the out-of-memory killer) ends the iteration with a RuntimeError naming the loader.
+    whatever its worker count. DALI's random crop windows are not reproduced across a
+    resume. A data worker that dies ends the iteration with a RuntimeError naming the loader.
     """
 
     def __init__(self, source, batch_size: int, *, device: str = "gpu", train: bool = True,
-                 image_size: int = 224, strengths=None, num_shards: int | None = None,
-                 shard_id: int | None = None, seed: int = 0,
+                 image_size: int = 224, strengths=None, estimator=None, pairs: bool = False,
+                 num_shards: int | None = None, shard_id: int | None = None, seed: int = 0,
                  drop_last: bool = True, num_threads: int | None = None, workers: int | None = None,
                  on_error: str = "raise", op_space=None, num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS,
                  fp16: bool = False, file_root=None, device_id: int | None = None,
                  hw_decoder_load: float = 0.65, prefetch_queue_depth: int = 2,
                  random_area=(0.08, 1.0), random_aspect_ratio=(3 / 4, 4 / 3)):
-        from nvidia.dali.plugin.pytorch import DALIGenericIterator
-
         from .distributed import resolve_shards
-        from .pipelines._stages import check_device
+        from .pipelines._stages import check_device, resolve_device_id
 
         num_shards, shard_id = resolve_shards(num_shards, shard_id)
         self.device = check_device(device)
-        self.train = bool(train)
+        self.train, self.pairs = bool(train), bool(pairs)
         self.listing = create_listing(source, file_root=file_root)
         self.sampler = ShardSampler(len(self.listing), batch_size, num_shards=num_shards, shard_id=shard_id,
                                     seed=seed, shuffle=self.train, drop_last=drop_last)
+        if estimator not in (None, False) and not self.train:
+            raise ValueError("The `estimator` applies only to a training loader (train=True); "
+                             "this one was built with train=False.")
         op_space = create_op_space() if op_space is None else tuple(op_space)
-        self._table = StrengthTable(self.num_samples)  # validation uses only its epoch/start slots
-        self._pending = None
+        self._table = StrengthTable(self.num_samples)  # validation uses only its epoch/start/stop slots
+        device_id = resolve_device_id(self.device, device_id)
+        self._reader = SampleReader(self.listing, self.sampler, table=self._table,
+                                    num_magnitude_bins=num_magnitude_bins, num_ops=len(op_space),
+                                    on_error=on_error, choices=self.train)
+        pipe = create_loader_pipeline(
+            self._reader, train=self.train, device=self.device, device_id=device_id,
+            seed=(self.sampler.seed * 1_000_003 + shard_id) % (1 << 31), num_threads=num_threads, workers=workers,
+            prefetch_queue_depth=prefetch_queue_depth, image_size=image_size, op_space=op_space,
+            num_magnitude_bins=num_magnitude_bins, fp16=fp16, hw_decoder_load=hw_decoder_load,
+            random_area=random_area, random_aspect_ratio=random_aspect_ratio)
+        self._runner = EpochRunner(pipe, self._reader, self.sampler, self._table, train=self.train,
+                                   listing=self.listing, owner=self, prefetch_queue_depth=prefetch_queue_depth)
+        self.estimator = create_loader_estimator(
+            estimator, num_samples=self.num_samples, num_classes=len(self.classes), device=self.device,
+            device_id=device_id, seed=self.sampler.seed, batch_size=self.sampler.batch_size)
+        self._ledger = None if self.estimator is None else FeedLedger(self.estimator)
         if strengths is not None:
             self.set_strengths(strengths)
-        self.num_skipped = 0
-        self.skipped_files: list[str] = []
-        reader = SampleReader(self.listing, self.sampler, table=self._table, num_magnitude_bins=num_magnitude_bins,
-                              num_ops=len(op_space), on_error=on_error, choices=self.train)
-        cpus = os.cpu_count() or 1
-        pipeline_args = dict(
-            batch_size=self.sampler.batch_size, num_threads=num_threads or min(cpus, 16),
-            device_id=self._device_id(device_id), seed=(self.sampler.seed * 1_000_003 + shard_id) % (1 << 31),
-            py_num_workers=min(cpus, 8) if workers is None else workers, py_start_method="spawn",
-            prefetch_queue_depth=prefetch_queue_depth)
-        if self.train:
-            from .pipelines.train import create_train_pipeline
-
-            pipe = create_train_pipeline(reader, device=device, image_size=image_size, op_space=op_space,
-                                         num_magnitude_bins=num_magnitude_bins, fp16=fp16,
-                                         hw_decoder_load=hw_decoder_load, random_area=random_area,
-                                         random_aspect_ratio=random_aspect_ratio, **pipeline_args)
-        else:
-            from .pipelines.val import create_val_pipeline
-
-            pipe = create_val_pipeline(reader, device=device, image_size=image_size, fp16=fp16,
-                                       hw_decoder_load=hw_decoder_load, **pipeline_args)
-        self._reader, self._pipe, self._prefetch_queue_depth = reader, pipe, prefetch_queue_depth
-        self._iterator = DALIGenericIterator([pipe], _OUTPUTS, auto_reset=False, prepare_first_batch=False)
-        self._started = self._in_epoch = False
-        self._running = self._batch = 0
-        self._resume = self._digest = None
-
-    def _device_id(self, device_id):
-        if self.device == "cpu":
-            return None
-        if device_id is None:
-            import torch
-
-            device_id = torch.cuda.current_device()
-        return int(device_id)
+        elif self.estimator is not None:
+            self.set_strengths(self.estimator)
+        self._digest = None
 
     @property
     def num_samples(self) -> int:
@@ -186,6 +168,16 @@ class SADALoader:
         """Read-only (N,) float32 strengths in use this epoch (None for validation)."""
         return self._table.array if self.train else None
 
+    @property
+    def num_skipped(self) -> int:
+        """Files skipped so far under ``on_error="skip"``."""
+        return self._runner.num_skipped
+
+    @property
+    def skipped_files(self) -> list[str]:
+        """Paths of the skipped files, in the order they were met."""
+        return self._runner.skipped_files
+
     def set_epoch(self, epoch: int) -> None:
         """Read ``epoch`` next (order, SADA choices); call before iterating, like ``DistributedSampler``.
 
@@ -193,8 +185,9 @@ class SADALoader:
         another epoch discards it.
         """
         self.sampler.set_epoch(epoch)
-        if self._resume is not None and self._resume["epoch"] != self.sampler.epoch:
-            self._resume = None
+        resume = self._runner.resume
+        if resume is not None and resume["epoch"] != self.sampler.epoch:
+            self._runner.resume = None
 
     def set_strengths(self, strengths) -> None:
         """Use ``strengths`` from the next epoch on.
@@ -215,64 +208,55 @@ class SADALoader:
         if not self.train:
             raise ValueError("The `strengths` apply only to a training loader (train=True); "
                              "this one was built with train=False.")
-        if hasattr(strengths, "strengths"):
-            self._pending = strengths
-        else:
-            self._pending = validate_strengths(strengths, self.num_samples).copy()
+        if not hasattr(strengths, "strengths"):
+            strengths = validate_strengths(strengths, self.num_samples).copy()
+        self._runner.pending = strengths
+
+    def feed(self, logits, target=None) -> None:
+        """Update :attr:`estimator` with the logits of the oldest batch not fed yet.
+
+        Call it once per batch, in the order the batches were yielded, also behind a
+        wrapper that prefetches ahead; the loader remembers each batch's indices.
+
+        Parameters
+        ----------
+        logits : tensor or array
+            (B, K) logits of that batch (any DLPack producer; no host sync on the GPU).
+        target : tensor, optional
+            The batch's labels as the loop sees them. When given, they must be (a view or a
+            same-device move of) that batch's labels, else the values must match.
+
+        Raises
+        ------
+        RuntimeError
+            Without an estimator, or when calls and batches are out of step.
+        ValueError
+            When ``logits`` or ``target`` do not belong to the oldest unfed batch.
+        """
+        if self._ledger is None:
+            raise RuntimeError("feed() needs an estimator: create the loader with estimator=True (or pass one), "
+                               "or call estimator.update(indices, logits) yourself.")
+        self._ledger.feed(logits, target)
 
     def _start_epoch(self) -> None:
-        while self._in_epoch:  # DALI cannot reset mid-epoch: read the rest first
-            try:
-                next(self._iterator)
-            except StopIteration:
-                self._in_epoch = False
-        self._running = self.sampler.epoch
-        resume, self._resume = self._resume, None
-        if resume is None or resume["epoch"] != self._running:
-            resume = {"position": 0, "strengths": None}
-        self._batch = resume["position"]
-        self._table.set_epoch(self._running, start=self._batch * self.sampler.batch_size)
-        pending = self._pending
-        # mid-epoch, the interrupted epoch's strengths; at an epoch start, new ones take precedence
-        if self.train and resume["strengths"] is not None and (self._batch or pending is None):
-            self._table.set(resume["strengths"])
-        elif self.train and pending is not None:
-            self._table.set(pending.strengths if hasattr(pending, "strengths") else pending)
-            if not hasattr(pending, "strengths"):
-                self._pending = None
-        if self._started:
-            self._iterator.reset()
-        self._started = self._in_epoch = True
+        if self._ledger is not None:
+            self._ledger.start_epoch()
+        self._runner.start()
+
+    def _emit(self, batch):
+        images, labels, indices = batch
+        if self._ledger is not None:
+            self._ledger.record(labels, indices)
+        return batch
 
     def __iter__(self):
         self._start_epoch()
         while True:
             try:
-                out = next(self._iterator)[0]
+                images, labels, indices = self._emit(self._runner.next_batch())
             except StopIteration:
-                break
-            except Exception as exc:
-                raise read_failure(self, self._batch, exc) from exc
-            rows = self.sampler.rows_in_batch(self._batch)  # the rest pads the last batch
-            self._batch += 1
-            valid = out["valid"][:rows].bool()
-            images, labels, indices = (out[name][:rows] for name in _OUTPUTS[:3])
-            if not bool(valid.all()):
-                self._count_skipped(indices, ~valid)
-                # a batch whose every row was skipped comes out empty (0 rows), so that every
-                # rank of a distributed run still yields len(loader) batches
-                keep = valid.nonzero().squeeze(1).to(images.device)
-                images, labels, indices = (t.index_select(0, keep) for t in (images, labels, indices))
-            yield images, labels, indices
-        self._in_epoch = False
-        if self.sampler.epoch == self._running:  # unless set_epoch() chose another one meanwhile
-            self.sampler.set_epoch(self._running + 1)
-
-    def _count_skipped(self, indices, skipped) -> None:
-        rows = skipped.nonzero().squeeze(1).to(indices.device)
-        for index in indices.index_select(0, rows).cpu().tolist():
-            self.skipped_files.append(self.listing.files[index])
-        self.num_skipped += int(rows.numel())
+                return
+            yield (images, labels) if self.pairs else (images, labels, indices)
 
     def __len__(self) -> int:
         """Batches per epoch of this shard."""
@@ -301,7 +285,7 @@ class SADALoader:
         if not self.train:
             raise ValueError("The SADA `choices` exist only on a training loader (train=True).")
         indices = as_host_array(indices, name="indices").astype(np.int64)
-        epoch = self._running if epoch is None else epoch
+        epoch = self._runner.running if epoch is None else epoch
         return dict(zip(("op", "magnitude_bin", "negate", "flip"), self._reader.sample_choices(indices, epoch)))
 
     def _config(self) -> dict:
@@ -328,19 +312,15 @@ class SADALoader:
             :meth:`set_strengths` for the next epoch, else None), ``num_skipped`` and
             ``skipped_files``. Plain Python values and NumPy arrays (``torch.save`` and pickle work).
         """
+        runner = self._runner
+        epoch, position = runner.position()
         strengths = self._table.array.copy() if self.train else None
-        if self._resume is not None:  # loaded, not read yet
-            epoch, position, strengths = self._resume["epoch"], self._resume["position"], self._resume["strengths"]
-        elif self._in_epoch and self._batch < len(self.sampler):
-            epoch, position = self._running, self._batch
-        elif self._in_epoch:  # every batch was yielded; the generator has not seen the end yet
-            epoch, position = (self._running + 1 if self.sampler.epoch == self._running else self.sampler.epoch), 0
-        else:
-            epoch, position = self.sampler.epoch, 0
-        pending = self._pending if isinstance(self._pending, np.ndarray) else None
+        if runner.resume is not None:
+            strengths = runner.resume["strengths"]
+        pending = runner.pending if isinstance(runner.pending, np.ndarray) else None
         return {"format": LOADER_STATE_FORMAT, "config": self._config(), "epoch": epoch, "position": position,
                 "strengths": strengths, "pending_strengths": None if pending is None else pending.copy(),
-                "num_skipped": self.num_skipped, "skipped_files": list(self.skipped_files)}
+                "num_skipped": runner.num_skipped, "skipped_files": list(runner.skipped_files)}
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Continue from a :meth:`state_dict`: the next pass reads the rest of the saved epoch.
@@ -363,15 +343,17 @@ class SADALoader:
             then left unchanged.
         """
         checked = check_loader_state(state_dict, self._config(), num_batches=len(self.sampler))
+        runner = self._runner
         self.sampler.set_epoch(checked["epoch"])
-        self._resume = checked
+        runner.resume = checked
         if checked["pending_strengths"] is not None:
-            self._pending = checked["pending_strengths"]
-        self.num_skipped, self.skipped_files = checked["num_skipped"], checked["skipped_files"]
+            runner.pending = checked["pending_strengths"]
+        runner.num_skipped, runner.skipped_files = checked["num_skipped"], checked["skipped_files"]
 
     def close(self) -> None:
-        """Stop DALI's workers and free the strength table."""
-        self._iterator = self._pipe = None
+        """Stop DALI's workers and free the shared strength table and listing."""
+        self._runner.close()
+        self._reader.close()
         self._table.close()
 
     def __repr__(self) -> str:

@@ -6,16 +6,14 @@ trainer's updates without a copy per worker: pickling a table sends only its nam
 """
 from __future__ import annotations
 
-import uuid
-from multiprocessing import resource_tracker, shared_memory
-
 import numpy as np
 
-from ._arrays import as_host_array, is_device_array
+from ._arrays import as_host_array
+from ._shm import attach_block, create_block, release_block
 
 __all__ = ["StrengthTable", "validate_strengths"]
 
-_HEADER = 64  # bytes: int64 epoch, int64 generation, int64 start, padding to keep the floats aligned
+_HEADER = 64  # bytes: int64 epoch, generation, start, stop; padding keeps the floats aligned
 
 
 def validate_strengths(values, num_samples: int, *, name: str = "strengths") -> np.ndarray:
@@ -58,24 +56,6 @@ def validate_strengths(values, num_samples: int, *, name: str = "strengths") -> 
     return arr
 
 
-def _attach_untracked(name: str) -> shared_memory.SharedMemory:
-    """Attach to an existing block without registering it with the resource tracker.
-
-    Only the owner may free the block; a tracked attachment would free it (or warn) when
-    the attaching worker exits. Python 3.13 has ``track=False`` for this.
-    """
-    try:
-        return shared_memory.SharedMemory(name=name, track=False)
-    except TypeError:
-        pass
-    register = resource_tracker.register
-    resource_tracker.register = lambda *args, **kwargs: None
-    try:
-        return shared_memory.SharedMemory(name=name)
-    finally:
-        resource_tracker.register = register
-
-
 class StrengthTable:
     """Per-sample augmentation strengths in [0, 1], shared across processes.
 
@@ -88,9 +68,9 @@ class StrengthTable:
 
     Notes
     -----
-    Besides the (N,) float32 strengths the block holds an ``epoch`` slot and a ``start``
-    slot (the position a resumed epoch starts at), so workers that were started once see
-    the epoch the trainer set. The creating process owns the block
+    Besides the (N,) float32 strengths the block holds an ``epoch`` slot, a ``start`` slot
+    (the position a resumed epoch starts at) and a ``stop`` slot (readers end the epoch
+    early while it is set), so workers that were started once see what the trainer set. The creating process owns the block
     and unlinks it on :meth:`close` (or at garbage collection); unpickled copies only attach.
     """
 
@@ -98,8 +78,7 @@ class StrengthTable:
         if not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
             raise ValueError(f"The `num_samples` must be a positive integer, got {num_samples!r}.")
         self.num_samples = int(num_samples)
-        self._shm = shared_memory.SharedMemory(
-            create=True, size=_HEADER + 4 * self.num_samples, name=f"sada_{uuid.uuid4().hex[:16]}")
+        self._shm = create_block(_HEADER + 4 * self.num_samples)
         self._owner = True
         self._bind()
         self._header[:] = 0
@@ -110,7 +89,7 @@ class StrengthTable:
 
     def _bind(self) -> None:
         buf = self._shm.buf
-        self._header = np.ndarray((3,), dtype=np.int64, buffer=buf)
+        self._header = np.ndarray((4,), dtype=np.int64, buffer=buf)
         self._values = np.ndarray((self.num_samples,), dtype=np.float32, buffer=buf, offset=_HEADER)
 
     @property
@@ -148,6 +127,15 @@ class StrengthTable:
             raise ValueError(f"The `start` must be a non-negative integer, got {start!r}.")
         self._header[0], self._header[2] = int(epoch), int(start)
 
+    @property
+    def stop(self) -> bool:
+        """Whether readers must end the current epoch now (see :meth:`set_stop`)."""
+        return bool(self._header[3])
+
+    def set_stop(self, stop: bool) -> None:
+        """Ask every attached reader to end the epoch at its next sample (or stop asking)."""
+        self._header[3] = int(bool(stop))
+
     def set(self, values, *, name: str = "strengths") -> None:
         """Replace all strengths after validating them (see :func:`validate_strengths`)."""
         arr = validate_strengths(values, self.num_samples, name=name)
@@ -164,12 +152,7 @@ class StrengthTable:
         if shm is None:
             return
         self._header = self._values = None
-        shm.close()
-        if self._owner:
-            try:
-                shm.unlink()
-            except FileNotFoundError:
-                pass
+        release_block(shm, self._owner)
 
     def __del__(self):
         try:
@@ -184,7 +167,7 @@ class StrengthTable:
 
     def __setstate__(self, state):
         self.num_samples = state["num_samples"]
-        self._shm = _attach_untracked(state["name"])
+        self._shm = attach_block(state["name"])
         self._owner = False
         self._bind()
 

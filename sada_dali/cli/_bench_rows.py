@@ -6,7 +6,6 @@ epochs, and reports the median images/s; GPU work is synchronised before the clo
 """
 from __future__ import annotations
 
-import os
 import statistics
 import time
 
@@ -182,8 +181,3 @@ def measure_estimator_overhead(*, batch_size: int, num_samples: int = 1_281_167,
     return {"row": 5, "name": LOADER_ROWS[5], "status": "ok", "images_per_s": None,
             "update_ms": update_ms, "step_ms": step_ms, "fraction_of_step": update_ms / step_ms,
             "batch_size": batch_size, "num_samples": num_samples}
-
-
-def default_workers() -> int:
-    """Usable CPU cores of this process."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

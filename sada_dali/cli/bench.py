@@ -17,6 +17,7 @@ import os
 import platform
 from pathlib import Path
 
+from .._defaults import usable_cpus
 from ._args import existing_dir, int_at_least
 
 __all__ = ["add_parser", "run", "compute_ratios", "format_table"]
@@ -108,7 +109,7 @@ def run(args) -> int:
         size = (64, 48)
     else:
         size = (500, 375)
-    workers = args.workers or rows_.default_workers()
+    workers = args.workers or usable_cpus()
     if args.data is not None:
         source = os.path.join(args.data, "train") if os.path.isdir(os.path.join(args.data, "train")) else args.data
     else:
@@ -142,7 +143,7 @@ def run(args) -> int:
     report = {"config": {"data": source, "num_samples": num_samples, "batch_size": args.batch_size,
                          "image_size": args.image_size, "repeats": args.repeats, "workers": workers,
                          "tiny": args.tiny, "seed": args.seed},
-              "machine": {"cpus": rows_.default_workers(), "gpu": torch.cuda.get_device_name(0) if gpu else None,
+              "machine": {"cpus": usable_cpus(), "gpu": torch.cuda.get_device_name(0) if gpu else None,
                           "python": platform.python_version(), "torch": torch.__version__,
                           "dali": _dali_version()},
               "rows": results, "ratios": ratios}

@@ -14,6 +14,7 @@ import io
 import numpy as np
 
 from ..ops import sample_choices
+from ._shared_listing import SharedListing
 
 __all__ = ["SampleReader", "check_encoded", "ON_ERROR"]
 
@@ -78,6 +79,12 @@ class SampleReader:
 
     Notes
     -----
+    The files, labels and the epoch's shard order live in a :class:`SharedListing` that the
+    loader's process owns: workers attach to it instead of unpickling the listing, and read
+    the order the owner published with :meth:`publish_order` (a worker computes the order
+    itself only when the published one is for another epoch). While the table's ``stop``
+    slot is set, every call raises ``StopIteration``, which ends DALI's epoch early.
+
     Outputs, per sample: ``encoded`` (uint8 bytes), ``label``, ``index`` (int64 scalars),
     ``valid`` (uint8 scalar: 0 for a skipped file replaced by a placeholder) and, with
     ``choices``, ``op``, ``magnitude_bin``, ``negate``, ``flip`` (int32 scalars; see
@@ -92,8 +99,8 @@ class SampleReader:
             raise ValueError(f"The `on_error` must be 'raise' or 'skip', got {on_error!r}.")
         if choices and table is None:
             raise ValueError("The `table` is required when `choices=True` (training).")
-        self.files, self.labels = listing.files, listing.labels
         self.sampler, self.table = sampler, table
+        self.listing = SharedListing(listing, sampler.shard_size)
         self.num_magnitude_bins, self.num_ops = num_magnitude_bins, num_ops
         self.on_error, self.choices = on_error, choices
         self._order = (None, None)
@@ -126,15 +133,22 @@ class SampleReader:
         return sample_choices(self.sampler.seed, epoch, indices, self.table.gather(indices), num_ops=self.num_ops,
                               num_magnitude_bins=self.num_magnitude_bins)
 
+    def publish_order(self, epoch: int) -> None:
+        """Compute the shard order of ``epoch`` once and share it with every worker."""
+        self.listing.set_order(epoch, self.sampler.indices(epoch))
+
     def index_at(self, position: int, epoch: int) -> int:
         """Sample index read at ``position`` of ``epoch`` (positions past the shard wrap)."""
+        position %= self.sampler.shard_size
+        if self.listing.order_epoch == epoch:
+            return int(self.listing.order[position])
         if self._order[0] != epoch:
             self._order = (epoch, self.sampler.indices(epoch))
-        return int(self._order[1][position % self.sampler.shard_size])
+        return int(self._order[1][position])
 
     def read(self, index: int) -> tuple[np.ndarray, bool]:
         """Encoded bytes of sample ``index`` and whether they are valid (see ``on_error``)."""
-        path = self.files[index]
+        path = self.listing.path(index)
         try:
             with open(path, "rb") as handle:
                 data = handle.read()
@@ -150,16 +164,20 @@ class SampleReader:
 
     def __call__(self, sample_info):
         position = sample_info.idx_in_epoch + self.start()
-        if position >= self.sampler.padded_positions():
+        if position >= self.sampler.padded_positions() or (self.table is not None and self.table.stop):
             raise StopIteration
         epoch = self.epoch()
         index = self.index_at(position, epoch)
         data, valid = self.read(index)
-        out = (data, np.array(self.labels[index], dtype=np.int64), np.array(index, dtype=np.int64),
+        out = (data, np.array(self.listing.labels[index], dtype=np.int64), np.array(index, dtype=np.int64),
                np.array(valid, dtype=np.uint8))
         if not self.choices:
             return out
         return out + tuple(np.array(v[0], dtype=np.int32) for v in self.sample_choices([index], epoch))
+
+    def close(self) -> None:
+        """Free the shared listing (the owner's copy; workers only detach)."""
+        self.listing.close()
 
     def __getstate__(self):
         state = dict(self.__dict__)

@@ -1,0 +1,169 @@
+"""The epoch handshake between a loader and its DALI pipeline.
+
+Strengths are copied once per epoch: when an epoch starts, the runner publishes the shard
+order, announces the epoch (and a resumed epoch's start position) through the shared
+strength table, copies the strengths into it, and only then resets DALI. The pipeline is
+driven with ``auto_reset=False`` and ``prepare_first_batch=False``, so no sample of an
+epoch is read before that copy, and every sample of the epoch sees the same strengths.
+
+An epoch left early ends cheaply: the runner sets the table's ``stop`` slot, so every
+reader call raises ``StopIteration``, and drops what DALI had already prepared (at most
+``prefetch_queue_depth`` batches plus the one being read) instead of reading to the end.
+"""
+from __future__ import annotations
+
+import weakref
+
+from ._loader_errors import read_failure
+
+__all__ = ["OUTPUTS", "EpochRunner"]
+
+OUTPUTS = ["images", "labels", "indices", "valid"]
+
+
+class EpochRunner:
+    """Start, step and abandon the epochs of one DALI pipeline.
+
+    Parameters
+    ----------
+    pipe : nvidia.dali.Pipeline
+        The loader's pipeline, with outputs :data:`OUTPUTS`.
+    reader : sada_dali.data._reader.SampleReader
+        The pipeline's per-sample source.
+    sampler : sada_dali.sampler.ShardSampler
+        The shard's epochs.
+    table : sada_dali.strength.StrengthTable
+        The shared strengths and the epoch, start and stop slots.
+    train : bool
+        Whether strengths apply (a validation runner uses only the slots).
+    listing : sada_dali.data.source.Listing
+        Names the files of skipped rows and of failing batches.
+    owner : object
+        The loader, named in errors.
+    prefetch_queue_depth : int
+        DALI's queue depth (how far a failure may lie ahead of the batch yielded).
+
+    Attributes
+    ----------
+    running : int
+        The epoch being read (or, between epochs, the last one read).
+    batch : int
+        Batches of ``running`` already yielded.
+    in_epoch : bool
+        Whether DALI is inside an epoch.
+    resume : dict or None
+        A loaded state (``epoch``, ``position``, ``strengths``) not applied yet.
+    pending : numpy.ndarray, object with ``.strengths``, or None
+        Strengths for the next epoch start.
+    """
+
+    def __init__(self, pipe, reader, sampler, table, *, train: bool, listing, owner,
+                 prefetch_queue_depth: int):
+        from nvidia.dali.plugin.pytorch import DALIGenericIterator
+
+        self.pipe, self.reader, self.sampler, self.table = pipe, reader, sampler, table
+        self.train, self.listing = train, listing
+        self._owner = weakref.ref(owner)
+        self.prefetch_queue_depth = prefetch_queue_depth
+        self.iterator = DALIGenericIterator([pipe], OUTPUTS, auto_reset=False, prepare_first_batch=False)
+        self.started = self.in_epoch = False
+        self.running = self.batch = 0
+        self.resume = self.pending = None
+        self.num_skipped = 0
+        self.skipped_files: list[str] = []
+
+    def abandon(self) -> None:
+        """End the running epoch now; the batches DALI had prepared are dropped."""
+        if not self.in_epoch:
+            return
+        self.table.set_stop(True)
+        try:
+            while True:
+                next(self.iterator)
+        except StopIteration:
+            pass
+        except Exception as exc:
+            raise read_failure(self, self.batch, exc) from exc
+        finally:
+            self.table.set_stop(False)
+            self.in_epoch = False
+
+    def start(self) -> None:
+        """Begin the sampler's epoch (at a loaded position) with the strengths due now."""
+        self.abandon()
+        self.running = self.sampler.epoch
+        resume, self.resume = self.resume, None
+        if resume is None or resume["epoch"] != self.running:
+            resume = {"position": 0, "strengths": None}
+        self.batch = resume["position"]
+        self.reader.publish_order(self.running)
+        self.table.set_epoch(self.running, start=self.batch * self.sampler.batch_size)
+        pending = self.pending
+        # mid-epoch, the interrupted epoch's strengths; at an epoch start, new ones take precedence
+        if self.train and resume["strengths"] is not None and (self.batch or pending is None):
+            self.table.set(resume["strengths"])
+        elif self.train and pending is not None:
+            self.table.set(pending.strengths if hasattr(pending, "strengths") else pending)
+            if not hasattr(pending, "strengths"):
+                self.pending = None
+        if self.started:
+            self.iterator.reset()
+        self.started = self.in_epoch = True
+
+    def finish(self) -> None:
+        """Mark the epoch read; the next one follows unless ``set_epoch`` chose another meanwhile."""
+        self.in_epoch = False
+        if self.sampler.epoch == self.running:
+            self.sampler.set_epoch(self.running + 1)
+
+    def next_batch(self, *, keep_padding: bool = False):
+        """The next ``(images, labels, indices)`` of the epoch; ``StopIteration`` at its end.
+
+        Parameters
+        ----------
+        keep_padding : bool
+            Keep the rows that pad a partial last batch (they repeat the shard's first
+            samples), as DALI's ``LastBatchPolicy.FILL`` does; by default they are trimmed.
+
+        Skipped files' rows are dropped and counted; a batch whose every row was skipped
+        comes out with 0 rows, so every rank of a distributed run yields as many batches.
+        """
+        try:
+            out = next(self.iterator)[0]
+        except StopIteration:
+            self.finish()
+            raise
+        except Exception as exc:
+            raise read_failure(self, self.batch, exc) from exc
+        rows = self.sampler.batch_size if keep_padding else self.sampler.rows_in_batch(self.batch)
+        self.batch += 1
+        valid = out["valid"][:rows].bool()
+        images, labels, indices = (out[name][:rows] for name in OUTPUTS[:3])
+        if not bool(valid.all()):
+            self._count_skipped(indices, ~valid)
+            keep = valid.nonzero().squeeze(1).to(images.device)
+            images, labels, indices = (t.index_select(0, keep) for t in (images, labels, indices))
+        return images, labels, indices
+
+    def _count_skipped(self, indices, skipped) -> None:
+        rows = skipped.nonzero().squeeze(1).to(indices.device)
+        for index in indices.index_select(0, rows).cpu().tolist():
+            self.skipped_files.append(self.listing.files[index])
+        self.num_skipped += int(rows.numel())
+
+    def position(self) -> tuple[int, int]:
+        """``(epoch, position)`` a saved state resumes at (see ``SADALoader.state_dict``)."""
+        if self.resume is not None:  # loaded, not read yet
+            return self.resume["epoch"], self.resume["position"]
+        if self.in_epoch and self.batch < len(self.sampler):
+            return self.running, self.batch
+        if self.in_epoch:  # every batch was yielded; the end has not been seen yet
+            return (self.running + 1 if self.sampler.epoch == self.running else self.sampler.epoch), 0
+        return self.sampler.epoch, 0
+
+    def close(self) -> None:
+        """Drop DALI's iterator and pipeline (stopping its workers)."""
+        self.iterator = self.pipe = None
+
+    def __repr__(self) -> str:
+        return repr(self._owner())

@@ -1,0 +1,87 @@
+"""What a loader decides once, at construction: its DALI pipeline and its estimator."""
+from __future__ import annotations
+
+from ._defaults import default_num_threads, default_workers
+from ._main_guard import check_main_guard
+
+__all__ = ["create_loader_pipeline", "create_loader_estimator"]
+
+
+def _check_count(value, name: str, minimum: int):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
+        raise ValueError(f"The `{name}` must be an integer >= {minimum} or None (the per-rank default), "
+                         f"got {value!r}.")
+
+
+def create_loader_pipeline(reader, *, train: bool, device: str, device_id, seed: int, num_threads, workers,
+                           prefetch_queue_depth: int, **options):
+    """Build the training or validation pipeline of a loader.
+
+    Parameters
+    ----------
+    reader : sada_dali.data._reader.SampleReader
+        The per-sample source.
+    train : bool
+        SADA training pipeline, or the validation one.
+    device : {"gpu", "cpu"}
+        Where DALI decodes and augments.
+    device_id : int or None
+        CUDA device (None on "cpu").
+    seed : int
+        DALI's pipeline seed.
+    num_threads, workers : int or None
+        DALI threads and reader worker processes; None takes the per-rank defaults of
+        :mod:`sada_dali._defaults`.
+    prefetch_queue_depth : int
+        DALI's queue depth.
+    **options
+        The pipeline function's own arguments (image size, op space, crop ranges...).
+
+    Returns
+    -------
+    nvidia.dali.Pipeline
+    """
+    _check_count(num_threads, "num_threads", 1)
+    _check_count(workers, "workers", 0)
+    workers = default_workers() if workers is None else workers
+    check_main_guard(workers)
+    args = dict(batch_size=reader.sampler.batch_size, num_threads=num_threads or default_num_threads(device),
+                device_id=device_id, seed=seed, py_num_workers=workers, py_start_method="spawn",
+                prefetch_queue_depth=prefetch_queue_depth)
+    if train:
+        from .pipelines.train import create_train_pipeline
+
+        return create_train_pipeline(reader, device=device, **options, **args)
+    from .pipelines.val import create_val_pipeline
+
+    options = {k: options[k] for k in ("image_size", "fp16", "hw_decoder_load")}
+    return create_val_pipeline(reader, device=device, **options, **args)
+
+
+def create_loader_estimator(estimator, *, num_samples: int, num_classes: int, device: str, device_id, seed: int,
+                            batch_size: int):
+    """The estimator a loader feeds: ``estimator`` itself, or a new one for ``estimator=True``.
+
+    A new estimator lives on the loader's GPU (or the CPU for ``device="cpu"``) and, when a
+    ``torch.distributed`` group with several ranks is initialised, is wrapped in a
+    :class:`~sada_dali.distributed.DistributedEstimator` of the loader's batch size.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is neither a bool nor an object with ``update``, ``end_epoch`` and
+        ``strengths``.
+    """
+    if estimator is None or estimator is False:
+        return None
+    if estimator is True:
+        from .distributed import DistributedEstimator, shard_info
+        from .estimator import SADAEstimator
+
+        where = "cpu" if device == "cpu" else f"cuda:{device_id}"
+        created = SADAEstimator(num_samples, num_classes, device=where, seed=seed)
+        return DistributedEstimator(created, batch_size=batch_size) if shard_info()[0] > 1 else created
+    if not all(hasattr(estimator, name) for name in ("update", "end_epoch", "strengths")):
+        raise TypeError(f"The `estimator` must be True, False/None or an estimator with update(), end_epoch() and "
+                        f".strengths (SADAEstimator, DistributedEstimator), got {type(estimator).__name__}.")
+    return estimator

@@ -1,0 +1,112 @@
+"""A dataset listing and the shard's epoch order in one shared-memory block.
+
+DALI pickles the per-sample reader into every spawned worker. A tuple of 1.28 M paths
+pickles to about 146 MB that each worker would unpickle into its own heap; this block holds
+the UTF-8 paths, their offsets, the labels and the current epoch's shard order once, and a
+worker attaches to it by name. The owner (the loader's process) writes the order of each
+epoch before DALI starts reading it, so no worker computes a permutation of N either.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._shm import attach_block, create_block, release_block
+
+__all__ = ["SharedListing"]
+
+_NO_EPOCH = -1
+
+
+class SharedListing:
+    """Paths, labels and one epoch's shard order that worker processes read without copying.
+
+    Parameters
+    ----------
+    listing : sada_dali.data.source.Listing
+        The files and labels.
+    shard_size : int
+        Length of the order slot: the samples one shard reads per epoch.
+
+    Notes
+    -----
+    Layout (int64 words): ``[order_epoch, N, shard_size, blob_bytes]``, the ``N + 1`` path
+    offsets, the ``N`` labels, the ``shard_size`` order, then the path bytes. Unpickling
+    attaches to the block; only the creating process frees it (:meth:`close`).
+    """
+
+    def __init__(self, listing, shard_size: int):
+        encoded = [path.encode("utf-8", "surrogateescape") for path in listing.files]
+        n, shard_size = len(encoded), int(shard_size)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=n), out=offsets[1:])
+        words = 4 + (n + 1) + n + shard_size
+        self._shm = create_block(8 * words + int(offsets[-1]))
+        self._owner = True
+        head = np.ndarray((4,), dtype=np.int64, buffer=self._shm.buf)
+        head[:] = (_NO_EPOCH, n, shard_size, offsets[-1])
+        self._bind()
+        self._offsets[:] = offsets
+        self._labels[:] = listing.labels
+        self._blob[:] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+
+    def _bind(self) -> None:
+        buf = self._shm.buf
+        self._head = np.ndarray((4,), dtype=np.int64, buffer=buf)
+        n, shard_size, nbytes = (int(v) for v in self._head[1:])
+        words = np.ndarray((4 + (n + 1) + n + shard_size,), dtype=np.int64, buffer=buf)
+        self._offsets = words[4:n + 5]
+        self._labels = words[n + 5:2 * n + 5]
+        self._order = words[2 * n + 5:]
+        self._blob = np.ndarray((nbytes,), dtype=np.uint8, buffer=buf, offset=8 * words.size)
+
+    def __len__(self) -> int:
+        return int(self._head[1])
+
+    @property
+    def labels(self) -> np.ndarray:
+        """(N,) int64 labels (a view of the shared block)."""
+        return self._labels
+
+    def path(self, index: int) -> str:
+        """The path of sample ``index``."""
+        start, stop = self._offsets[index], self._offsets[index + 1]
+        return self._blob[start:stop].tobytes().decode("utf-8", "surrogateescape")
+
+    @property
+    def order_epoch(self) -> int:
+        """The epoch whose shard order :attr:`order` holds (-1 before :meth:`set_order`)."""
+        return int(self._head[0])
+
+    @property
+    def order(self) -> np.ndarray:
+        """The shard's (shard_size,) int64 sample indices of :attr:`order_epoch`, in reading order."""
+        return self._order
+
+    def set_order(self, epoch: int, order) -> None:
+        """Publish the shard order of ``epoch`` (call before the readers start that epoch)."""
+        self._head[0] = _NO_EPOCH
+        self._order[:] = order
+        self._head[0] = int(epoch)
+
+    def close(self) -> None:
+        """Detach; the owner also frees the block."""
+        shm, self._shm = getattr(self, "_shm", None), None
+        if shm is not None:
+            self._head = self._offsets = self._labels = self._order = self._blob = None
+            release_block(shm, self._owner)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __getstate__(self):
+        if self._shm is None:
+            raise RuntimeError("This SharedListing was closed and can no longer be shared.")
+        return {"name": self._shm.name}
+
+    def __setstate__(self, state):
+        self._shm = attach_block(state["name"])
+        self._owner = False
+        self._bind()
