@@ -17,6 +17,7 @@ _LAZY = {
     "OpSpec": "sada_dali.ops",
     "create_op_space": "sada_dali.ops",
     "SADALoader": "sada_dali.loader",
+    "SADAClassificationIterator": "sada_dali.iterator",
     "augment": "sada_dali.augment",
 }
 

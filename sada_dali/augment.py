@@ -60,8 +60,8 @@ def _resolve_spec(op: str, magnitude, op_space):
     return replace(spec, max_magnitude=abs(m)), m < 0
 
 
-def augment(images, op: str, magnitude: float, *, device: str = "cpu", fill_value=128,
-            interp_type=None, op_space=None) -> list:
+def augment(images, op: str, magnitude: float, *, device: str = "cpu", device_id: int | None = None,
+            fill_value=128, interp_type=None, op_space=None) -> list:
     """Apply one op at one signed magnitude to a list of images with DALI.
 
     Parameters
@@ -77,6 +77,9 @@ def augment(images, op: str, magnitude: float, *, device: str = "cpu", fill_valu
         posterize bits removed (``2`` keeps 6 bits). 0 for the magnitude-free ops.
     device : {"cpu", "gpu"}
         Where DALI runs the op.
+    device_id : int, optional
+        CUDA device for "gpu"; default: torch's current device (each rank's own GPU after
+        ``torch.cuda.set_device``).
     fill_value : int or None
         Fill of the geometric ops, 0-255; ``None`` repeats the border.
     interp_type : nvidia.dali.types.DALIInterpType, optional
@@ -102,8 +105,11 @@ def augment(images, op: str, magnitude: float, *, device: str = "cpu", fill_valu
         raise ValueError(f"The `fill_value` must be an integer in [0, 255] or None, got {fill_value!r}.")
     if device == "gpu":
         _require_gpu()
+    from .pipelines._stages import resolve_device_id
+
+    device_id = resolve_device_id(device, device_id)
     capacity = max(8, 1 << (len(batch) - 1).bit_length())
-    pipe, inputs = _build_pipeline(spec, device, None if fill_value is None else int(fill_value),
+    pipe, inputs = _build_pipeline(spec, device, device_id, None if fill_value is None else int(fill_value),
                                    interp_type, capacity)
     n = len(batch)
     scalars = {"magnitude_bin": 1, "negate": int(negate)}
@@ -129,7 +135,7 @@ def _require_gpu() -> None:
 
 
 @lru_cache(maxsize=64)
-def _build_pipeline(spec, device: str, fill_value, interp_type, capacity: int):
+def _build_pipeline(spec, device: str, device_id, fill_value, interp_type, capacity: int):
     from nvidia.dali import fn, pipeline_def, types
 
     from .pipelines.ops import apply_sada_op, create_augmentation
@@ -137,7 +143,7 @@ def _build_pipeline(spec, device: str, fill_value, interp_type, capacity: int):
     augmentations = [create_augmentation(spec)]
 
     @pipeline_def(enable_conditionals=True, batch_size=capacity, num_threads=1,
-                  device_id=0 if device == "gpu" else None, prefetch_queue_depth=1)
+                  device_id=device_id, prefetch_queue_depth=1)
     def one_op():
         images = fn.external_source(name="images", dtype=types.UINT8, layout="HWC")
         magnitude_bin = fn.external_source(name="magnitude_bin", dtype=types.INT32)

@@ -15,7 +15,7 @@ from ._arrays import as_host_array
 from ._epoch import EpochRunner
 from ._feed import FeedLedger
 from ._loader_build import create_loader_estimator, create_loader_pipeline
-from ._loader_state import LOADER_STATE_FORMAT, check_loader_state, listing_digest
+from ._loader_state import LoaderStateMixin
 from .data._reader import SampleReader
 from .data.source import create_listing
 from .ops import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
@@ -25,7 +25,7 @@ from .strength import StrengthTable, validate_strengths
 __all__ = ["SADALoader"]
 
 
-class SADALoader:
+class SADALoader(LoaderStateMixin):
     """Iterate ``(images, labels, indices)`` batches decoded and augmented by DALI.
 
     Parameters
@@ -46,11 +46,10 @@ class SADALoader:
         Initial strengths (N,), or an estimator whose ``.strengths`` is read at every epoch
         start. Default: all 1.0.
     estimator : bool or estimator, optional
-        An estimator the loader drives: ``True`` creates a :class:`~sada_dali.SADAEstimator`
-        on the loader's device (wrapped in a ``DistributedEstimator`` under a multi-rank
-        ``torch.distributed`` group). The loader reads its strengths at every epoch start,
-        :meth:`feed` updates it, and the next epoch's start calls its ``end_epoch()`` when
-        it was fed. Available as :attr:`estimator`.
+        An estimator the loader drives (:attr:`estimator`): ``True`` creates one on the
+        loader's device (a ``DistributedEstimator`` under several ranks). Its strengths are
+        read at every epoch start, :meth:`feed` updates it, and an epoch start after feeding
+        calls its ``end_epoch()``.
     pairs : bool
         Yield ``(images, labels)`` for torch-style loops (torchvision, timm); feed the
         estimator with :meth:`feed`.
@@ -63,9 +62,8 @@ class SADALoader:
         Drop the partial last batch (and equalise shards by dropping); False pads shards by
         wrapping around and yields a partial last batch.
     num_threads, workers : int, optional
-        DALI CPU threads and the parallel external source's Python worker processes (start
-        method "spawn"; 0 reads files inline). Defaults: this rank's share of the CPUs it
-        may use (see :mod:`sada_dali._defaults`).
+        DALI threads and reader processes (start method "spawn"; 0 reads inline). Default:
+        this rank's share of its usable CPUs (:mod:`sada_dali._defaults`).
     on_error : {"raise", "skip"}
         A corrupt or truncated file raises an error naming it, or is skipped: its row is
         dropped from the batch and counted in :attr:`num_skipped`.
@@ -88,20 +86,11 @@ class SADALoader:
 
     Notes
     -----
-    The epoch advances by one after each complete pass; :meth:`set_epoch` overrides it (as
-    with ``DistributedSampler``). Breaking out of an epoch is allowed: the next pass ends
-    the abandoned epoch at once (reading at most ``prefetch_queue_depth + 1`` more batches)
-    and, without ``set_epoch``, reads the same epoch again.
-
-    The sampler applies ``drop_last``: DALI always receives whole batches (the last one
-    padded by wrapping around) and the loader trims the padding rows. With
-    ``on_error="skip"`` a batch may hold fewer than ``batch_size`` rows.
-
-    Resume: :meth:`state_dict` / :meth:`load_state_dict` save and restore the epoch, the
-    batches already read in it and the strengths it started with; a new loader that loads
-    the state reads exactly the remaining samples with the same choices and strengths,
-    whatever its worker count. DALI's random crop windows are not reproduced across a
-    resume. A data worker that dies ends the iteration with a RuntimeError naming the loader.
+    The epoch advances by one after each complete pass; :meth:`set_epoch` overrides it. A
+    pass left early ends at the next pass's start, reading at most ``prefetch_queue_depth +
+    1`` more batches; without ``set_epoch`` the same epoch is read again. Resume
+    (:meth:`state_dict`, :meth:`load_state_dict`) is exact: see the README's "Checkpoint and
+    resume".
     """
 
     def __init__(self, source, batch_size: int, *, device: str = "gpu", train: bool = True,
@@ -146,7 +135,6 @@ class SADALoader:
             self.set_strengths(strengths)
         elif self.estimator is not None:
             self.set_strengths(self.estimator)
-        self._digest = None
 
     @property
     def num_samples(self) -> int:
@@ -215,16 +203,15 @@ class SADALoader:
     def feed(self, logits, target=None) -> None:
         """Update :attr:`estimator` with the logits of the oldest batch not fed yet.
 
-        Call it once per batch, in the order the batches were yielded, also behind a
-        wrapper that prefetches ahead; the loader remembers each batch's indices.
+        Call it once per batch, in the order yielded (also behind a prefetching wrapper).
 
         Parameters
         ----------
         logits : tensor or array
             (B, K) logits of that batch (any DLPack producer; no host sync on the GPU).
         target : tensor, optional
-            The batch's labels as the loop sees them. When given, they must be (a view or a
-            same-device move of) that batch's labels, else the values must match.
+            The batch's labels as the loop sees them, checked against that batch's (by
+            storage for a view or same-device move, else by value).
 
         Raises
         ------
@@ -287,68 +274,6 @@ class SADALoader:
         indices = as_host_array(indices, name="indices").astype(np.int64)
         epoch = self._runner.running if epoch is None else epoch
         return dict(zip(("op", "magnitude_bin", "negate", "flip"), self._reader.sample_choices(indices, epoch)))
-
-    def _config(self) -> dict:
-        if self._digest is None:
-            self._digest = listing_digest(self.listing)
-        s, reader = self.sampler, self._reader
-        return {"num_samples": s.num_samples, "listing": self._digest, "seed": s.seed, "num_shards": s.num_shards,
-                "shard_id": s.shard_id, "batch_size": s.batch_size, "drop_last": s.drop_last, "train": self.train,
-                "num_ops": reader.num_ops, "num_magnitude_bins": reader.num_magnitude_bins}
-
-    def state_dict(self) -> dict:
-        """The loader's position, strengths and fingerprint, to resume with :meth:`load_state_dict`.
-
-        Call it between batches (e.g. with the model's checkpoint): ``position`` counts the
-        batches of ``epoch`` already yielded. After an epoch's last batch the state points to
-        the start of the next epoch.
-
-        Returns
-        -------
-        dict
-            ``format``, ``config`` (dataset digest, size, seed, shard layout, batch size...),
-            ``epoch``, ``position``, ``strengths`` (the (N,) float32 strengths of the epoch in
-            progress; None for validation), ``pending_strengths`` (an array given to
-            :meth:`set_strengths` for the next epoch, else None), ``num_skipped`` and
-            ``skipped_files``. Plain Python values and NumPy arrays (``torch.save`` and pickle work).
-        """
-        runner = self._runner
-        epoch, position = runner.position()
-        strengths = self._table.array.copy() if self.train else None
-        if runner.resume is not None:
-            strengths = runner.resume["strengths"]
-        pending = runner.pending if isinstance(runner.pending, np.ndarray) else None
-        return {"format": LOADER_STATE_FORMAT, "config": self._config(), "epoch": epoch, "position": position,
-                "strengths": strengths, "pending_strengths": None if pending is None else pending.copy(),
-                "num_skipped": runner.num_skipped, "skipped_files": list(runner.skipped_files)}
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        """Continue from a :meth:`state_dict`: the next pass reads the rest of the saved epoch.
-
-        The resumed epoch reads the same remaining sample indices, with the same ops, magnitude
-        bins, signs, flips and strengths as the interrupted run; later epochs follow as usual
-        (attach the estimator again with :meth:`set_strengths` after loading its own state).
-
-        Parameters
-        ----------
-        state_dict : dict
-            From a loader over the same dataset with the same seed, shard layout, batch size,
-            ``drop_last``, ``train``, op space size and ``num_magnitude_bins``; workers,
-            threads and device may differ.
-
-        Raises
-        ------
-        TypeError, ValueError
-            If it is not such a state (the error names the mismatching key); the loader is
-            then left unchanged.
-        """
-        checked = check_loader_state(state_dict, self._config(), num_batches=len(self.sampler))
-        runner = self._runner
-        self.sampler.set_epoch(checked["epoch"])
-        runner.resume = checked
-        if checked["pending_strengths"] is not None:
-            runner.pending = checked["pending_strengths"]
-        runner.num_skipped, runner.skipped_files = checked["num_skipped"], checked["skipped_files"]
 
     def close(self) -> None:
         """Stop DALI's workers and free the shared strength table and listing."""
