@@ -53,7 +53,7 @@ if [ "$gpu" = 1 ]; then
   train=(--arch resnet50 --amp --epochs 4 --max-steps 50 --batch-size 64 --image-size 224 --device gpu)
   corpus=(800 8 256 256)  # 3200 files: 50 batches of 64 per epoch, 200 steps in all
 elif [ "$cpu_mode" = 1 ]; then
-  step estimator-bench 60 "$py" benchmarks/estimator.py --device cpu --num-samples 2000 --iters 3 \
+  step estimator-bench 60 "$py" benchmarks/estimator.py --device cpu --num-samples 2000 --batch-size 8 --iters 3 \
     --epoch-iters 1 --json "$out/estimator.json"
   step loader-bench 120 "$py" -m sada_dali.cli.main bench --rows 3 --tiny --workers 1 --json "$out/bench.json"
   train=(--arch small_cnn --epochs 2 --max-steps 2 --batch-size 4 --image-size 32 --device cpu --workers 0 --threads 1)
