@@ -39,6 +39,6 @@ setup(
         "scikit-learn>=1.1",
         "pillow>=9",
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7", "nvidia-cuda-nvrtc-cu12>=12.0"]},  # NVRTC for tests/test_kernel_nvrtc.py
     entry_points={"console_scripts": ["sada-dali=sada_dali.cli.main:main"]},
 )

@@ -2,7 +2,11 @@
 //
 // Loaded by sada_dali/estimator/_cuda_backend.py through cupy.RawModule (NVRTC, `--fmad=false`);
 // the header is inlined there so CuPy's kernel cache keys on its content. No CUDA headers are
-// needed: float16 conversions use the PTX `cvt` instructions directly.
+// needed: float16 conversions use the PTX `cvt` instructions directly. CuPy appends `-ftz=true`
+// after our options, so subnormal float32 values are flushed to zero here (NumPy keeps them).
+//
+// Every kernel is `extern "C"` with a fixed name (sada_dali/estimator/_kernels.py: KERNEL_NAMES):
+// no name expressions, so CuPy's on-disk kernel cache serves them on every CuPy version.
 #include "sada_stats.cuh"
 
 #define SADA_FULL_MASK 0xffffffffu
@@ -34,14 +38,18 @@ __device__ __forceinline__ float sada_warp_max(float v) {
     return v;
 }
 
+// Rows before *first (a device scalar) are padding: never claimed, applied nor counted.
+// Row numbers are 64-bit: a 32-bit thread id wraps once batch * 32 reaches 2^32.
+
 // Marks, for every in-range index of the batch, the last row that carries it (last occurrence wins).
 // `owner` is an (N,) int32 scratch that is -1 everywhere between updates.
 template <typename I>
-__global__ void sada_claim(const I* __restrict__ indices, int batch, long long num_samples, int* owner) {
-    const int row = blockIdx.x * blockDim.x + threadIdx.x;
-    if (row >= batch) return;
+__device__ __forceinline__ void sada_claim_rows(const I* __restrict__ indices, int batch, long long num_samples,
+                                                int* owner, const long long* __restrict__ first) {
+    const long long row = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (row >= batch || row < *first) return;
     const long long idx = (long long)indices[row];
-    if (idx >= 0 && idx < num_samples) atomicMax(&owner[idx], row);
+    if (idx >= 0 && idx < num_samples) atomicMax(&owner[idx], (int)row);
 }
 
 // One warp per batch row: softmax, KL to the stored previous distribution (Eq. 5), ring-buffer
@@ -49,13 +57,14 @@ __global__ void sada_claim(const I* __restrict__ indices, int batch, long long n
 // over the classes after the max and sum-exp passes. counters[0]: rows skipped for non-finite
 // logits; counters[1]: rows skipped for an index outside [0, N).
 template <typename T, typename I, typename S>
-__global__ void __launch_bounds__(256) sada_update(
+__device__ __forceinline__ void sada_update_rows(
     const T* __restrict__ logits, const I* __restrict__ indices, int batch, int num_classes, long long num_samples,
     int window, float beta, int mean_mode, S* __restrict__ log_prev, float* __restrict__ ring,
-    float* __restrict__ variance, int* __restrict__ seen, int* __restrict__ owner, sada_u64* __restrict__ counters) {
-    const int row = (int)((blockIdx.x * blockDim.x + threadIdx.x) >> 5);
+    float* __restrict__ variance, int* __restrict__ seen, int* __restrict__ owner, sada_u64* __restrict__ counters,
+    const long long* __restrict__ first) {
+    const long long row = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
-    if (row >= batch) return;  // uniform per warp
+    if (row >= batch || row < *first) return;  // uniform per warp
     const long long idx = (long long)indices[row];
     if (idx < 0 || idx >= num_samples) {
         if (lane == 0) atomicAdd(&counters[1], 1ULL);
@@ -106,16 +115,44 @@ __global__ void __launch_bounds__(256) sada_update(
     }
 }
 
+#define SADA_CLAIM_KERNEL(NAME, I)                                                                          \
+    extern "C" __global__ void NAME(const I* __restrict__ indices, int batch, long long num_samples, int* owner, \
+                                    const long long* __restrict__ first) {                                      \
+        sada_claim_rows<I>(indices, batch, num_samples, owner, first);                                          \
+    }
+SADA_CLAIM_KERNEL(sada_claim_i32, int)
+SADA_CLAIM_KERNEL(sada_claim_i64, long long)
+
+#define SADA_UPDATE_KERNEL(NAME, T, I, S)                                                                           \
+    extern "C" __global__ void __launch_bounds__(256) NAME(                                                         \
+        const T* __restrict__ logits, const I* __restrict__ indices, int batch, int num_classes,                    \
+        long long num_samples, int window, float beta, int mean_mode, S* __restrict__ log_prev,                     \
+        float* __restrict__ ring, float* __restrict__ variance, int* __restrict__ seen, int* __restrict__ owner,    \
+        sada_u64* __restrict__ counters, const long long* __restrict__ first) {                                     \
+        sada_update_rows<T, I, S>(logits, indices, batch, num_classes, num_samples, window, beta, mean_mode,       \
+                                  log_prev, ring, variance, seen, owner, counters, first);                         \
+    }
+// sada_update_<logits>_<indices>_<stored log-probabilities>
+SADA_UPDATE_KERNEL(sada_update_f32_i32_f32, float, int, float)
+SADA_UPDATE_KERNEL(sada_update_f32_i32_f16, float, int, sada_f16)
+SADA_UPDATE_KERNEL(sada_update_f32_i64_f32, float, long long, float)
+SADA_UPDATE_KERNEL(sada_update_f32_i64_f16, float, long long, sada_f16)
+SADA_UPDATE_KERNEL(sada_update_f16_i32_f32, sada_f16, int, float)
+SADA_UPDATE_KERNEL(sada_update_f16_i32_f16, sada_f16, int, sada_f16)
+SADA_UPDATE_KERNEL(sada_update_f16_i64_f32, sada_f16, long long, float)
+SADA_UPDATE_KERNEL(sada_update_f16_i64_f16, sada_f16, long long, sada_f16)
+
 // Min and max of the valid variances (seen >= 3), as float bits: non-negative floats order like
-// their unsigned bit patterns. minmax must hold {+inf bits, 0} on entry.
-__global__ void __launch_bounds__(256) sada_minmax(const float* __restrict__ variance, const int* __restrict__ seen,
+// their unsigned bit patterns (`+ 0.0f` turns a -0.0 from a hand-made state into +0.0, which
+// would otherwise order above every positive value). minmax must hold {+inf bits, 0} on entry.
+extern "C" __global__ void __launch_bounds__(256) sada_minmax(const float* __restrict__ variance, const int* __restrict__ seen,
                                                    long long n, unsigned int* minmax) {
     __shared__ unsigned int s_lo[32], s_hi[32];
     unsigned int lo = 0x7f800000u, hi = 0u;
     const long long stride = (long long)gridDim.x * blockDim.x;
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += stride) {
         if (seen[i] >= 3) {
-            const unsigned int b = __float_as_uint(variance[i]);
+            const unsigned int b = __float_as_uint(variance[i] + 0.0f);
             lo = min(lo, b);
             hi = max(hi, b);
         }
@@ -142,7 +179,7 @@ __global__ void __launch_bounds__(256) sada_minmax(const float* __restrict__ var
 
 // Strengths for one epoch: the min-max map of valid variances, the warm-up strength elsewhere
 // (and everywhere when there is no spread, including when no sample is valid).
-__global__ void __launch_bounds__(256) sada_strengths(const float* __restrict__ variance, const int* __restrict__ seen,
+extern "C" __global__ void __launch_bounds__(256) sada_strengths(const float* __restrict__ variance, const int* __restrict__ seen,
                                                       long long n, const unsigned int* __restrict__ minmax,
                                                       sada_u64 seed, sada_u64 epoch, int use_constant, float constant,
                                                       float* __restrict__ out) {

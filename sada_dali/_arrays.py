@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["is_device_array", "as_host_array", "as_device_array"]
+__all__ = ["is_device_array", "cuda_device_index", "as_host_array", "as_device_array"]
 
 
 def _is_torch(x) -> bool:
@@ -35,6 +35,29 @@ def is_device_array(x) -> bool:
         except Exception:
             return False
     return False
+
+
+def cuda_device_index(x) -> int | None:
+    """The CUDA ordinal ``x`` lives on, read from its metadata; None for host arrays or when unknown.
+
+    Parameters
+    ----------
+    x : array-like
+        A torch tensor, CuPy array, or any DLPack producer.
+    """
+    if _is_torch(x):
+        return x.device.index if x.is_cuda else None
+    device = getattr(x, "device", None)
+    if type(x).__module__.startswith("cupy") and hasattr(device, "id"):
+        return int(device.id)
+    dev = getattr(x, "__dlpack_device__", None)
+    if dev is not None:
+        try:
+            kind, index = (int(v) for v in dev())
+        except Exception:
+            return None
+        return index if kind in (2, 13) else None  # kDLCUDA, kDLCUDAManaged
+    return None
 
 
 def as_host_array(x, *, name: str) -> np.ndarray:
@@ -106,7 +129,15 @@ def as_device_array(x, *, name: str):
             return cp.asarray(t.numpy())
         return cp.from_dlpack(t.contiguous())
     if hasattr(x, "__cuda_array_interface__") or is_device_array(x):
-        return cp.from_dlpack(x) if hasattr(x, "__dlpack__") else cp.asarray(x)
+        if not hasattr(x, "__dlpack__"):
+            return cp.asarray(x)
+        try:
+            return cp.from_dlpack(x)
+        except (NotImplementedError, TypeError, BufferError) as exc:  # e.g. bfloat16 without ml_dtypes
+            raise TypeError(
+                f"The `{name}` ({type(x).__name__}) cannot be imported by CuPy through DLPack ({exc}). Pass "
+                "float16, float32 or float64 data (bfloat16 from non-torch producers needs `pip install "
+                "ml_dtypes`), or a torch tensor.") from exc
     return cp.asarray(as_host_array(x, name=name))
 
 

@@ -184,11 +184,11 @@ class DistributedEstimator:
         if rows == 0 and not bool(counts.any()):  # the only host read, and only on an empty rank
             return
         real = (torch.arange(cap, device=self.device) < counts[:, None]).flatten()
-        # Padding first, real rows after in rank order; each padding row then carries the index
-        # of the last real row, so it is an earlier duplicate and ignored (last occurrence wins).
+        # Padding first, real rows after in rank order; the estimator skips the leading padding
+        # rows (their count stays on the device), so they are never applied nor counted.
         order = torch.argsort(real.to(torch.uint8), stable=True)
-        flat = all_idx[:, :cap].flatten()[order]
-        self.estimator.update(torch.where(real[order], flat, flat[-1:]), all_x[order])
+        padding = (world * cap - counts.sum()).reshape(1)
+        self.estimator._update_padded(all_idx[:, :cap].flatten()[order], all_x[order], padding)
 
     def end_epoch(self):
         """Close the epoch; the same strengths on every rank (no communication)."""

@@ -55,3 +55,35 @@ def test_non_numeric_input_is_rejected_naming_the_argument():
         validate_strengths(["a", "b"], 2)
     with pytest.raises(TypeError, match="The `x` must be a numeric array"):
         as_host_array({"not": "an array"}, name="x")
+
+
+class FakeCuda:
+    """A DLPack producer that reports CUDA memory on ``device``; CuPy never reads it here."""
+
+    def __init__(self, device: int):
+        self.device_index = device
+
+    def __dlpack__(self, **kwargs):
+        raise NotImplementedError("bfloat16 needs ml_dtypes")
+
+    def __dlpack_device__(self):
+        return (2, self.device_index)
+
+
+def test_cuda_device_index_reads_the_device_from_metadata_only():
+    from sada_dali._arrays import cuda_device_index
+
+    assert cuda_device_index(FakeCuda(1)) == 1
+    assert cuda_device_index(DLPackOnly(np.zeros(2))) is None
+    assert cuda_device_index(torch.zeros(2)) is None and cuda_device_index(np.zeros(2)) is None
+
+
+def test_dlpack_import_failure_becomes_a_type_error_naming_the_argument(monkeypatch):
+    cupy = pytest.importorskip("cupy")
+    from sada_dali._arrays import as_device_array
+
+    monkeypatch.setattr(cupy, "from_dlpack", lambda x: x.__dlpack__())  # CuPy 14's path, minus the driver
+
+    with pytest.raises(TypeError, match=r"The `logits` \(FakeCuda\) cannot be imported by CuPy through DLPack "
+                                        r"\(bfloat16 needs ml_dtypes\).*pip install ml_dtypes"):
+        as_device_array(FakeCuda(0), name="logits")

@@ -220,3 +220,16 @@ def test_nccl_replica_on_the_gpu_matches_a_gpu_estimator_fed_the_same_rows(tmp_p
         np.testing.assert_array_equal(estimator.state_dict()["log_prev"], plain.state_dict()["log_prev"])
     finally:
         dist.destroy_process_group()
+
+
+def test_padding_rows_never_reach_the_estimator_even_after_an_out_of_range_row(tmp_path):
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        estimator = DistributedEstimator(SADAEstimator(10, 3), batch_size=4)
+        with pytest.raises(ValueError, match=r"The `indices` must lie in \[0, 10\), got 12 at batch row 1;"):
+            estimator.update(torch.tensor([3, 12]), torch.zeros(2, 3))
+        estimator.update(torch.tensor([3, 5]), torch.full((2, 3), 1.0))
+        assert estimator.state_dict()["seen"].tolist() == [0, 0, 0, 1, 0, 1, 0, 0, 0, 0]
+        assert estimator.num_skipped == 0
+    finally:
+        dist.destroy_process_group()

@@ -278,3 +278,28 @@ def test_benchmark_script_reports_state_size_and_timings(tmp_path):
     row = json.loads(out.read_text())["devices"]["cpu"]
     assert row["state_bytes"] == SADAEstimator(300, 5, window=3).nbytes
     assert row["update_us"] > 0 and row["end_epoch_ms"] > 0
+
+
+def test_negative_zero_variance_in_a_loaded_state_becomes_positive_zero():
+    est = SADAEstimator(6, 3, window=3)
+    state = est.state_dict()
+    state["seen"][:] = 5
+    state["variance"] = np.array([-0.0, 1.0, 2.0, 0.5, 0.25, 4.0], np.float32)
+    state["ring"][0, 0] = -0.0
+    est.load_state_dict(state)
+    saved = est.state_dict()
+    assert not np.signbit(saved["variance"]).any() and not np.signbit(saved["ring"]).any()
+    s = est.end_epoch()
+    assert s[0] == 1.0 and s[5] == 0.0  # the -0.0 sample is the minimum: strongest augmentation
+
+
+def test_update_padded_ignores_the_leading_padding_rows_entirely():
+    padded, plain = SADAEstimator(10, 3, window=3), SADAEstimator(10, 3, window=3)
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        x = rng.normal(size=(4, 3)).astype(np.float32)
+        junk = np.full((3, 3), np.nan, np.float32)  # never counted as skipped
+        padded._update_padded(np.array([99, -1, 3, 1, 2, 3, 4]), np.concatenate([junk, x]), np.array([3]))
+        plain.update(np.array([1, 2, 3, 4]), x)
+    np.testing.assert_array_equal(padded.state_dict()["variance"], plain.state_dict()["variance"])
+    assert padded.num_skipped == 0 and padded.state_dict()["seen"].tolist() == plain.state_dict()["seen"].tolist()

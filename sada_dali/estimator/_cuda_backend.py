@@ -3,43 +3,25 @@
 
 ``update`` launches two kernels (claim the last occurrence of each index, then the fused
 update) on the stream of its input (torch's current stream for torch tensors, else CuPy's
-current stream) and never synchronises. Out-of-range indices are therefore skipped and
-counted on the device; the next synchronising call raises.
+current stream) and never synchronises. Every other method runs on CuPy's current stream.
+Each operation that touches the state first makes its stream wait, on the device, for an
+event recorded after the previous one, so operations on different streams stay in call
+order without a host synchronisation. Out-of-range indices are skipped and counted on the
+device; the next synchronising call raises.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .._arrays import _cupy, _is_torch, as_device_array
+from .._arrays import _cupy, _is_torch, as_device_array, cuda_device_index
 from ._checks import check_batch
+from ._kernels import CLAIM_KERNELS, UPDATE_KERNELS, kernels
 
 __all__ = ["CudaBackend"]
 
 _BLOCK = 256
-_OPTIONS = ("--std=c++17", "--fmad=false")  # no fused multiply-add: same rounding as the NumPy twin
-_LOGIT_T = {"float32": "float", "float16": "sada_f16"}
-_INDEX_T = {"int32": "int", "int64": "long long"}
-_UPDATE = "sada_update<{}, {}, {}>"
-_CLAIM = "sada_claim<{}>"
-_MODULES: dict = {}  # device id -> compiled RawModule
-
-
-def _names() -> list[str]:
-    names = [_CLAIM.format(i) for i in _INDEX_T.values()] + ["sada_minmax", "sada_strengths"]
-    for t in _LOGIT_T.values():
-        for i in _INDEX_T.values():
-            names += [_UPDATE.format(t, i, s) for s in _LOGIT_T.values()]
-    return names
-
-
-def _module(cp, device_id: int):
-    """The kernels compiled for one device (compiled once per process and device)."""
-    if device_id not in _MODULES:
-        from ..kernels import read_source
-
-        _MODULES[device_id] = cp.RawModule(code=read_source("sada_stats.cu"), options=_OPTIONS,
-                                           name_expressions=_names())
-    return _MODULES[device_id]
+_MAX_ROWS = 2**31 - 1  # batch rows are int32 on the device (the claim scratch holds row numbers)
+_CHUNK_BYTES = 64 << 20  # host-to-device copies of a loaded state go in pieces of this size
 
 
 class CudaBackend:
@@ -59,13 +41,22 @@ class CudaBackend:
             self._counters = cp.zeros(2, cp.uint64)  # [non-finite rows, out-of-range rows]
             self._minmax = cp.empty(2, cp.uint32)
             self._minmax_init = cp.asarray(np.array([0x7F800000, 0], np.uint32))
-            self._mod = _module(cp, self._device.id)
-        self._stream = None  # the stream of the last update; later calls are ordered after it
+            self._no_padding = cp.zeros(1, cp.int64)
+            self._kernels = kernels(cp, self._device.id)
+            self._event = cp.cuda.Event(block=False, disable_timing=True)
+        self._stream = None  # the stream of the last operation; self._event marks its end
+        self._done(cp.cuda.get_current_stream())  # the zero-filling above
         self._torch_stream = (None, None)
 
-    def _kernel(self, name: str):
-        with self._device:
-            return self._mod.get_function(name)
+    def _wait(self, stream) -> None:
+        """Make ``stream`` wait (on the device) for the last operation on the state."""
+        if self._stream is not None and self._stream.ptr != stream.ptr:
+            stream.wait_event(self._event)
+
+    def _done(self, stream) -> None:
+        """Mark the end of an operation on ``stream``: later ones on other streams wait for it."""
+        self._event.record(stream)
+        self._stream = stream
 
     def _stream_for(self, x):
         cp = self._cp
@@ -81,71 +72,95 @@ class CudaBackend:
             self._torch_stream = (ts.cuda_stream, stream)
         return self._torch_stream[1]
 
-    def update(self, indices, logits) -> None:
-        """Check metadata, then launch the claim and the fused update kernels (no sync)."""
+    def update(self, indices, logits, padding=None) -> None:
+        """Check metadata, then launch the claim and the fused update kernels (no sync).
+
+        ``padding``: optional (1,) int64 device array; rows before it are ignored entirely.
+        """
         cp, cfg = self._cp, self.config
+        for name, arr in (("indices", indices), ("logits", logits)):
+            where = cuda_device_index(arr)
+            if where is not None and where != self._device.id:
+                raise ValueError(f"The `{name}` must be on cuda:{self._device.id} (the estimator's device), got "
+                                 f"an array on cuda:{where}; move it with .to('cuda:{self._device.id}').")
         with self._device:
             stream = self._stream_for(logits)
             with stream:
                 idx = as_device_array(indices, name="indices")
                 x = as_device_array(logits, name="logits")
                 check_batch(idx, x, cfg.num_classes)
-                for name, arr in (("indices", idx), ("logits", x)):
-                    if arr.device.id != self._device.id:
-                        raise ValueError(f"The `{name}` must be on cuda:{self._device.id} (the estimator's device), "
-                                         f"got an array on cuda:{arr.device.id}.")
-                self._stream = stream
                 batch = idx.shape[0]
+                if batch > _MAX_ROWS:
+                    raise ValueError(f"The `indices` hold {batch} rows; one update takes at most {_MAX_ROWS}. "
+                                     "Split the batch.")
                 if batch == 0:
                     return
-                if idx.dtype.name not in _INDEX_T:
+                if idx.dtype.name not in CLAIM_KERNELS:
                     idx = idx.astype(cp.int64)
                 if x.dtype == cp.float64:
                     x = x.astype(cp.float32)
                 idx, x = cp.ascontiguousarray(idx), cp.ascontiguousarray(x)
-                i_t = _INDEX_T[idx.dtype.name]
-                self._kernel(_CLAIM.format(i_t))(
+                first = self._no_padding if padding is None else as_device_array(padding, name="padding")
+                self._wait(stream)
+                self._kernels[CLAIM_KERNELS[idx.dtype.name]](
                     ((batch + _BLOCK - 1) // _BLOCK,), (_BLOCK,),
-                    (idx, np.int32(batch), np.int64(cfg.num_samples), self._owner))
-                name = _UPDATE.format(_LOGIT_T[x.dtype.name], i_t, _LOGIT_T[cfg.state_dtype])
-                self._kernel(name)(
+                    (idx, np.int32(batch), np.int64(cfg.num_samples), self._owner, first))
+                self._kernels[UPDATE_KERNELS[x.dtype.name, idx.dtype.name, cfg.state_dtype]](
                     ((batch * 32 + _BLOCK - 1) // _BLOCK,), (_BLOCK,),
                     (x, idx, np.int32(batch), np.int32(cfg.num_classes), np.int64(cfg.num_samples),
                      np.int32(cfg.window), np.float32(cfg.decay), np.int32(cfg.variance == "mean"),
-                     self.log_prev, self.ring, self.variance, self.seen, self._owner, self._counters))
-
-    def _ordered(self):
-        return self._stream if self._stream is not None else self._cp.cuda.get_current_stream()
+                     self.log_prev, self.ring, self.variance, self.seen, self._owner, self._counters, first))
+                self._done(stream)
 
     def compute_strengths(self, epoch: int):
-        """Strengths for ``epoch`` (a new device array), computed on the device."""
-        cp, cfg = self._cp, self.config
+        """Strengths for ``epoch`` (a new device array); raises first on pending bad indices."""
         self.raise_pending()
+        return self.launch_strengths(epoch)
+
+    def launch_strengths(self, epoch: int):
+        """Queue the min/max and strength kernels on CuPy's current stream (no host sync)."""
+        cp, cfg = self._cp, self.config
         n = cfg.num_samples
         grid = (min((n + _BLOCK - 1) // _BLOCK, 2048),)
         const = cfg.warmup_strength
-        with self._device, self._ordered():
+        with self._device:
+            stream = cp.cuda.get_current_stream()
+            self._wait(stream)
             self._minmax[...] = self._minmax_init
-            self._kernel("sada_minmax")(grid, (_BLOCK,), (self.variance, self.seen, np.int64(n), self._minmax))
+            self._kernels["sada_minmax"](grid, (_BLOCK,), (self.variance, self.seen, np.int64(n), self._minmax))
             out = cp.empty(n, cp.float32)
-            self._kernel("sada_strengths")(
+            self._kernels["sada_strengths"](
                 grid, (_BLOCK,),
                 (self.variance, self.seen, np.int64(n), self._minmax, np.uint64(cfg.seed), np.uint64(epoch),
                  np.int32(const is not None), np.float32(const or 0.0), out))
+            self._done(stream)
         self.strengths = out
+        return out
+
+    def current_strengths(self):
+        """:attr:`strengths`, with CuPy's current stream ordered after the kernels that wrote it."""
+        with self._device:
+            self._wait(self._cp.cuda.get_current_stream())
+        return self.strengths
+
+    def read(self, name: str, fn=None):
+        """``fn(state array)`` (default: a copy), computed on CuPy's current stream in order."""
+        with self._device:
+            stream = self._cp.cuda.get_current_stream()
+            self._wait(stream)
+            out = getattr(self, name).copy() if fn is None else fn(getattr(self, name))
+            self._done(stream)
         return out
 
     @property
     def skipped(self) -> int:
         """Rows skipped for non-finite logits (synchronises; raises on pending bad indices)."""
         self.raise_pending()
-        with self._device, self._ordered():
-            return int(self._counters[0].get())
+        return int(self.to_host("_counters")[0])
 
     @skipped.setter
     def skipped(self, value: int) -> None:
-        with self._device, self._ordered():
-            self._counters[...] = self._cp.asarray(np.array([value, 0], np.uint64))
+        self.from_host("_counters", np.array([value, 0], np.uint64))
 
     @property
     def nbytes(self) -> int:
@@ -154,21 +169,30 @@ class CudaBackend:
 
     def raise_pending(self) -> None:
         """Raise (once) if rows with out-of-range indices were skipped since the last check."""
-        with self._device, self._ordered():
-            bad = int(self._counters[1].get())
-            if bad:
-                self._counters[1] = 0
-                raise ValueError(
-                    f"The `indices` of {bad} batch row(s) were outside [0, {self.config.num_samples}); those rows "
-                    "were skipped and the rest of their batches applied. Pass dataset indices.")
+        counters = self.to_host("_counters")
+        if counters[1]:
+            self.from_host("_counters", np.array([counters[0], 0], np.uint64))
+            raise ValueError(
+                f"The `indices` of {counters[1]} batch row(s) were outside [0, {self.config.num_samples}); those "
+                "rows were skipped and the rest of their batches applied. Pass dataset indices.")
 
     def to_host(self, name: str) -> np.ndarray:
-        with self._device, self._ordered():
-            return self._cp.asnumpy(getattr(self, name))
+        """A host copy of a state array, after every queued operation (synchronises)."""
+        with self._device:
+            stream = self._cp.cuda.get_current_stream()
+            self._wait(stream)
+            return getattr(self, name).get(stream=stream)
 
     def from_host(self, name: str, value: np.ndarray) -> None:
-        with self._device, self._ordered():
+        """Copy ``value`` into the state in pieces: no device temporary and no pinned staging buffer."""
+        cp = self._cp
+        with self._device:
+            stream = cp.cuda.get_current_stream()
+            self._wait(stream)
             if name == "strengths":  # a new array: earlier ones handed out stay unchanged
-                self.strengths = self._cp.asarray(value)
-            else:  # in place: no second copy of the (N, K) state
-                getattr(self, name)[...] = self._cp.asarray(value)
+                self.strengths = cp.empty(value.shape, value.dtype)
+            dst = getattr(self, name)
+            rows = max(1, _CHUNK_BYTES // max(1, value[:1].nbytes))
+            for start in range(0, value.shape[0], rows):
+                dst[start:start + rows].set(np.ascontiguousarray(value[start:start + rows]), stream=stream)
+            self._done(stream)

@@ -80,11 +80,17 @@ class NumpyBackend:
         self.seen = np.zeros(n, np.int32)
         self.skipped = 0
 
-    def update(self, indices, logits) -> None:
-        """Validate a batch, keep the last occurrence of each index, and apply it."""
+    def update(self, indices, logits, padding=None) -> None:
+        """Validate a batch, keep the last occurrence of each index, and apply it.
+
+        ``padding``: optional one-element integer array; rows before it are ignored entirely.
+        """
         idx = as_host_array(indices, name="indices")
         x = as_host_array(logits, name="logits")
         check_batch(idx, x, self.config.num_classes)
+        if padding is not None:
+            first = int(as_host_array(padding, name="padding").reshape(-1)[0])
+            idx, x = idx[first:], x[first:]
         idx = idx.astype(np.int64, copy=False)
         bad = np.flatnonzero((idx < 0) | (idx >= self.config.num_samples))
         if bad.size:
@@ -136,6 +142,14 @@ class NumpyBackend:
 
     def raise_pending(self) -> None:
         """Nothing is deferred on the CPU: bad indices raise in ``update``."""
+
+    def current_strengths(self) -> np.ndarray:
+        """:attr:`strengths` (read-only)."""
+        return self.strengths
+
+    def read(self, name: str, fn=None):
+        """``fn(state array)``, default a copy."""
+        return getattr(self, name).copy() if fn is None else fn(getattr(self, name))
 
     def to_host(self, name: str) -> np.ndarray:
         return getattr(self, name).copy()

@@ -40,7 +40,8 @@ def check_state(state, config) -> dict:
     Returns
     -------
     dict
-        ``STATE_ARRAYS`` names to NumPy arrays, plus ``epoch`` and ``num_skipped`` ints.
+        ``STATE_ARRAYS`` names to NumPy arrays (``ring`` and ``variance`` with -0.0 made +0.0),
+        plus ``epoch`` and ``num_skipped`` ints.
 
     Raises
     ------
@@ -79,4 +80,6 @@ def check_state(state, config) -> dict:
     _check_range("variance", out["variance"], 0.0, _FLT_MAX)
     _check_range("log_prev", out["log_prev"], -16.0, 0.0)
     validate_strengths(out["strengths"], config.num_samples, name="state_dict['strengths']")
+    for name in ("ring", "variance"):  # -0.0 + 0.0 == +0.0: the GPU's min/max orders float bit patterns
+        out[name] = out[name] + np.float32(0.0)
     return out

@@ -72,6 +72,14 @@ class SADAEstimator:
         """
         self._backend.update(indices, logits)
 
+    def _update_padded(self, indices, logits, padding) -> None:
+        """:meth:`update` where the first ``padding`` rows are ignored entirely (never applied nor counted).
+
+        ``padding`` is a one-element int64 array on the batch's device, so a caller that pads a
+        batch on the GPU need not read its size back (``DistributedEstimator``).
+        """
+        self._backend.update(indices, logits, padding)
+
     def end_epoch(self):
         """Close the epoch and return the strengths of the next one.
 
@@ -93,17 +101,17 @@ class SADAEstimator:
     @property
     def strengths(self):
         """(N,) float32 strengths of the current epoch (warm-up strengths in epoch 0)."""
-        return self._backend.strengths
+        return self._backend.current_strengths()
 
     @property
     def variance(self):
         """(N,) float32 copy of the EMA-smoothed window variance V (0 where not valid)."""
-        return self._backend.variance.copy()
+        return self._backend.read("variance")
 
     @property
     def valid(self):
         """(N,) bool: which samples have a valid V (seen at least three times, i.e. two d values)."""
-        return self._backend.seen >= 3
+        return self._backend.read("seen", lambda seen: seen >= 3)
 
     @property
     def nbytes(self) -> int:

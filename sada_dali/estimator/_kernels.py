@@ -1,0 +1,67 @@
+"""The estimator's CUDA kernels: their names, compile options and a per-device cache.
+
+One definition serves the CUDA backend (which launches the kernels through CuPy) and the CI
+check ``tests/test_kernel_nvrtc.py`` (which compiles the same source with NVRTC and the same
+options, without a GPU). CuPy itself is imported lazily.
+"""
+from __future__ import annotations
+
+__all__ = ["OPTIONS", "CLAIM_KERNELS", "UPDATE_KERNELS", "KERNEL_NAMES", "cupy_nvrtc_options", "kernels"]
+
+OPTIONS = ("--std=c++17", "--fmad=false")  # no fused multiply-add: same rounding as the NumPy twin
+_LOGIT_TAG = {"float32": "f32", "float16": "f16"}
+_INDEX_TAG = {"int32": "i32", "int64": "i64"}
+
+# kernel name per index dtype / per (logit dtype, index dtype, state dtype); extern "C" in sada_stats.cu
+CLAIM_KERNELS = {i: f"sada_claim_{tag}" for i, tag in _INDEX_TAG.items()}
+UPDATE_KERNELS = {(x, i, s): f"sada_update_{_LOGIT_TAG[x]}_{_INDEX_TAG[i]}_{_LOGIT_TAG[s]}"
+                  for x in _LOGIT_TAG for i in _INDEX_TAG for s in _LOGIT_TAG}
+KERNEL_NAMES = (*CLAIM_KERNELS.values(), *UPDATE_KERNELS.values(), "sada_minmax", "sada_strengths")
+
+_CACHE: dict = {}  # device id -> {kernel name: cupy.RawKernel}
+
+
+def cupy_nvrtc_options(arch: int) -> tuple[str, ...]:
+    """The NVRTC options CuPy uses to build the estimator's module for compute capability ``arch``.
+
+    CuPy adds its include folders around :data:`OPTIONS` (``assemble_cupy_compiler_options``),
+    then ``-ftz=true`` after them, so that flag always wins: subnormal float32 values are flushed
+    to zero on the GPU. Then the target and ``--device-as-default-execution-space``. CuPy may add
+    ``--pch`` (a compile-time cache that does not change the code), which is left out here.
+
+    Parameters
+    ----------
+    arch : int
+        Compute capability times ten, e.g. 80 (A100) or 90 (H100).
+
+    Returns
+    -------
+    tuple of str
+    """
+    from cupy._core.core import assemble_cupy_compiler_options
+
+    return (*assemble_cupy_compiler_options(OPTIONS), "-ftz=true", f"-arch=sm_{arch}",
+            "--device-as-default-execution-space")
+
+
+def kernels(cp, device_id: int) -> dict:
+    """Every kernel of ``sada_stats.cu`` as a ``cupy.RawKernel``, compiled once per process and device.
+
+    Parameters
+    ----------
+    cp : module
+        CuPy.
+    device_id : int
+        The CUDA device; the caller makes it current.
+
+    Returns
+    -------
+    dict
+        Kernel name (see :data:`KERNEL_NAMES`) to ``cupy.RawKernel``.
+    """
+    if device_id not in _CACHE:
+        from ..kernels import read_source
+
+        module = cp.RawModule(code=read_source("sada_stats.cu"), options=OPTIONS)
+        _CACHE[device_id] = {name: module.get_function(name) for name in KERNEL_NAMES}
+    return _CACHE[device_id]

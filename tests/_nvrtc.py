@@ -1,0 +1,64 @@
+"""NVRTC through ctypes, for compiling the kernels in CI without a GPU or a driver.
+
+The libraries come from the NVIDIA runtime-compiler wheels: ``nvidia-cuda-nvrtc-cu12``
+(``nvidia/cuda_nvrtc/lib/libnvrtc.so.12``) and the CUDA 13 ``nvidia-cuda-nvrtc``
+(``nvidia/cu13/lib/libnvrtc.so.13``).
+"""
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+import re
+import sys
+
+__all__ = ["find_nvrtc", "Nvrtc"]
+
+
+def find_nvrtc() -> dict[int, str]:
+    """Major CUDA version -> path of a ``libnvrtc.so.<major>`` found under ``sys.path``'s ``nvidia/``."""
+    found = {}
+    for entry in sys.path:
+        for path in sorted(glob.glob(os.path.join(entry, "nvidia", "*", "lib", "libnvrtc.so.*"))):
+            match = re.fullmatch(r"libnvrtc\.so\.(\d+)", os.path.basename(path))
+            if match:
+                found.setdefault(int(match.group(1)), path)
+    return found
+
+
+class Nvrtc:
+    """A loaded ``libnvrtc``: :meth:`compile` returns the log and the cubin of one program."""
+
+    def __init__(self, path: str):
+        for builtins in glob.glob(os.path.join(os.path.dirname(path), "libnvrtc-builtins.so.*")):
+            ctypes.CDLL(builtins, mode=ctypes.RTLD_GLOBAL)  # NVRTC dlopens it by its bare name
+        self.lib = ctypes.CDLL(path)
+        major, minor = ctypes.c_int(), ctypes.c_int()
+        self._check(self.lib.nvrtcVersion(ctypes.byref(major), ctypes.byref(minor)))
+        self.version = (major.value, minor.value)
+
+    def _check(self, status: int) -> None:
+        if status != 0:
+            self.lib.nvrtcGetErrorString.restype = ctypes.c_char_p
+            raise RuntimeError(f"NVRTC error {status}: {self.lib.nvrtcGetErrorString(status).decode()}")
+
+    def compile(self, source: str, options) -> tuple[bool, str, bytes]:
+        """Compile ``source`` with ``options``; return (ok, log, cubin or b"")."""
+        prog = ctypes.c_void_p()
+        self._check(self.lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(), b"sada_stats.cu", 0, None, None))
+        try:
+            opts = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
+            ok = self.lib.nvrtcCompileProgram(prog, len(options), opts) == 0
+            size = ctypes.c_size_t()
+            self._check(self.lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size)))
+            log = ctypes.create_string_buffer(size.value)
+            self._check(self.lib.nvrtcGetProgramLog(prog, log))
+            cubin = b""
+            if ok:
+                self._check(self.lib.nvrtcGetCUBINSize(prog, ctypes.byref(size)))
+                buf = ctypes.create_string_buffer(size.value)
+                self._check(self.lib.nvrtcGetCUBIN(prog, buf))
+                cubin = buf.raw
+            return ok, log.value.decode(errors="replace"), cubin
+        finally:
+            self.lib.nvrtcDestroyProgram(ctypes.byref(prog))
