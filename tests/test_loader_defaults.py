@@ -148,12 +148,9 @@ def test_the_shared_listing_round_trips_paths_labels_and_order_through_pickle():
         pickle.dumps(shared)
 
 
-def test_the_listing_memory_benchmark_shows_workers_share_the_listing(tmp_path):
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
-    try:
-        import listing_memory
-    finally:
-        sys.path.pop(0)
+def test_the_listing_memory_benchmark_shows_workers_share_the_listing(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(os.path.dirname(__file__), "..", "benchmarks"))  # spawn needs it too
+    import listing_memory
     result = listing_memory.main(["--num-samples", "60000", "--json", str(tmp_path / "m.json")])
     assert result["pickled_reader_bytes"] < 4096
     assert result["shared_listing_worker"]["above_baseline_mb"] < result["pickled_tuple_worker"]["above_baseline_mb"]
