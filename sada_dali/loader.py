@@ -54,7 +54,7 @@ class SADALoader:
         Data-parallel sharding (see :class:`sada_dali.sampler.ShardSampler`). Default: the
         world size and rank of the initialised ``torch.distributed`` group, else 1 and 0.
     seed : int
-        Seeds the epoch order, the per-sample op/sign/flip and DALI's random crops.
+        Seeds the epoch order and the per-sample op, sign, flip and crop window.
     drop_last : bool
         Drop the partial last batch (and equalise shards by dropping); False pads shards by
         wrapping around and yields a partial last batch.
@@ -98,10 +98,10 @@ class SADALoader:
 
     Resume: :meth:`state_dict` / :meth:`load_state_dict` save and restore the epoch, the
     batches already read in it and the strengths it started with. As the order, op, sign and
-    flip of every sample are pure functions of (seed, epoch, index), a new loader that loads
-    the state reads exactly the remaining samples with the same choices and strengths,
-    whatever its worker count. DALI's random crop windows come from DALI's own per-pipeline
-    generator and are not reproduced across a resume. A data worker that dies (e.g. killed
+    flip of every sample are pure functions of (seed, epoch, index), and its crop window also
+    of the image size in the file header (:mod:`sada_dali.crop`), a new loader that loads the
+    state reads exactly the remaining samples with the same choices, windows and strengths,
+    whatever its worker count: the same pixels on the CPU. A data worker that dies (e.g. killed
     by the out-of-memory killer) ends the iteration with a RuntimeError naming the loader.
     """
 
@@ -132,7 +132,8 @@ class SADALoader:
         self.num_skipped = 0
         self.skipped_files: list[str] = []
         reader = SampleReader(self.listing, self.sampler, table=self._table, num_magnitude_bins=num_magnitude_bins,
-                              num_ops=len(op_space), on_error=on_error, choices=self.train)
+                              num_ops=len(op_space), on_error=on_error, choices=self.train,
+                              random_area=random_area, random_aspect_ratio=random_aspect_ratio)
         cpus = os.cpu_count() or 1
         pipeline_args = dict(
             batch_size=self.sampler.batch_size, num_threads=num_threads or min(cpus, 16),
@@ -144,8 +145,7 @@ class SADALoader:
 
             pipe = create_train_pipeline(reader, device=device, image_size=image_size, op_space=op_space,
                                          num_magnitude_bins=num_magnitude_bins, fp16=fp16,
-                                         hw_decoder_load=hw_decoder_load, random_area=random_area,
-                                         random_aspect_ratio=random_aspect_ratio, **pipeline_args)
+                                         hw_decoder_load=hw_decoder_load, **pipeline_args)
         else:
             from .pipelines.val import create_val_pipeline
 
@@ -291,7 +291,9 @@ class SADALoader:
         Returns
         -------
         dict of numpy.ndarray
-            int32 ``op`` (index into the op space), ``magnitude_bin``, ``negate`` and ``flip``.
+            int32 ``op`` (index into the op space), ``magnitude_bin``, ``negate``, ``flip``
+            (one value per index) and ``crop`` ((n, 4) ``top, left, height, width`` in pixels
+            of the decoded image; the files are read to get their sizes).
 
         Raises
         ------
@@ -302,7 +304,7 @@ class SADALoader:
             raise ValueError("The SADA `choices` exist only on a training loader (train=True).")
         indices = as_host_array(indices, name="indices").astype(np.int64)
         epoch = self._running if epoch is None else epoch
-        return dict(zip(("op", "magnitude_bin", "negate", "flip"), self._reader.sample_choices(indices, epoch)))
+        return self._reader.choices_of(indices, epoch)
 
     def _config(self) -> dict:
         if self._digest is None:

@@ -8,6 +8,7 @@ from torchvision.transforms.v2 import functional as F
 from _images import write_image_folder
 from sada_dali._random import per_sample_choices
 from sada_dali.baseline.dataset import IMAGENET_MEAN, IMAGENET_STD, SADAImageFolder
+from sada_dali.crop import CropConfig
 from sada_dali.data._reader import SampleReader
 from sada_dali.data.source import create_listing
 from sada_dali.ops import OPS, create_op_space, op_parameter, strength_to_bin
@@ -36,7 +37,7 @@ def _full_frame(dataset, index):
     """Crop parameters that keep the whole image, so the output is a pure function of the choices."""
     with Image.open(dataset.listing.files[index]) as image:
         width, height = image.size
-    dataset.random_area, dataset.random_aspect_ratio = (1.0, 1.0), (width / height, width / height)
+    dataset.crop = CropConfig((1.0, 1.0), (width / height, width / height))
     return dataset
 
 
@@ -97,9 +98,10 @@ def test_choices_match_the_dali_loaders_reader_for_the_same_sample_strength_and_
         reader = SampleReader(listing, sampler, table=table, num_magnitude_bins=101, num_ops=len(OPS))
         for position in range(len(listing)):
             info = type("SampleInfo", (), {"idx_in_epoch": position})()
-            _, _, index, _, op, magnitude_bin, negate, flip = reader(info)
+            _, _, index, _, op, magnitude_bin, negate, flip, start, shape = reader(info)
             index = int(index)
             assert dataset.transform.choices(index) == (int(op), int(negate), int(flip), int(magnitude_bin))
+            assert dataset.crop_window(index) == (start[1], start[0], shape[1], shape[0])
             assert int(magnitude_bin) == int(strength_to_bin(strengths[index]))
     finally:
         table.close()
