@@ -11,7 +11,8 @@ generator (:func:`sada_dali._random.crop_uniforms`) instead of a stateful one:
   ``h = round(sqrt(A / r))`` (round half to even, as Python's ``round``); the first attempt
   with ``0 < w <= width`` and ``0 < h <= height`` wins, at a uniform integer top-left corner;
 - otherwise the central crop of the whole image, narrowed to the nearer end of the aspect
-  ratio range when the image's own ratio lies outside it.
+  ratio range when the image's own ratio lies outside it (at least one pixel, where
+  torchvision would return an empty window for an image a pixel or two thin).
 
 Windows are whole pixels ``(top, left, height, width)`` in the image as decoded (EXIF
 orientation applied, see :func:`image_dims`).
@@ -110,8 +111,8 @@ def crop_windows(seed: int, epoch: int, indices, sizes, config: CropConfig = Cro
 
 def _central_windows(width: np.ndarray, height: np.ndarray, ratio_lo: float, ratio_hi: float) -> np.ndarray:
     in_ratio = width / height
-    w = np.where(in_ratio > ratio_hi, np.rint(height * ratio_hi), width).astype(np.int64)
-    h = np.where(in_ratio < ratio_lo, np.rint(width / ratio_lo), height).astype(np.int64)
+    w = np.maximum(np.where(in_ratio > ratio_hi, np.rint(height * ratio_hi), width), 1).astype(np.int64)
+    h = np.maximum(np.where(in_ratio < ratio_lo, np.rint(width / ratio_lo), height), 1).astype(np.int64)
     return np.stack([(height - h) // 2, (width - w) // 2, h, w], axis=1)
 
 
