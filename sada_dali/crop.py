@@ -88,32 +88,28 @@ def crop_windows(seed: int, epoch: int, indices, sizes, config: CropConfig = Cro
     if len(sizes) != len(indices) or (sizes <= 0).any():
         raise ValueError(f"The `sizes` must hold one positive (width, height) per index ({len(indices)}), "
                          f"got shape {sizes.shape} with minimum {sizes.min(initial=1)}.")
-    width, height = sizes[:, :1], sizes[:, 1:]
-    u = crop_uniforms(seed, epoch, indices)
+    uniforms = crop_uniforms(seed, epoch, indices).tolist()  # a plain loop beats NumPy at batch sizes of one
+    windows = [_window(u, width, height, config) for u, (width, height) in zip(uniforms, sizes.tolist())]
+    return np.array(windows, dtype=np.int32).reshape(-1, 4)
+
+
+def _window(uniforms, width: int, height: int, config: CropConfig) -> tuple[int, int, int, int]:
     (area_lo, area_hi), (ratio_lo, ratio_hi) = config.random_area, config.random_aspect_ratio
-    target = (width * height) * (area_lo + u[..., 0] * (area_hi - area_lo))
     log_lo, log_hi = math.log(ratio_lo), math.log(ratio_hi)
-    aspect = np.exp(log_lo + u[..., 1] * (log_hi - log_lo))
-    w = np.rint(np.sqrt(target * aspect)).astype(np.int64)
-    h = np.rint(np.sqrt(target / aspect)).astype(np.int64)
-    fits = (w > 0) & (w <= width) & (h > 0) & (h <= height)
-    first = fits.argmax(axis=1)[:, None]
-    found = np.take_along_axis(fits, first, 1)[:, 0]
-    w, h = np.take_along_axis(w, first, 1)[:, 0], np.take_along_axis(h, first, 1)[:, 0]
-    u_top, u_left = np.take_along_axis(u[..., 2], first, 1)[:, 0], np.take_along_axis(u[..., 3], first, 1)[:, 0]
-    width, height = width[:, 0], height[:, 0]
-    top = np.minimum(np.floor(u_top * (height - h + 1)).astype(np.int64), height - h)
-    left = np.minimum(np.floor(u_left * (width - w + 1)).astype(np.int64), width - w)
-    fallback = _central_windows(width, height, ratio_lo, ratio_hi)
-    windows = np.stack([top, left, h, w], axis=1)
-    return np.where(found[:, None], windows, fallback).astype(np.int32)
-
-
-def _central_windows(width: np.ndarray, height: np.ndarray, ratio_lo: float, ratio_hi: float) -> np.ndarray:
-    in_ratio = width / height
-    w = np.maximum(np.where(in_ratio > ratio_hi, np.rint(height * ratio_hi), width), 1).astype(np.int64)
-    h = np.maximum(np.where(in_ratio < ratio_lo, np.rint(width / ratio_lo), height), 1).astype(np.int64)
-    return np.stack([(height - h) // 2, (width - w) // 2, h, w], axis=1)
+    for u_area, u_ratio, u_top, u_left in uniforms:
+        target = width * height * (area_lo + u_area * (area_hi - area_lo))
+        aspect = math.exp(log_lo + u_ratio * (log_hi - log_lo))
+        w, h = round(math.sqrt(target * aspect)), round(math.sqrt(target / aspect))
+        if 0 < w <= width and 0 < h <= height:
+            return (min(int(u_top * (height - h + 1)), height - h), min(int(u_left * (width - w + 1)), width - w),
+                    h, w)
+    if width / height < ratio_lo:
+        w, h = width, max(round(width / ratio_lo), 1)
+    elif width / height > ratio_hi:
+        w, h = max(round(height * ratio_hi), 1), height
+    else:
+        w, h = width, height
+    return (height - h) // 2, (width - w) // 2, h, w
 
 
 def image_dims(data) -> tuple[int, int] | None:
