@@ -152,3 +152,19 @@ def test_dataset_rejects_a_bad_image_size(folder, size):
 def test_dataset_rejects_a_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         SADAImageFolder(tmp_path / "nope", train=False)
+
+
+def test_exif_rotated_photo_is_decoded_upright_as_dali_does_and_cropped_inside(tmp_path):
+    photo = Image.fromarray(np.zeros((30, 50, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # a quarter turn: DALI decodes it 30 wide and 50 high
+    (tmp_path / "a").mkdir()
+    photo.save(tmp_path / "a" / "rotated.jpg", exif=exif.tobytes())
+    table = StrengthTable(1)
+    try:
+        dataset = SADAImageFolder(tmp_path, table, image_size=SIZE)
+        assert tuple(dataset.decode(0).shape) == (3, 50, 30)
+        top, left, height, width = dataset.crop_window(0)
+        assert 0 <= top <= 50 - height and 0 <= left <= 30 - width
+    finally:
+        table.close()

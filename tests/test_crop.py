@@ -124,3 +124,34 @@ def test_crop_config_is_frozen_and_normalises_to_float_pairs():
     assert config.random_area == (1.0, 1.0) and config.random_aspect_ratio == (1.0, 2.0)
     with pytest.raises(AttributeError):
         config.random_area = (0.5, 1.0)
+
+
+def test_a_file_whose_size_cannot_be_told_is_unreadable_in_the_reader_and_the_twin(tmp_path):
+    from types import SimpleNamespace
+
+    from _images import write_image_folder
+    from sada_dali.baseline.dataset import SADAImageFolder
+    from sada_dali.data._reader import SampleReader
+    from sada_dali.data.source import create_listing
+    from sada_dali.sampler import ShardSampler
+    from sada_dali.strength import StrengthTable
+
+    paths = write_image_folder(tmp_path, num_classes=1, per_class=2, sizes=(40, 48), seed=2)
+    with open(paths[1], "wb") as handle:  # starts and ends like a JPEG, no frame header between
+        handle.write(b"\xff\xd8\xff\xe0\x00\x10" + b"\x00" * 14 + b"\xff\xd9")
+    listing, table = create_listing(tmp_path), StrengthTable(2)
+    try:
+        def reader(on_error):
+            return SampleReader(listing, ShardSampler(2, 2, shuffle=False), table=table, num_magnitude_bins=11,
+                                num_ops=14, on_error=on_error)
+
+        with pytest.raises(ValueError, match=r"img_001.JPEG\): the image size cannot be read from its header"):
+            reader("raise")(SimpleNamespace(idx_in_epoch=1))
+        out = reader("skip")(SimpleNamespace(idx_in_epoch=1))
+        (left, top), (width, height) = out[-2].tolist(), out[-1].tolist()
+        assert int(out[3]) == 0 and left + width <= 16 and top + height <= 16  # a window of the 16x16 placeholder
+        assert reader("skip").choices_of([1], 0)["crop"].tolist() == [[top, left, height, width]]
+        with pytest.raises(ValueError, match=r"img_001.JPEG\): the image size cannot be read .* Re-encode"):
+            SADAImageFolder(tmp_path, table).crop_window(1)
+    finally:
+        table.close()

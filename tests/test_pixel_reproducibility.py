@@ -81,3 +81,22 @@ def test_gpu_pixels_repeat_from_run_to_run_and_follow_the_cpu_windows(dataset, r
     cpu = torch.stack([reference[i] for i in range(N)])
     grey = (gpu - cpu).abs() * 0.226 * 255  # normalised units to grey levels (mean std)
     assert float(grey.mean()) < 3.0  # decoders differ (chroma upsampling, IDCT); a wrong window does not pass
+
+
+def test_gpu_pipeline_decodes_the_window_with_image_slice_on_the_hardware_decoder(dataset):
+    from sada_dali.data._reader import SampleReader
+    from sada_dali.data.source import create_listing
+    from sada_dali.pipelines.train import create_train_pipeline
+    from sada_dali.sampler import ShardSampler
+    from sada_dali.strength import StrengthTable
+
+    listing, table = create_listing(dataset), StrengthTable(N)
+    try:
+        reader = SampleReader(listing, ShardSampler(N, 4), table=table, num_magnitude_bins=BINS, num_ops=14)
+        pipe = create_train_pipeline(reader, device="gpu", hw_decoder_load=0.42, num_magnitude_bins=BINS,
+                                     batch_size=4, num_threads=1, device_id=0, py_num_workers=0)
+        pipe._build_graph()  # defines the graph without a GPU (DALI-internal, pinned DALI version)
+        specs = [str(op.spec) for op in pipe._ops if str(op.spec).startswith("OpSpec for decoders__ImageSlice")]
+    finally:
+        table.close()
+    assert len(specs) == 1 and "device: mixed" in specs[0] and "hw_decoder_load: 0.420000" in specs[0]
