@@ -1,7 +1,10 @@
-"""The SADA training pipeline: decode + random crop, resize, one SADA op per sample, normalise.
+"""The SADA training pipeline: decode the crop window, resize, one SADA op per sample, normalise.
 
-One definition serves both devices; ``device="gpu"`` decodes with nvJPEG (``mixed``) and runs
-every image op on the GPU, ``device="cpu"`` runs them all on the CPU.
+One definition serves both devices; ``device="gpu"`` decodes with nvJPEG (``mixed``, the
+hardware decoder included) and runs every image op on the GPU, ``device="cpu"`` runs them all
+on the CPU. The ``RandomResizedCrop`` window is not drawn by DALI: the reader computes it from
+(seed, epoch, index) and the image size in the file header (:mod:`sada_dali.crop`), and
+``fn.decoders.image_slice`` decodes just that region.
 """
 from __future__ import annotations
 
@@ -18,8 +21,7 @@ __all__ = ["create_train_pipeline"]
 @pipeline_def(enable_conditionals=True)
 def create_train_pipeline(reader, *, device: str = "gpu", image_size: int = 224, op_space=None,
                           num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS, fp16: bool = False,
-                          hw_decoder_load: float = 0.65, random_area=(0.08, 1.0),
-                          random_aspect_ratio=(3 / 4, 4 / 3), fill_value: int = 128):
+                          hw_decoder_load: float = 0.65, fill_value: int = 128):
     """Build the SADA training pipeline.
 
     Besides the arguments below it takes DALI's pipeline arguments (``batch_size``,
@@ -29,7 +31,8 @@ def create_train_pipeline(reader, *, device: str = "gpu", image_size: int = 224,
     Parameters
     ----------
     reader : sada_dali.data._reader.SampleReader
-        Per-sample source with SADA choices (``choices=True``).
+        Per-sample source with SADA choices and crop windows (``choices=True``); its
+        ``random_area`` and ``random_aspect_ratio`` set the crop.
     device : {"gpu", "cpu"}
         Where decoding and augmentation run.
     image_size : int
@@ -42,8 +45,6 @@ def create_train_pipeline(reader, *, device: str = "gpu", image_size: int = 224,
         Emit float16 images instead of float32.
     hw_decoder_load : float
         Share of the JPEGs given to the A100/H100 hardware decoder (``device="gpu"`` only).
-    random_area, random_aspect_ratio : tuple of float
-        ``RandomResizedCrop`` ranges of the crop.
     fill_value : int
         Fill of the geometric ops.
 
@@ -55,6 +56,11 @@ def create_train_pipeline(reader, *, device: str = "gpu", image_size: int = 224,
 
     Notes
     -----
+    Each image is decoded only inside its crop window (``image_slice`` with the reader's
+    absolute ``start``/``shape``; a region-of-interest decode where the codec supports it),
+    then resized to ``image_size``: given the file, a sample's pixels depend only on (seed,
+    epoch, index, strength) on the CPU, and on the GPU they repeat from run to run.
+
     The horizontal flip is folded into ``crop_mirror_normalize`` (``mirror=flip``), so it
     comes after the SADA op instead of before it. Mirroring conjugates every op of the space
     to itself with the opposite sign, and the sign is a fair coin independent of the flip,
@@ -62,9 +68,8 @@ def create_train_pipeline(reader, *, device: str = "gpu", image_size: int = 224,
     """
     check_device(device)
     data = read_samples(reader)
-    images = fn.decoders.image_random_crop(data["encoded"], random_area=list(random_area),
-                                           random_aspect_ratio=list(random_aspect_ratio),
-                                           **decoder_args(device, hw_decoder_load))
+    images = fn.decoders.image_slice(data["encoded"], start=data["crop_start"], shape=data["crop_shape"],
+                                     **decoder_args(device, hw_decoder_load))
     images = fn.resize(images, size=[image_size, image_size])
     images = apply_sada_op(images, data["op"], data["magnitude_bin"], data["negate"],
                            augmentations=create_augmentations(op_space),

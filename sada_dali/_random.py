@@ -4,15 +4,23 @@ A splitmix64 hash of the counter replaces a stateful generator. The op drawn for
 its sign and its flip therefore do not depend on the worker count, the sharding, the batch
 size, or where a resumed run starts: resume is exact by construction, and the DALI loader
 and the torchvision baseline draw the very same choices.
+
+The ``RandomResizedCrop`` window makes up to ``CROP_ATTEMPTS`` attempts, each with four draws
+(area, log aspect ratio, top, left): draw ``d`` of attempt ``a`` comes from stream
+``STREAM_CROP_* + STREAM_ATTEMPT * a`` (:func:`crop_uniforms`).
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STREAM_OP", "STREAM_SIGN", "STREAM_FLIP", "STREAM_WARMUP", "STREAM_PERM",
-           "hash_uniform", "per_sample_choices"]
+__all__ = ["STREAM_OP", "STREAM_SIGN", "STREAM_FLIP", "STREAM_WARMUP", "STREAM_PERM", "STREAM_CROP_AREA",
+           "STREAM_CROP_RATIO", "STREAM_CROP_TOP", "STREAM_CROP_LEFT", "STREAM_ATTEMPT", "CROP_ATTEMPTS",
+           "hash_uniform", "crop_uniforms", "per_sample_choices"]
 
 STREAM_OP, STREAM_SIGN, STREAM_FLIP, STREAM_WARMUP, STREAM_PERM = 1, 2, 3, 4, 5
+STREAM_CROP_AREA, STREAM_CROP_RATIO, STREAM_CROP_TOP, STREAM_CROP_LEFT = 6, 7, 8, 9
+STREAM_ATTEMPT = 256  # stream offset per crop attempt: attempt keys never meet another stream
+CROP_ATTEMPTS = 10  # torchvision's RandomResizedCrop.get_params
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -34,20 +42,45 @@ def hash_uniform(seed: int, epoch: int, indices, stream: int) -> np.ndarray:
         Run seed and epoch number (non-negative).
     indices : array-like of int
         Sample indices.
-    stream : int
-        Which independent stream (``STREAM_*``) to draw from.
+    stream : int or array-like of int
+        Which independent stream (``STREAM_*``) to draw from. An array of streams broadcasts
+        against ``indices`` (e.g. indices of shape (n, 1) and streams of shape (k,) give (n, k)).
 
     Returns
     -------
     numpy.ndarray
-        float64 array with the shape of ``indices``.
+        float64 array with the shape of ``indices`` (broadcast with ``stream``).
     """
     idx = np.asarray(indices, dtype=np.int64).astype(np.uint64)
+    streams = np.asarray(stream, dtype=np.int64).astype(np.uint64).reshape(-1)
     with np.errstate(over="ignore"):
-        key = _mix(np.array([seed & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64) + _GOLDEN * np.uint64(stream))
+        key = _mix(np.uint64(seed & 0xFFFFFFFFFFFFFFFF) + _GOLDEN * streams)
         key = _mix(key ^ (np.array([epoch], dtype=np.uint64) * _GOLDEN))
+        key = key.reshape(np.shape(stream)) if np.ndim(stream) else key
         z = _mix(key + (idx + np.uint64(1)) * _GOLDEN)
     return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def crop_uniforms(seed: int, epoch: int, indices) -> np.ndarray:
+    """The uniforms of each sample's ``RandomResizedCrop`` attempts.
+
+    Parameters
+    ----------
+    seed, epoch : int
+        Run seed and epoch.
+    indices : array-like of int
+        Dataset indices (1-D).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 in [0, 1), shape (n, CROP_ATTEMPTS, 4): per attempt the area, log aspect
+        ratio, top and left draws.
+    """
+    streams = (np.array([STREAM_CROP_AREA, STREAM_CROP_RATIO, STREAM_CROP_TOP, STREAM_CROP_LEFT])
+               + STREAM_ATTEMPT * np.arange(CROP_ATTEMPTS)[:, None])
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1, 1, 1)
+    return hash_uniform(seed, epoch, idx, streams)
 
 
 def per_sample_choices(seed: int, epoch: int, indices, num_ops: int):

@@ -57,7 +57,7 @@ class SADALoader(LoaderStateMixin):
         Data-parallel sharding (see :class:`sada_dali.sampler.ShardSampler`). Default: the
         world size and rank of the initialised ``torch.distributed`` group, else 1 and 0.
     seed : int
-        Seeds the epoch order, the per-sample op/sign/flip and DALI's random crops.
+        Seeds the epoch order and the per-sample op, sign, flip and crop window.
     drop_last : bool
         Drop the partial last batch (and equalise shards by dropping); False pads shards by
         wrapping around and yields a partial last batch.
@@ -88,9 +88,10 @@ class SADALoader(LoaderStateMixin):
     -----
     The epoch advances by one after each complete pass; :meth:`set_epoch` overrides it. A
     pass left early ends at the next pass's start, reading at most ``prefetch_queue_depth +
-    1`` more batches; without ``set_epoch`` the same epoch is read again. Resume
-    (:meth:`state_dict`, :meth:`load_state_dict`) is exact: see the README's "Checkpoint and
-    resume".
+    1`` more batches; without ``set_epoch`` the same epoch is read again. Every sample's
+    order, op, sign, flip and crop window (:mod:`sada_dali.crop`) are pure functions of
+    (seed, epoch, index) and its header size, so resume (:meth:`state_dict`,
+    :meth:`load_state_dict`) is exact to the pixel on the CPU: see the README.
     """
 
     def __init__(self, source, batch_size: int, *, device: str = "gpu", train: bool = True,
@@ -118,13 +119,13 @@ class SADALoader(LoaderStateMixin):
         device_id = resolve_device_id(self.device, device_id)
         self._reader = SampleReader(self.listing, self.sampler, table=self._table,
                                     num_magnitude_bins=num_magnitude_bins, num_ops=len(op_space),
-                                    on_error=on_error, choices=self.train)
+                                    on_error=on_error, choices=self.train, random_area=random_area,
+                                    random_aspect_ratio=random_aspect_ratio)
         pipe = create_loader_pipeline(
             self._reader, train=self.train, device=self.device, device_id=device_id,
             seed=(self.sampler.seed * 1_000_003 + shard_id) % (1 << 31), num_threads=num_threads, workers=workers,
             prefetch_queue_depth=prefetch_queue_depth, image_size=image_size, op_space=op_space,
-            num_magnitude_bins=num_magnitude_bins, fp16=fp16, hw_decoder_load=hw_decoder_load,
-            random_area=random_area, random_aspect_ratio=random_aspect_ratio)
+            num_magnitude_bins=num_magnitude_bins, fp16=fp16, hw_decoder_load=hw_decoder_load)
         self._runner = EpochRunner(pipe, self._reader, self.sampler, self._table, train=self.train,
                                    listing=self.listing, owner=self, prefetch_queue_depth=prefetch_queue_depth)
         self.estimator = create_loader_estimator(
@@ -262,7 +263,9 @@ class SADALoader(LoaderStateMixin):
         Returns
         -------
         dict of numpy.ndarray
-            int32 ``op`` (index into the op space), ``magnitude_bin``, ``negate`` and ``flip``.
+            int32 ``op`` (index into the op space), ``magnitude_bin``, ``negate``, ``flip``
+            (one value per index) and ``crop`` ((n, 4) ``top, left, height, width`` in pixels
+            of the decoded image; the files are read to get their sizes).
 
         Raises
         ------
@@ -273,7 +276,7 @@ class SADALoader(LoaderStateMixin):
             raise ValueError("The SADA `choices` exist only on a training loader (train=True).")
         indices = as_host_array(indices, name="indices").astype(np.int64)
         epoch = self._runner.running if epoch is None else epoch
-        return dict(zip(("op", "magnitude_bin", "negate", "flip"), self._reader.sample_choices(indices, epoch)))
+        return self._reader.choices_of(indices, epoch)
 
     def close(self) -> None:
         """Stop DALI's workers and free the shared strength table and listing."""

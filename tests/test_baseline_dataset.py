@@ -8,6 +8,7 @@ from torchvision.transforms.v2 import functional as F
 from _images import write_image_folder
 from sada_dali._random import per_sample_choices
 from sada_dali.baseline.dataset import IMAGENET_MEAN, IMAGENET_STD, SADAImageFolder
+from sada_dali.crop import CropConfig
 from sada_dali.data._reader import SampleReader
 from sada_dali.data.source import create_listing
 from sada_dali.ops import OPS, create_op_space, op_parameter, strength_to_bin
@@ -36,7 +37,7 @@ def _full_frame(dataset, index):
     """Crop parameters that keep the whole image, so the output is a pure function of the choices."""
     with Image.open(dataset.listing.files[index]) as image:
         width, height = image.size
-    dataset.random_area, dataset.random_aspect_ratio = (1.0, 1.0), (width / height, width / height)
+    dataset.crop = CropConfig((1.0, 1.0), (width / height, width / height))
     return dataset
 
 
@@ -97,9 +98,10 @@ def test_choices_match_the_dali_loaders_reader_for_the_same_sample_strength_and_
         reader = SampleReader(listing, sampler, table=table, num_magnitude_bins=101, num_ops=len(OPS))
         for position in range(len(listing)):
             info = type("SampleInfo", (), {"idx_in_epoch": position})()
-            _, _, index, _, op, magnitude_bin, negate, flip = reader(info)
+            _, _, index, _, op, magnitude_bin, negate, flip, start, shape = reader(info)
             index = int(index)
             assert dataset.transform.choices(index) == (int(op), int(negate), int(flip), int(magnitude_bin))
+            assert dataset.crop_window(index) == (start[1], start[0], shape[1], shape[0])
             assert int(magnitude_bin) == int(strength_to_bin(strengths[index]))
     finally:
         table.close()
@@ -150,3 +152,19 @@ def test_dataset_rejects_a_bad_image_size(folder, size):
 def test_dataset_rejects_a_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         SADAImageFolder(tmp_path / "nope", train=False)
+
+
+def test_exif_rotated_photo_is_decoded_upright_as_dali_does_and_cropped_inside(tmp_path):
+    photo = Image.fromarray(np.zeros((30, 50, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # a quarter turn: DALI decodes it 30 wide and 50 high
+    (tmp_path / "a").mkdir()
+    photo.save(tmp_path / "a" / "rotated.jpg", exif=exif.tobytes())
+    table = StrengthTable(1)
+    try:
+        dataset = SADAImageFolder(tmp_path, table, image_size=SIZE)
+        assert tuple(dataset.decode(0).shape) == (3, 50, 30)
+        top, left, height, width = dataset.crop_window(0)
+        assert 0 <= top <= 50 - height and 0 <= left <= 30 - width
+    finally:
+        table.close()

@@ -1,22 +1,25 @@
 """The torchvision SADA loader: an ImageFolder ``Dataset`` for ``torch.utils.data.DataLoader``.
 
 It is the CPU path for users without DALI and the baseline of ``sada-dali bench``; like
-``torchvision.datasets.ImageFolder`` it decodes with PIL. It lists the
-folder with :func:`sada_dali.data.source.create_listing`, so index ``i`` is the same sample as in
-:class:`sada_dali.SADALoader`, and it follows the DALI training pipeline step by step: decode,
-``RandomResizedCrop``, the SADA op at the sample's strength (:class:`SADATransform`), the
+``torchvision.datasets.ImageFolder`` it decodes with PIL (applying the EXIF orientation, as
+DALI's decoder does). It lists the folder with :func:`sada_dali.data.source.create_listing`, so
+index ``i`` is the same sample as in :class:`sada_dali.SADALoader`, and it follows the DALI
+training pipeline step by step: decode, crop to the window of
+:func:`sada_dali.crop.crop_windows` (the very window the DALI loader decodes) and resize, the SADA op at the sample's strength (:class:`SADATransform`), the
 horizontal flip drawn by :func:`sada_dali._random.per_sample_choices`, then ImageNet
 normalisation to float CHW. The strengths and the epoch live in a shared
 :class:`~sada_dali.strength.StrengthTable`, so persistent workers see every update.
 """
 from __future__ import annotations
 
+import io
+
 import torch
-from PIL import Image
-from torchvision.transforms import RandomResizedCrop
+from PIL import Image, ImageOps
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
+from ..crop import CropConfig, crop_windows, image_dims
 from ..data.source import create_listing
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS
 from .transforms import SADATransform
@@ -51,7 +54,7 @@ class SADAImageFolder(torch.utils.data.Dataset):
     file_root : str or os.PathLike, optional
         Folder of a file list's relative paths.
     random_area, random_aspect_ratio : tuple of float
-        ``RandomResizedCrop`` ranges, as in the DALI pipeline.
+        Crop window ranges (:class:`sada_dali.crop.CropConfig`), as in the DALI loader.
     fill : int
         Fill of the geometric ops.
 
@@ -61,6 +64,8 @@ class SADAImageFolder(torch.utils.data.Dataset):
         Files, labels and class names in index order.
     transform : SADATransform or None
         The per-sample op (None for validation).
+    crop : sada_dali.crop.CropConfig
+        The crop window ranges.
     """
 
     def __init__(self, source, table=None, *, train: bool = True, image_size: int = 224, op_space=None,
@@ -78,7 +83,7 @@ class SADAImageFolder(torch.utils.data.Dataset):
         self.train, self.image_size, self.table = bool(train), image_size, table
         self.transform = (SADATransform(table, op_space=op_space, num_magnitude_bins=num_magnitude_bins,
                                         seed=seed, fill=fill) if train else None)
-        self.random_area, self.random_aspect_ratio = tuple(random_area), tuple(random_aspect_ratio)
+        self.crop = CropConfig(random_area, random_aspect_ratio)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -88,16 +93,33 @@ class SADAImageFolder(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.listing)
 
-    def decode(self, index: int) -> torch.Tensor:
-        """Sample ``index`` as a uint8 RGB CHW tensor, decoded by PIL as ``ImageFolder`` does."""
-        with Image.open(self.listing.files[index]) as image:
-            return F.pil_to_tensor(image.convert("RGB"))
+    def read(self, index: int) -> bytes:
+        """The encoded bytes of sample ``index``."""
+        with open(self.listing.files[index], "rb") as handle:
+            return handle.read()
+
+    def decode(self, index: int, data: bytes | None = None) -> torch.Tensor:
+        """Sample ``index`` (or its bytes ``data``) as a uint8 RGB CHW tensor, decoded by PIL with
+        the EXIF orientation applied, as DALI's decoder does."""
+        with Image.open(io.BytesIO(self.read(index) if data is None else data)) as image:
+            return F.pil_to_tensor(ImageOps.exif_transpose(image).convert("RGB"))
+
+    def crop_window(self, index: int, data: bytes | None = None) -> tuple[int, int, int, int]:
+        """``(top, left, height, width)`` of sample ``index`` at the table's epoch: the DALI loader's window."""
+        data = self.read(index) if data is None else data
+        size = image_dims(data)
+        if size is None:
+            raise ValueError(f"Sample {index} ({self.listing.files[index]}): the image size cannot be read "
+                             "from its header. Re-encode the file as JPEG or PNG, or remove it.")
+        window = crop_windows(self.transform.seed, self.table.epoch, [index], [size], self.crop)[0]
+        return tuple(int(v) for v in window)
 
     def __getitem__(self, index: int):
-        image = self.decode(index)
+        data = self.read(index)
+        image = self.decode(index, data)
         size = [self.image_size, self.image_size]
         if self.train:
-            top, left, height, width = RandomResizedCrop.get_params(image, self.random_area, self.random_aspect_ratio)
+            top, left, height, width = self.crop_window(index, data)
             image = F.resized_crop(image, top, left, height, width, size,
                                    interpolation=InterpolationMode.BILINEAR, antialias=True)
             image = self.transform(image, index)

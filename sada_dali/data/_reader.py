@@ -5,7 +5,9 @@ during training is read from shared state: the epoch from the strength table's c
 slot and the strengths from the table itself. Given the epoch, every output is a pure
 function of the sample's position in the epoch, as DALI requires of parallel sources. A
 resumed epoch starts at the table's ``start`` position: DALI's ``idx_in_epoch`` counts
-from there, so the pipeline reads exactly the rest of the interrupted epoch.
+from there, so the pipeline reads exactly the rest of the interrupted epoch. The crop window
+is one of those outputs: :func:`sada_dali.crop.crop_windows` of the image size read from the
+file header, so the decoder crops the same pixels whatever the worker, shard or resume.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import io
 
 import numpy as np
 
+from ..crop import CropConfig, crop_windows, image_dims
 from ..ops import sample_choices
 from ._shared_listing import SharedListing
 
@@ -20,6 +23,7 @@ __all__ = ["SampleReader", "check_encoded", "ON_ERROR"]
 
 ON_ERROR = ("raise", "skip")
 _PLACEHOLDER: np.ndarray | None = None
+_PLACEHOLDER_SIZE = (16, 16)
 _TAIL = 1024  # bytes searched for the end marker, allowing for padding after it
 
 
@@ -52,7 +56,7 @@ def placeholder_jpeg() -> np.ndarray:
         from PIL import Image
 
         buffer = io.BytesIO()
-        Image.new("RGB", (16, 16), (128, 128, 128)).save(buffer, format="JPEG")
+        Image.new("RGB", _PLACEHOLDER_SIZE, (128, 128, 128)).save(buffer, format="JPEG")
         _PLACEHOLDER = np.frombuffer(buffer.getvalue(), dtype=np.uint8)
     return _PLACEHOLDER
 
@@ -75,7 +79,9 @@ class SampleReader:
     on_error : {"raise", "skip"}
         What a file that fails :func:`check_encoded` (or cannot be read) does.
     choices : bool
-        Whether to append the op, magnitude bin, sign and flip outputs (training).
+        Whether to append the op, magnitude bin, sign, flip and crop window outputs (training).
+    random_area, random_aspect_ratio : tuple of float
+        Ranges of the crop window (:class:`sada_dali.crop.CropConfig`).
 
     Notes
     -----
@@ -88,13 +94,17 @@ class SampleReader:
     Outputs, per sample: ``encoded`` (uint8 bytes), ``label``, ``index`` (int64 scalars),
     ``valid`` (uint8 scalar: 0 for a skipped file replaced by a placeholder) and, with
     ``choices``, ``op``, ``magnitude_bin``, ``negate``, ``flip`` (int32 scalars; see
-    :meth:`sample_choices`). The position read is DALI's ``idx_in_epoch`` plus the table's
+    :meth:`sample_choices`) and the crop window as DALI's slice arguments ``crop_start``
+    ``(left, top)`` and ``crop_shape`` ``(width, height)`` (int32 pairs; see
+    :meth:`crop_windows`). With ``choices``, a file whose size cannot be told (see
+    :func:`sada_dali.crop.image_dims`) counts as unreadable. The position read is DALI's ``idx_in_epoch`` plus the table's
     ``start``. Positions past the shard size wrap to the shard's start (batch padding); past
     ``sampler.padded_positions()`` the reader raises ``StopIteration``.
     """
 
     def __init__(self, listing, sampler, *, table=None, num_magnitude_bins: int, num_ops: int,
-                 on_error: str = "raise", choices: bool = True):
+                 on_error: str = "raise", choices: bool = True, random_area=(0.08, 1.0),
+                 random_aspect_ratio=(3 / 4, 4 / 3)):
         if on_error not in ON_ERROR:
             raise ValueError(f"The `on_error` must be 'raise' or 'skip', got {on_error!r}.")
         if choices and table is None:
@@ -103,12 +113,13 @@ class SampleReader:
         self.listing = SharedListing(listing, sampler.shard_size)
         self.num_magnitude_bins, self.num_ops = num_magnitude_bins, num_ops
         self.on_error, self.choices = on_error, choices
+        self.crop = CropConfig(random_area, random_aspect_ratio)
         self._order = (None, None)
 
     @property
     def num_outputs(self) -> int:
-        """How many outputs each call returns (8 with choices, else 4)."""
-        return 8 if self.choices else 4
+        """How many outputs each call returns (10 with choices, else 4)."""
+        return 10 if self.choices else 4
 
     def epoch(self) -> int:
         """The epoch announced through the table (0 without a table)."""
@@ -137,6 +148,24 @@ class SampleReader:
         """Compute the shard order of ``epoch`` once and share it with every worker."""
         self.listing.set_order(epoch, self.sampler.indices(epoch))
 
+    def crop_windows(self, indices, epoch: int, sizes=None) -> np.ndarray:
+        """The crop windows of ``indices`` in ``epoch``: int32 (n, 4) ``top, left, height, width``.
+
+        ``sizes`` are the decoded ``(width, height)`` of the samples; by default each file
+        is read (a skipped file gets the window of its placeholder).
+        """
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if sizes is None:
+            sizes = [self.read(int(index))[2] for index in indices]
+        return crop_windows(self.sampler.seed, epoch, indices, np.reshape(sizes, (-1, 2)), self.crop)
+
+    def choices_of(self, indices, epoch: int) -> dict:
+        """What the pipeline applies to ``indices`` in ``epoch``: :meth:`sample_choices` as int32
+        ``op``, ``magnitude_bin``, ``negate``, ``flip``, and :meth:`crop_windows` as ``crop``."""
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        choices = dict(zip(("op", "magnitude_bin", "negate", "flip"), self.sample_choices(indices, epoch)))
+        return choices | {"crop": self.crop_windows(indices, epoch)}
+
     def index_at(self, position: int, epoch: int) -> int:
         """Sample index read at ``position`` of ``epoch`` (positions past the shard wrap)."""
         position %= self.sampler.shard_size
@@ -146,21 +175,25 @@ class SampleReader:
             self._order = (epoch, self.sampler.indices(epoch))
         return int(self._order[1][position])
 
-    def read(self, index: int) -> tuple[np.ndarray, bool]:
-        """Encoded bytes of sample ``index`` and whether they are valid (see ``on_error``)."""
-        path = self.listing.path(index)
+    def read(self, index: int) -> tuple[np.ndarray, bool, tuple[int, int] | None]:
+        """Encoded bytes of sample ``index``, whether they are valid (see ``on_error``) and,
+        with ``choices``, the decoded ``(width, height)`` (else None)."""
+        path, size = self.listing.path(index), None
         try:
             with open(path, "rb") as handle:
                 data = handle.read()
             problem = check_encoded(data)
+            if problem is None and self.choices:
+                size = image_dims(data)
+                problem = None if size is not None else "the image size cannot be read from its header"
         except OSError as exc:
             problem = f"cannot be read ({exc.strerror or exc})"
         if problem is None:
-            return np.frombuffer(data, dtype=np.uint8), True
+            return np.frombuffer(data, dtype=np.uint8), True, size
         if self.on_error == "raise":
             raise ValueError(f"Sample {index} ({path}): {problem}. Replace or remove the file, "
                              "or pass on_error='skip' to drop such files.")
-        return placeholder_jpeg(), False
+        return placeholder_jpeg(), False, _PLACEHOLDER_SIZE if self.choices else None
 
     def __call__(self, sample_info):
         position = sample_info.idx_in_epoch + self.start()
@@ -168,12 +201,14 @@ class SampleReader:
             raise StopIteration
         epoch = self.epoch()
         index = self.index_at(position, epoch)
-        data, valid = self.read(index)
+        data, valid, size = self.read(index)
         out = (data, np.array(self.listing.labels[index], dtype=np.int64), np.array(index, dtype=np.int64),
                np.array(valid, dtype=np.uint8))
         if not self.choices:
             return out
-        return out + tuple(np.array(v[0], dtype=np.int32) for v in self.sample_choices([index], epoch))
+        top, left, height, width = self.crop_windows([index], epoch, [size])[0]
+        return out + tuple(np.array(v[0], dtype=np.int32) for v in self.sample_choices([index], epoch)) + (
+            np.array([left, top], dtype=np.int32), np.array([width, height], dtype=np.int32))
 
     def close(self) -> None:
         """Free the shared listing (the owner's copy; workers only detach)."""
