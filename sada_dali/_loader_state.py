@@ -117,7 +117,9 @@ class LoaderStateMixin:
         s, reader = self.sampler, self._reader
         return {"num_samples": s.num_samples, "listing": self._digest, "seed": s.seed, "num_shards": s.num_shards,
                 "shard_id": s.shard_id, "batch_size": s.batch_size, "drop_last": s.drop_last, "train": self.train,
-                "num_ops": reader.num_ops, "num_magnitude_bins": reader.num_magnitude_bins}
+                "num_ops": reader.num_ops, "num_magnitude_bins": reader.num_magnitude_bins,
+                "random_area": tuple(map(float, reader.crop.random_area)),
+                "random_aspect_ratio": tuple(map(float, reader.crop.random_aspect_ratio))}
 
     def state_dict(self) -> dict:
         """The loader's position, strengths and fingerprint, to resume with :meth:`load_state_dict`.

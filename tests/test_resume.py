@@ -148,6 +148,7 @@ def test_state_of_another_shard_layout_or_dataset_is_rejected(dataset, tmp_path,
     ("listing", "0" * 64, "saved with listing='0000"),
     ("num_magnitude_bins", 101, "saved with num_magnitude_bins=101"),
     ("drop_last", True, "saved with drop_last=True"),
+    ("random_area", (0.5, 1.0), r"saved with random_area=\(0.5, 1.0\) but this loader has random_area=\(0.08, 1.0\)"),
 ])
 def test_state_with_another_fingerprint_is_rejected_naming_the_key(loader, key, value, match):
     state = loader.state_dict()
