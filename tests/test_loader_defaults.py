@@ -155,3 +155,19 @@ def test_the_listing_memory_benchmark_shows_workers_share_the_listing(tmp_path, 
     assert result["pickled_reader_bytes"] < 4096
     assert result["shared_listing_worker"]["above_baseline_mb"] < result["pickled_tuple_worker"]["above_baseline_mb"]
     assert (tmp_path / "m.json").exists()
+
+
+@pytest.mark.gpu
+def test_gpu_pipelines_build_on_the_current_cuda_device():
+    import torch
+
+    import sada_dali
+
+    last = torch.cuda.device_count() - 1
+    with torch.cuda.device(last):
+        assert resolve_device_id("gpu") == last
+        image = np.full((16, 16, 3), 100, np.uint8)
+        (out,) = sada_dali.augment([image], "brightness", 0.5, device="gpu")
+    assert out.shape == image.shape and abs(int(out.mean()) - 150) <= 2
+    (same,) = sada_dali.augment([image], "brightness", 0.5, device="gpu", device_id=0)
+    assert np.array_equal(out, same)
