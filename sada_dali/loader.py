@@ -13,7 +13,7 @@ import numpy as np
 
 from ._arrays import as_host_array
 from ._epoch import EpochRunner
-from ._feed import FeedLedger
+from ._feed import FeedingMixin, FeedLedger
 from ._loader_build import create_loader_estimator, create_loader_pipeline
 from ._loader_state import LoaderStateMixin
 from .data._reader import SampleReader
@@ -25,7 +25,7 @@ from .strength import StrengthTable, validate_strengths
 __all__ = ["SADALoader"]
 
 
-class SADALoader(LoaderStateMixin):
+class SADALoader(FeedingMixin, LoaderStateMixin):
     """Iterate ``(images, labels, indices)`` batches decoded and augmented by DALI.
 
     Parameters
@@ -200,42 +200,6 @@ class SADALoader(LoaderStateMixin):
         if not hasattr(strengths, "strengths"):
             strengths = validate_strengths(strengths, self.num_samples).copy()
         self._runner.pending = strengths
-
-    def feed(self, logits, target=None) -> None:
-        """Update :attr:`estimator` with the logits of the oldest batch not fed yet.
-
-        Call it once per batch, in the order yielded (also behind a prefetching wrapper).
-
-        Parameters
-        ----------
-        logits : tensor or array
-            (B, K) logits of that batch (any DLPack producer; no host sync on the GPU).
-        target : tensor, optional
-            The batch's labels as the loop sees them, checked against that batch's (by
-            storage for a view or same-device move, else by value).
-
-        Raises
-        ------
-        RuntimeError
-            Without an estimator, or when calls and batches are out of step.
-        ValueError
-            When ``logits`` or ``target`` do not belong to the oldest unfed batch.
-        """
-        if self._ledger is None:
-            raise RuntimeError("feed() needs an estimator: create the loader with estimator=True (or pass one), "
-                               "or call estimator.update(indices, logits) yourself.")
-        self._ledger.feed(logits, target)
-
-    def _start_epoch(self) -> None:
-        if self._ledger is not None:
-            self._ledger.start_epoch()
-        self._runner.start()
-
-    def _emit(self, batch):
-        images, labels, indices = batch
-        if self._ledger is not None:
-            self._ledger.record(labels, indices)
-        return batch
 
     def __iter__(self):
         self._start_epoch()
