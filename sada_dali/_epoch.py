@@ -179,9 +179,10 @@ class EpochRunner:
 
     def _count_skipped(self, indices, skipped) -> None:
         rows = skipped.nonzero().squeeze(1).to(indices.device)
-        for index in indices.index_select(0, rows).cpu().tolist():
-            self.skipped_files.append(self.listing.files[index])
-        self.num_skipped += int(rows.numel())
+        skipped = indices.index_select(0, rows).cpu().tolist()
+        self.skipped_files.extend(self.listing.files[index] for index in skipped)
+        self.num_skipped += len(skipped)
+        self.reader.listing.mark_bad(skipped)  # never read again, in this epoch or a later one
 
     def position(self) -> tuple[int, int]:
         """``(epoch, position)`` a saved state resumes at (see ``SADALoader.state_dict``)."""

@@ -132,7 +132,7 @@ def find_culprits(runner, batch: int) -> list[tuple[int, int]]:
     items, where = [], []
     for position, index in _candidates(runner, batch):
         try:
-            data, valid, size = runner.reader.read(index)
+            data, valid, size = runner.reader.sample(index)
         except ValueError:
             continue
         if not valid:

@@ -172,7 +172,7 @@ class SampleReader:
         """
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
         if sizes is None:
-            sizes = [self.read(int(index))[2] for index in indices]
+            sizes = [self.sample(int(index))[2] for index in indices]
         return crop_windows(self.sampler.seed, epoch, indices, np.reshape(sizes, (-1, 2)), self.crop)
 
     def choices_of(self, indices, epoch: int) -> dict:
@@ -191,22 +191,29 @@ class SampleReader:
             self._order = (epoch, self.sampler.indices(epoch))
         return int(self._order[1][position])
 
+    def sample(self, index: int) -> tuple[np.ndarray, bool, tuple[int, int] | None]:
+        """:meth:`read`, except that a file flagged bad in the shared listing (the decoder
+        rejected it) is not read again: it follows ``on_error`` at once."""
+        if self.listing.is_bad(index):
+            return self._reject(index, "the image decoder rejected it")
+        return self.read(index)
+
     def read(self, index: int) -> tuple[np.ndarray, bool, tuple[int, int] | None]:
         """Encoded bytes of sample ``index``, whether they are valid (see ``on_error``) and,
         with ``choices``, the decoded ``(width, height)`` (else None)."""
-        path, size = self.listing.path(index), None
-        problem = "the decoder rejected it" if self.listing.is_bad(index) else None
         try:
-            if problem is None:
-                with open(path, "rb") as handle:
-                    data = handle.read()
-                problem, size = self._inspect(data)
+            with open(self.listing.path(index), "rb") as handle:
+                data = handle.read()
+            problem, size = self._inspect(data)
         except OSError as exc:
             problem = f"cannot be read ({exc.strerror or exc})"
         if problem is None:
             return np.frombuffer(data, dtype=np.uint8), True, size if self.choices else None
+        return self._reject(index, problem)
+
+    def _reject(self, index: int, problem: str):
         if self.on_error == "raise":
-            raise ValueError(f"Sample {index} ({path}): {problem}. Replace or remove the file, "
+            raise ValueError(f"Sample {index} ({self.listing.path(index)}): {problem}. Replace or remove the file, "
                              "or pass on_error='skip' to drop such files.")
         return placeholder_jpeg(), False, _PLACEHOLDER_SIZE if self.choices else None
 
@@ -230,7 +237,7 @@ class SampleReader:
             raise StopIteration
         epoch = self.epoch()
         index = self.index_at(position, epoch)
-        data, valid, size = self.read(index)
+        data, valid, size = self.sample(index)
         out = (data, np.array(self.listing.labels[index], dtype=np.int64), np.array(index, dtype=np.int64),
                np.array(valid, dtype=np.uint8))
         if not self.choices:
