@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MAX_RECOVERIES_PER_BATCH", "DecodeProbe", "shutdown_pipeline", "find_culprits", "recover"]
+__all__ = ["MAX_RECOVERIES_PER_BATCH", "PROBE_BATCH", "DecodeProbe", "shutdown_pipeline", "find_culprits", "recover"]
 
 MAX_RECOVERIES_PER_BATCH = 8
+PROBE_BATCH = 8  # DALI 2.4's CPU decoder has crashed the process on a failing batch of 32 or more
 
 
 def shutdown_pipeline(pipe) -> None:
@@ -41,7 +42,7 @@ class DecodeProbe:
     num_threads : int
         DALI threads of the probe.
     max_batch : int
-        Most files decoded in one run.
+        Most files decoded in one run (at most :data:`PROBE_BATCH`).
     crop : bool
         Decode a window with ``fn.decoders.image_slice`` (the training pipeline) instead of
         the whole image with ``fn.decoders.image`` (validation).
@@ -50,7 +51,7 @@ class DecodeProbe:
     def __init__(self, *, device: str, device_id, hw_decoder_load: float, num_threads: int, max_batch: int,
                  crop: bool):
         self.device, self.device_id, self.hw_decoder_load = device, device_id, hw_decoder_load
-        self.num_threads, self.max_batch, self.crop = num_threads, max(1, int(max_batch)), crop
+        self.num_threads, self.max_batch, self.crop = num_threads, max(1, min(int(max_batch), PROBE_BATCH)), crop
         self._pipe = None
 
     def _build(self):
