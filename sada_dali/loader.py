@@ -64,9 +64,8 @@ class SADALoader(LoaderStateMixin):
         DALI threads and reader processes (start method "spawn"; 0 reads inline). Default:
         this rank's share of its usable CPUs (:mod:`sada_dali._defaults`).
     on_error : {"raise", "skip"}
-        A file that cannot be read, fails the reader's checks or is rejected by DALI's
-        decoder raises an error naming exactly it, or is skipped: its row is dropped from
-        the batch, counted in :attr:`num_skipped`, and never read again (see the README, "Faults").
+        A file that cannot be read or decoded raises an error naming exactly it, or is skipped:
+        its row is dropped, counted in :attr:`num_skipped`, and never read again (README, "Faults").
     op_space : sequence of OpSpec, optional
         Default: the paper's Table 8.
     num_magnitude_bins : int
