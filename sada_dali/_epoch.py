@@ -9,12 +9,16 @@ epoch is read before that copy, and every sample of the epoch sees the same stre
 An epoch left early ends cheaply: the runner sets the table's ``stop`` slot, so every
 reader call raises ``StopIteration``, and drops what DALI had already prepared (at most
 ``prefetch_queue_depth`` batches plus the one being read) instead of reading to the end.
+
+A decoder failure ends a DALI pipeline; the runner hands it to :func:`sada_dali._recovery.recover`,
+which may rebuild the pipeline and resume the epoch at the failing batch (:meth:`EpochRunner.rebuild`).
 """
 from __future__ import annotations
 
 import weakref
 
-from ._loader_errors import read_failure
+from ._loader_errors import dead_workers, read_failure
+from ._recovery import recover, shutdown_pipeline
 
 __all__ = ["OUTPUTS", "EpochRunner"]
 
@@ -26,8 +30,8 @@ class EpochRunner:
 
     Parameters
     ----------
-    pipe : nvidia.dali.Pipeline
-        The loader's pipeline, with outputs :data:`OUTPUTS`.
+    factory : callable
+        Builds the loader's pipeline, with outputs :data:`OUTPUTS` (again after a failure).
     reader : sada_dali.data._reader.SampleReader
         The pipeline's per-sample source.
     sampler : sada_dali.sampler.ShardSampler
@@ -42,6 +46,8 @@ class EpochRunner:
         The loader, named in errors.
     prefetch_queue_depth : int
         DALI's queue depth (how far a failure may lie ahead of the batch yielded).
+    probe : sada_dali._recovery.DecodeProbe
+        Finds the files a failed pipeline's decoder rejected.
 
     Attributes
     ----------
@@ -55,22 +61,43 @@ class EpochRunner:
         A loaded state (``epoch``, ``position``, ``strengths``) not applied yet.
     pending : numpy.ndarray, object with ``.strengths``, or None
         Strengths for the next epoch start.
+    recoveries : dict
+        ``{(epoch, batch): count}`` of the pipeline rebuilds at the batch last recovered.
     """
 
-    def __init__(self, pipe, reader, sampler, table, *, train: bool, listing, owner,
-                 prefetch_queue_depth: int):
-        from nvidia.dali.plugin.pytorch import DALIGenericIterator
-
-        self.pipe, self.reader, self.sampler, self.table = pipe, reader, sampler, table
-        self.train, self.listing = train, listing
+    def __init__(self, factory, reader, sampler, table, *, train: bool, listing, owner,
+                 prefetch_queue_depth: int, probe):
+        self.factory, self.reader, self.sampler, self.table = factory, reader, sampler, table
+        self.train, self.listing, self.probe = train, listing, probe
         self._owner = weakref.ref(owner)
         self.prefetch_queue_depth = prefetch_queue_depth
-        self.iterator = DALIGenericIterator([pipe], OUTPUTS, auto_reset=False, prepare_first_batch=False)
-        self.started = self.in_epoch = False
+        self.pipe = self.iterator = None
+        self.recoveries: dict = {}
+        self.rebuild(resume=False)
+        self.in_epoch = False
         self.running = self.batch = 0
         self.resume = self.pending = None
         self.num_skipped = 0
         self.skipped_files: list[str] = []
+
+    def rebuild(self, *, resume: bool) -> None:
+        """Replace the pipeline (and DALI's workers) by a new one.
+
+        Parameters
+        ----------
+        resume : bool
+            Go on with the running epoch at :attr:`batch`, with the strengths already in the
+            table; else the next :meth:`start` begins an epoch.
+        """
+        from nvidia.dali.plugin.pytorch import DALIGenericIterator
+
+        self.iterator = None
+        shutdown_pipeline(self.pipe)
+        self.pipe = self.factory()
+        self.iterator = DALIGenericIterator([self.pipe], OUTPUTS, auto_reset=False, prepare_first_batch=False)
+        self.started = resume
+        if resume:
+            self.table.set_epoch(self.running, start=self.batch * self.sampler.batch_size)
 
     def abandon(self) -> None:
         """End the running epoch now; the batches DALI had prepared are dropped."""
@@ -83,7 +110,9 @@ class EpochRunner:
         except StopIteration:
             pass
         except Exception as exc:
-            raise read_failure(self, self.batch, exc) from exc
+            if self.reader.on_error == "raise" or dead_workers(self.pipe):
+                raise read_failure(self, self.batch, exc) from exc
+            self.rebuild(resume=False)  # a file read ahead failed; it is found when an epoch reaches it
         finally:
             self.table.set_stop(False)
             self.in_epoch = False
@@ -127,14 +156,17 @@ class EpochRunner:
 
         Skipped files' rows are dropped and counted; a batch whose every row was skipped
         comes out with 0 rows, so every rank of a distributed run yields as many batches.
+        A decoder failure is recovered from or raised by :func:`sada_dali._recovery.recover`.
         """
-        try:
-            out = next(self.iterator)[0]
-        except StopIteration:
-            self.finish()
-            raise
-        except Exception as exc:
-            raise read_failure(self, self.batch, exc) from exc
+        while True:
+            try:
+                out = next(self.iterator)[0]
+                break
+            except StopIteration:
+                self.finish()
+                raise
+            except Exception as exc:
+                recover(self, exc)
         rows = self.sampler.batch_size if keep_padding else self.sampler.rows_in_batch(self.batch)
         self.batch += 1
         valid = out["valid"][:rows].bool()
@@ -147,9 +179,10 @@ class EpochRunner:
 
     def _count_skipped(self, indices, skipped) -> None:
         rows = skipped.nonzero().squeeze(1).to(indices.device)
-        for index in indices.index_select(0, rows).cpu().tolist():
-            self.skipped_files.append(self.listing.files[index])
-        self.num_skipped += int(rows.numel())
+        skipped = indices.index_select(0, rows).cpu().tolist()
+        self.skipped_files.extend(self.listing.files[index] for index in skipped)
+        self.num_skipped += len(skipped)
+        self.reader.listing.mark_bad(skipped)  # never read again, in this epoch or a later one
 
     def position(self) -> tuple[int, int]:
         """``(epoch, position)`` a saved state resumes at (see ``SADALoader.state_dict``)."""
@@ -162,8 +195,11 @@ class EpochRunner:
         return self.sampler.epoch, 0
 
     def close(self) -> None:
-        """Drop DALI's iterator and pipeline (stopping its workers)."""
-        self.iterator = self.pipe = None
+        """Stop DALI's pipeline, its workers and the probe."""
+        self.iterator = None
+        shutdown_pipeline(self.pipe)
+        self.pipe = None
+        self.probe.close()
 
     def __repr__(self) -> str:
         return repr(self._owner())

@@ -1,10 +1,12 @@
-"""What a loader decides once, at construction: its DALI pipeline and its estimator."""
+"""What a loader decides once, at construction: its DALI pipeline (and how to rebuild it) and its estimator."""
 from __future__ import annotations
+
+import functools
 
 from ._defaults import default_num_threads, default_workers
 from ._main_guard import check_main_guard
 
-__all__ = ["create_loader_pipeline", "create_loader_estimator"]
+__all__ = ["create_loader_pipeline", "create_loader_runner", "create_loader_estimator"]
 
 
 def _check_count(value, name: str, minimum: int):
@@ -56,6 +58,22 @@ def create_loader_pipeline(reader, *, train: bool, device: str, device_id, seed:
 
     options = {k: options[k] for k in ("image_size", "fp16", "hw_decoder_load")}
     return create_val_pipeline(reader, device=device, **options, **args)
+
+
+def create_loader_runner(reader, owner, **args):
+    """The :class:`~sada_dali._epoch.EpochRunner` of a loader: its pipeline, built now by
+    :func:`create_loader_pipeline` with ``args`` (rebuilt the same way after a decoder failure),
+    and the probe that finds the files a failed pipeline's decoder rejected."""
+    from ._epoch import EpochRunner
+    from ._recovery import DecodeProbe
+
+    factory = functools.partial(create_loader_pipeline, reader, **args)
+    device = args["device"]
+    probe = DecodeProbe(device=device, device_id=args["device_id"], hw_decoder_load=args["hw_decoder_load"],
+                        num_threads=args["num_threads"] or default_num_threads(device),
+                        max_batch=reader.sampler.batch_size, crop=args["train"])
+    return EpochRunner(factory, reader, reader.sampler, reader.table, train=args["train"], listing=owner.listing,
+                       owner=owner, prefetch_queue_depth=args["prefetch_queue_depth"], probe=probe)
 
 
 def create_loader_estimator(estimator, *, num_samples: int, num_classes: int, device: str, device_id, seed: int,

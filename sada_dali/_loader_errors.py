@@ -25,15 +25,17 @@ def dead_workers(pipe) -> str:
     return ", ".join(dead)
 
 
-def read_failure(runner, batch: int, exc: Exception) -> RuntimeError:
+def read_failure(runner, batch: int, exc: Exception, *, culprits=()) -> RuntimeError:
     """The error to raise when DALI failed while ``runner`` read ``batch`` of its running epoch.
 
     ``runner`` is the loader's :class:`~sada_dali._epoch.EpochRunner` (its ``running`` epoch,
     ``pipe``, ``listing``, ``sampler`` and ``prefetch_queue_depth``; its repr names the loader).
 
-    A dead worker is named as such; any other failure carries DALI's innermost message and,
-    when that message names no file (e.g. a decoder error), the files of the batches that
-    may have failed (DALI reads up to ``prefetch_queue_depth`` batches ahead).
+    A dead worker is named as such. ``culprits``, the ``(position, index)`` of the files the
+    decoder rejected (:func:`sada_dali._recovery.find_culprits`), are named with their batch.
+    Any other failure carries DALI's innermost message and, when that message names no file,
+    the files of the batches that may have failed (DALI reads up to ``prefetch_queue_depth``
+    batches ahead).
     """
     epoch = runner.running
     dead = dead_workers(runner.pipe)
@@ -44,9 +46,14 @@ def read_failure(runner, batch: int, exc: Exception) -> RuntimeError:
             "resumes the epoch) and check the system log, e.g. for the out-of-memory killer.")
     while exc.__cause__ is not None:
         exc = exc.__cause__
+    size = runner.sampler.batch_size
+    if culprits:
+        named = "\n  ".join(f"batch {position // size}: sample {index} ({runner.listing.files[index]})"
+                            for position, index in culprits)
+        return RuntimeError(f"Epoch {epoch}: the image decoder rejected {len(culprits)} file(s):\n  {named}\n"
+                            "Replace or remove them, or pass on_error='skip' to drop such files.")
     ahead = runner.prefetch_queue_depth
     message = f"Reading batch {batch} (or up to {ahead} ahead) of epoch {epoch} failed: {str(exc).strip()}"
-    size = runner.sampler.batch_size
     files = runner.sampler.indices(epoch)[batch * size:(batch + ahead + 1) * size]
     names = [runner.listing.files[i] for i in files]
     if not any(name in message for name in names):

@@ -1,7 +1,7 @@
 """The saved state of a :class:`~sada_dali.loader.SADALoader` and its checks on load.
 
 A state is small: the epoch, the number of batches already read in it, the strengths that
-epoch started with, and a fingerprint of everything that decides which samples a shard
+epoch started with, the files the decoder rejected (never read again), and a fingerprint of everything that decides which samples a shard
 reads and which choices they get. Everything else is recomputed, because every per-sample
 choice is a pure function of (seed, epoch, index) (see :mod:`sada_dali._random`).
 """
@@ -22,6 +22,11 @@ _KEYS = ("format", "config", "epoch", "position", "strengths", "pending_strength
          "skipped_files")
 
 
+def _common_cut(files) -> int:
+    """Length of the files' common folder (with its separator): ``f[cut:]`` is relative to it."""
+    return os.path.commonprefix([min(files), max(files)]).rfind(os.sep) + 1
+
+
 def listing_digest(listing) -> str:
     """SHA-256 of a listing's files (relative to their common folder) and labels.
 
@@ -29,11 +34,29 @@ def listing_digest(listing) -> str:
     any added, removed, renamed or relabelled file changes it.
     """
     files = listing.files
-    prefix = os.path.commonprefix([min(files), max(files)])
-    cut = prefix.rfind(os.sep) + 1
+    cut = _common_cut(files)
     digest = hashlib.sha256("\n".join(f[cut:] for f in files).encode("utf-8", "surrogateescape"))
     digest.update(np.ascontiguousarray(listing.labels, dtype=np.int64).tobytes())
     return digest.hexdigest()
+
+
+def _indices_of(listing, paths) -> list[int]:
+    """Sample indices of ``paths``, matched by their longest suffix that is a file's path relative
+    to the listing's common folder (so a dataset moved to another mount point still matches)."""
+    if not paths:
+        return []
+    cut = _common_cut(listing.files)
+    by_name = {f[cut:]: i for i, f in enumerate(listing.files)}
+    indices = []
+    for path in paths:
+        parts = path.split(os.sep)
+        suffixes = (os.sep.join(parts[k:]) for k in range(len(parts)))
+        index = next((by_name[name] for name in suffixes if name in by_name), None)
+        if index is None:
+            raise ValueError(f"The loader `state_dict['bad_files']` names {path!r}, which is not in this "
+                             "loader's dataset; pass the state_dict() of a loader over the same dataset.")
+        indices.append(index)
+    return indices
 
 
 def _check_count(state, key: str, upper: int | None = None) -> int:
@@ -55,7 +78,7 @@ def _check_strengths(state, key: str, num_samples: int, train: bool):
     return validate_strengths(value, num_samples, name=f"state_dict['{key}']").copy()
 
 
-def check_loader_state(state, config: dict, *, num_batches: int) -> dict:
+def check_loader_state(state, config: dict, *, num_batches: int, listing=None) -> dict:
     """Validate a loader state against the receiving loader; return its checked fields.
 
     Parameters
@@ -66,12 +89,15 @@ def check_loader_state(state, config: dict, *, num_batches: int) -> dict:
         The receiving loader's fingerprint (the ``config`` it would save).
     num_batches : int
         Batches per epoch of the receiving loader (bounds ``position``).
+    listing : sada_dali.data.source.Listing, optional
+        The receiving loader's files, which the optional ``bad_files`` must be among.
 
     Returns
     -------
     dict
         ``epoch``, ``position``, ``num_skipped`` (int), ``strengths`` and
-        ``pending_strengths`` ((N,) float32 or None), ``skipped_files`` (list of str).
+        ``pending_strengths`` ((N,) float32 or None), ``skipped_files`` (list of str) and
+        ``bad_indices`` (list of int; empty for a state saved without ``bad_files``).
 
     Raises
     ------
@@ -98,10 +124,13 @@ def check_loader_state(state, config: dict, *, num_batches: int) -> dict:
                              f"has {key}={mine!r}; create the loader with the saved dataset and settings.")
     train = bool(config.get("train", True))
     num_samples = int(config["num_samples"])
+    for key in ("skipped_files", "bad_files"):
+        paths = state.get(key, [])
+        if not isinstance(paths, (list, tuple)) or not all(isinstance(f, str) for f in paths):
+            raise ValueError(f"The loader `state_dict['{key}']` must be a list of paths, got {paths!r}.")
+    bad = state.get("bad_files", [])
     skipped = state["skipped_files"]
-    if not isinstance(skipped, (list, tuple)) or not all(isinstance(f, str) for f in skipped):
-        raise ValueError(f"The loader `state_dict['skipped_files']` must be a list of paths, got {skipped!r}.")
-    return {"epoch": _check_count(state, "epoch"), "position": _check_count(state, "position", num_batches),
+    return {"bad_indices": _indices_of(listing, bad) if listing is not None else [],"epoch": _check_count(state, "epoch"), "position": _check_count(state, "position", num_batches),
             "num_skipped": _check_count(state, "num_skipped"), "skipped_files": list(skipped),
             "strengths": _check_strengths(state, "strengths", num_samples, train),
             "pending_strengths": _check_strengths(state, "pending_strengths", num_samples, train)}
@@ -134,8 +163,9 @@ class LoaderStateMixin:
             ``format``, ``config`` (dataset digest, size, seed, shard layout, batch size...),
             ``epoch``, ``position``, ``strengths`` (the (N,) float32 strengths of the epoch in
             progress; None for validation), ``pending_strengths`` (an array given to
-            :meth:`set_strengths` for the next epoch, else None), ``num_skipped`` and
-            ``skipped_files``. Plain Python values and NumPy arrays (``torch.save`` and pickle work).
+            :meth:`set_strengths` for the next epoch, else None), ``num_skipped``,
+            ``skipped_files`` and ``bad_files`` (the files the decoder rejected, which a loaded
+            loader never reads). Plain Python values and NumPy arrays (``torch.save`` and pickle work).
         """
         runner = self._runner
         epoch, position = runner.position()
@@ -145,7 +175,8 @@ class LoaderStateMixin:
         pending = runner.pending if isinstance(runner.pending, np.ndarray) else None
         return {"format": LOADER_STATE_FORMAT, "config": self._config(), "epoch": epoch, "position": position,
                 "strengths": strengths, "pending_strengths": None if pending is None else pending.copy(),
-                "num_skipped": runner.num_skipped, "skipped_files": list(runner.skipped_files)}
+                "num_skipped": runner.num_skipped, "skipped_files": list(runner.skipped_files),
+                "bad_files": [self.listing.files[i] for i in self._reader.listing.bad_indices()]}
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Continue from a :meth:`state_dict`: the next pass reads the rest of the saved epoch.
@@ -167,10 +198,11 @@ class LoaderStateMixin:
             If it is not such a state (the error names the mismatching key); the loader is
             then left unchanged.
         """
-        checked = check_loader_state(state_dict, self._config(), num_batches=len(self.sampler))
+        checked = check_loader_state(state_dict, self._config(), num_batches=len(self.sampler), listing=self.listing)
         runner = self._runner
         self.sampler.set_epoch(checked["epoch"])
         runner.resume = checked
         if checked["pending_strengths"] is not None:
             runner.pending = checked["pending_strengths"]
         runner.num_skipped, runner.skipped_files = checked["num_skipped"], checked["skipped_files"]
+        self._reader.listing.mark_bad(checked["bad_indices"])

@@ -12,11 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from ._arrays import as_host_array
-from ._epoch import EpochRunner
 from ._feed import FeedingMixin, FeedLedger
-from ._loader_build import create_loader_estimator, create_loader_pipeline
+from ._loader_build import create_loader_estimator, create_loader_runner
 from ._loader_state import LoaderStateMixin
-from .data._reader import SampleReader
+from .data._reader import DEFAULT_MAX_PIXELS, SampleReader
 from .data.source import create_listing
 from .ops import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
 from .sampler import ShardSampler
@@ -65,8 +64,8 @@ class SADALoader(FeedingMixin, LoaderStateMixin):
         DALI threads and reader processes (start method "spawn"; 0 reads inline). Default:
         this rank's share of its usable CPUs (:mod:`sada_dali._defaults`).
     on_error : {"raise", "skip"}
-        A corrupt or truncated file raises an error naming it, or is skipped: its row is
-        dropped from the batch and counted in :attr:`num_skipped`.
+        A file that cannot be read or decoded raises an error naming exactly it, or is skipped:
+        its row is dropped, counted in :attr:`num_skipped`, and never read again (README, "Faults").
     op_space : sequence of OpSpec, optional
         Default: the paper's Table 8.
     num_magnitude_bins : int
@@ -83,6 +82,10 @@ class SADALoader(FeedingMixin, LoaderStateMixin):
         DALI's pipeline queue depth.
     random_area, random_aspect_ratio : tuple of float
         ``RandomResizedCrop`` ranges of the training crop (area fraction, width / height).
+    max_pixels : int or None
+        Decompression-bomb guard: a file whose header declares more than width x height =
+        ``max_pixels`` is rejected before decoding and follows ``on_error``. Default PIL's
+        error threshold; None turns the guard off.
 
     Notes
     -----
@@ -101,7 +104,8 @@ class SADALoader(FeedingMixin, LoaderStateMixin):
                  on_error: str = "raise", op_space=None, num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS,
                  fp16: bool = False, file_root=None, device_id: int | None = None,
                  hw_decoder_load: float = 0.65, prefetch_queue_depth: int = 2,
-                 random_area=(0.08, 1.0), random_aspect_ratio=(3 / 4, 4 / 3)):
+                 random_area=(0.08, 1.0), random_aspect_ratio=(3 / 4, 4 / 3),
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS):
         from .distributed import resolve_shards
         from .pipelines._stages import check_device, resolve_device_id
 
@@ -120,14 +124,12 @@ class SADALoader(FeedingMixin, LoaderStateMixin):
         self._reader = SampleReader(self.listing, self.sampler, table=self._table,
                                     num_magnitude_bins=num_magnitude_bins, num_ops=len(op_space),
                                     on_error=on_error, choices=self.train, random_area=random_area,
-                                    random_aspect_ratio=random_aspect_ratio)
-        pipe = create_loader_pipeline(
-            self._reader, train=self.train, device=self.device, device_id=device_id,
+                                    random_aspect_ratio=random_aspect_ratio, max_pixels=max_pixels)
+        self._runner = create_loader_runner(
+            self._reader, self, train=self.train, device=self.device, device_id=device_id,
             seed=(self.sampler.seed * 1_000_003 + shard_id) % (1 << 31), num_threads=num_threads, workers=workers,
             prefetch_queue_depth=prefetch_queue_depth, image_size=image_size, op_space=op_space,
             num_magnitude_bins=num_magnitude_bins, fp16=fp16, hw_decoder_load=hw_decoder_load)
-        self._runner = EpochRunner(pipe, self._reader, self.sampler, self._table, train=self.train,
-                                   listing=self.listing, owner=self, prefetch_queue_depth=prefetch_queue_depth)
         self.estimator = create_loader_estimator(
             estimator, num_samples=self.num_samples, num_classes=len(self.classes), device=self.device,
             device_id=device_id, seed=self.sampler.seed, batch_size=self.sampler.batch_size)

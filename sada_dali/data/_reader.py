@@ -17,11 +17,13 @@ import numpy as np
 
 from ..crop import CropConfig, crop_windows, image_dims
 from ..ops import sample_choices
+from ._headers import image_size
 from ._shared_listing import SharedListing
 
-__all__ = ["SampleReader", "check_encoded", "ON_ERROR"]
+__all__ = ["SampleReader", "check_encoded", "check_max_pixels", "ON_ERROR", "DEFAULT_MAX_PIXELS"]
 
 ON_ERROR = ("raise", "skip")
+DEFAULT_MAX_PIXELS = 178_956_970  # PIL's DecompressionBombError threshold, 2 * Image.MAX_IMAGE_PIXELS
 _PLACEHOLDER: np.ndarray | None = None
 _PLACEHOLDER_SIZE = (16, 16)
 _TAIL = 1024  # bytes searched for the end marker, allowing for padding after it
@@ -47,6 +49,15 @@ def check_encoded(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return None if int.from_bytes(data[4:8], "little") + 8 <= len(data) else "truncated WebP"
     return "not a JPEG, PNG, BMP, TIFF, WebP or PNM image"
+
+
+def check_max_pixels(max_pixels):
+    """Return ``max_pixels`` if it is a positive integer or None, else raise a ValueError naming it."""
+    if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer))
+                                   or max_pixels < 1):
+        raise ValueError(f"The `max_pixels` must be a positive integer (pixels a file's header may declare) or "
+                         f"None to turn the decompression-bomb guard off, got {max_pixels!r}.")
+    return None if max_pixels is None else int(max_pixels)
 
 
 def placeholder_jpeg() -> np.ndarray:
@@ -77,11 +88,15 @@ class SampleReader:
     num_ops : int
         Size of the op space.
     on_error : {"raise", "skip"}
-        What a file that fails :func:`check_encoded` (or cannot be read) does.
+        What a file that fails :func:`check_encoded`, declares more than ``max_pixels``,
+        cannot be read or is flagged bad in the shared listing (the decoder rejected it) does.
     choices : bool
         Whether to append the op, magnitude bin, sign, flip and crop window outputs (training).
     random_area, random_aspect_ratio : tuple of float
         Ranges of the crop window (:class:`sada_dali.crop.CropConfig`).
+    max_pixels : int or None
+        Largest width x height a file's header may declare (read without decoding); None
+        turns this decompression-bomb guard off.
 
     Notes
     -----
@@ -104,7 +119,7 @@ class SampleReader:
 
     def __init__(self, listing, sampler, *, table=None, num_magnitude_bins: int, num_ops: int,
                  on_error: str = "raise", choices: bool = True, random_area=(0.08, 1.0),
-                 random_aspect_ratio=(3 / 4, 4 / 3)):
+                 random_aspect_ratio=(3 / 4, 4 / 3), max_pixels: int | None = DEFAULT_MAX_PIXELS):
         if on_error not in ON_ERROR:
             raise ValueError(f"The `on_error` must be 'raise' or 'skip', got {on_error!r}.")
         if choices and table is None:
@@ -114,6 +129,7 @@ class SampleReader:
         self.num_magnitude_bins, self.num_ops = num_magnitude_bins, num_ops
         self.on_error, self.choices = on_error, choices
         self.crop = CropConfig(random_area, random_aspect_ratio)
+        self.max_pixels = check_max_pixels(max_pixels)
         self._order = (None, None)
 
     @property
@@ -156,7 +172,7 @@ class SampleReader:
         """
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
         if sizes is None:
-            sizes = [self.read(int(index))[2] for index in indices]
+            sizes = [self.sample(int(index))[2] for index in indices]
         return crop_windows(self.sampler.seed, epoch, indices, np.reshape(sizes, (-1, 2)), self.crop)
 
     def choices_of(self, indices, epoch: int) -> dict:
@@ -175,25 +191,45 @@ class SampleReader:
             self._order = (epoch, self.sampler.indices(epoch))
         return int(self._order[1][position])
 
+    def sample(self, index: int) -> tuple[np.ndarray, bool, tuple[int, int] | None]:
+        """:meth:`read`, except that a file flagged bad in the shared listing (the decoder
+        rejected it) is not read again: it follows ``on_error`` at once."""
+        if self.listing.is_bad(index):
+            return self._reject(index, "the image decoder rejected it")
+        return self.read(index)
+
     def read(self, index: int) -> tuple[np.ndarray, bool, tuple[int, int] | None]:
         """Encoded bytes of sample ``index``, whether they are valid (see ``on_error``) and,
         with ``choices``, the decoded ``(width, height)`` (else None)."""
-        path, size = self.listing.path(index), None
         try:
-            with open(path, "rb") as handle:
+            with open(self.listing.path(index), "rb") as handle:
                 data = handle.read()
-            problem = check_encoded(data)
-            if problem is None and self.choices:
-                size = image_dims(data)
-                problem = None if size is not None else "the image size cannot be read from its header"
+            problem, size = self._inspect(data)
         except OSError as exc:
             problem = f"cannot be read ({exc.strerror or exc})"
         if problem is None:
-            return np.frombuffer(data, dtype=np.uint8), True, size
+            return np.frombuffer(data, dtype=np.uint8), True, size if self.choices else None
+        return self._reject(index, problem)
+
+    def _reject(self, index: int, problem: str):
         if self.on_error == "raise":
-            raise ValueError(f"Sample {index} ({path}): {problem}. Replace or remove the file, "
+            raise ValueError(f"Sample {index} ({self.listing.path(index)}): {problem}. Replace or remove the file, "
                              "or pass on_error='skip' to drop such files.")
         return placeholder_jpeg(), False, _PLACEHOLDER_SIZE if self.choices else None
+
+    def _inspect(self, data: bytes) -> tuple[str | None, tuple[int, int] | None]:
+        problem = check_encoded(data)
+        if problem is not None:
+            return problem, None
+        size = image_size(data)
+        if size is not None and self.max_pixels is not None and size[0] * size[1] > self.max_pixels:
+            return (f"its header declares {size[0]} x {size[1]} pixels, more than max_pixels={self.max_pixels} "
+                    "(a decompression bomb?)"), None
+        if self.choices and size is None:
+            size = image_dims(data)
+            if size is None:
+                return "the image size cannot be read from its header", None
+        return None, size
 
     def __call__(self, sample_info):
         position = sample_info.idx_in_epoch + self.start()
@@ -201,7 +237,7 @@ class SampleReader:
             raise StopIteration
         epoch = self.epoch()
         index = self.index_at(position, epoch)
-        data, valid, size = self.read(index)
+        data, valid, size = self.sample(index)
         out = (data, np.array(self.listing.labels[index], dtype=np.int64), np.array(index, dtype=np.int64),
                np.array(valid, dtype=np.uint8))
         if not self.choices:

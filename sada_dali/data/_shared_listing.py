@@ -4,7 +4,8 @@ DALI pickles the per-sample reader into every spawned worker. A tuple of 1.28 M 
 pickles to about 146 MB that each worker would unpickle into its own heap; this block holds
 the UTF-8 paths, their offsets, the labels and the current epoch's shard order once, and a
 worker attaches to it by name. The owner (the loader's process) writes the order of each
-epoch before DALI starts reading it, so no worker computes a permutation of N either.
+epoch before DALI starts reading it, so no worker computes a permutation of N either. A
+per-sample ``bad`` flag marks files the decoder rejected: readers skip them without reading.
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ class SharedListing:
     Notes
     -----
     Layout (int64 words): ``[order_epoch, N, shard_size, blob_bytes]``, the ``N + 1`` path
-    offsets, the ``N`` labels, the ``shard_size`` order, then the path bytes. Unpickling
+    offsets, the ``N`` labels, the ``shard_size`` order, then the path bytes and the ``N``
+    uint8 bad flags. Unpickling
     attaches to the block; only the creating process frees it (:meth:`close`).
     """
 
@@ -40,7 +42,7 @@ class SharedListing:
         offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=n), out=offsets[1:])
         words = 4 + (n + 1) + n + shard_size
-        self._shm = create_block(8 * words + int(offsets[-1]))
+        self._shm = create_block(8 * words + int(offsets[-1]) + n)
         self._owner = True
         head = np.ndarray((4,), dtype=np.int64, buffer=self._shm.buf)
         head[:] = (_NO_EPOCH, n, shard_size, offsets[-1])
@@ -48,6 +50,7 @@ class SharedListing:
         self._offsets[:] = offsets
         self._labels[:] = listing.labels
         self._blob[:] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        self._bad[:] = 0
 
     def _bind(self) -> None:
         buf = self._shm.buf
@@ -58,6 +61,7 @@ class SharedListing:
         self._labels = words[n + 5:2 * n + 5]
         self._order = words[2 * n + 5:]
         self._blob = np.ndarray((nbytes,), dtype=np.uint8, buffer=buf, offset=8 * words.size)
+        self._bad = np.ndarray((n,), dtype=np.uint8, buffer=buf, offset=8 * words.size + nbytes)
 
     def __len__(self) -> int:
         return int(self._head[1])
@@ -88,11 +92,23 @@ class SharedListing:
         self._order[:] = order
         self._head[0] = int(epoch)
 
+    def is_bad(self, index: int) -> bool:
+        """Whether sample ``index`` was marked bad (see :meth:`mark_bad`)."""
+        return bool(self._bad[index])
+
+    def mark_bad(self, indices) -> None:
+        """Flag ``indices`` as files every reader must skip from now on."""
+        self._bad[np.asarray(indices, dtype=np.int64)] = 1
+
+    def bad_indices(self) -> np.ndarray:
+        """The sorted int64 indices flagged bad."""
+        return np.flatnonzero(self._bad).astype(np.int64)
+
     def close(self) -> None:
         """Detach; the owner also frees the block."""
         shm, self._shm = getattr(self, "_shm", None), None
         if shm is not None:
-            self._head = self._offsets = self._labels = self._order = self._blob = None
+            self._head = self._offsets = self._labels = self._order = self._blob = self._bad = None
             release_block(shm, self._owner)
 
     def __del__(self):

@@ -1,0 +1,130 @@
+"""Benchmark: the time a loader with ``on_error="skip"`` loses to a file its decoder rejects.
+
+Writes an ImageFolder of generated JPEGs, breaks one file in a chosen batch so that it passes
+the reader's checks and fails in DALI's decoder (the 250 bytes after the JPEG frame header
+flipped), and reads one epoch. Reported: the median time of a ``next()`` without a failure,
+and the time of the ``next()`` that met the failure, i.e. from the failure to the next batch
+(finding the file with the probe pipeline, rebuilding the pipeline and its workers, and
+reading the batch again). ``device="gpu"`` needs a CUDA device; without one the benchmark
+prints that it is skipped and exits 0.
+
+Example: ``python benchmarks/recovery.py --device cpu --json results/recovery_cpu.json``
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+
+def _jpeg(rng, size: int) -> bytes:
+    y, x = np.mgrid[0:size, 0:size]
+    image = np.stack([(x * rng.uniform(0.5, 2) + y * rng.uniform(0.5, 2)) % 256] * 3, axis=-1)
+    image = image + rng.normal(0, 10, image.shape)
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def _break(data: bytes) -> bytes:
+    sof = data.find(b"\xff\xc0")
+    end = sof + 2 + int.from_bytes(data[sof + 2:sof + 4], "big")
+    broken = bytearray(data)
+    for i in range(end, end + 250):
+        broken[i] ^= 0xFF
+    return bytes(broken)
+
+
+def _write_folder(root: str, num_images: int, size: int, classes: int = 4) -> None:
+    rng = np.random.default_rng(0)
+    for i in range(num_images):
+        path = os.path.join(root, f"class_{i % classes}", f"img_{i:05d}.JPEG")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(_jpeg(rng, size))
+
+
+def run(args) -> dict:
+    import sada_dali._epoch as epoch_module
+    from sada_dali.loader import SADALoader
+
+    failures, recover = [], epoch_module.recover
+
+    def timed_recover(runner, exc):
+        failures.append(time.perf_counter())
+        return recover(runner, exc)
+
+    epoch_module.recover = timed_recover
+
+    with tempfile.TemporaryDirectory() as root:
+        _write_folder(root, args.num_images, args.source_size)
+        loader = SADALoader(root, args.batch_size, device=args.device, image_size=args.image_size,
+                            workers=args.workers, num_threads=args.threads, on_error="skip", seed=1)
+        position = args.bad_batch * args.batch_size + args.batch_size // 2
+        path = loader.listing.files[int(loader.sampler.indices(0)[position])]
+        with open(path, "rb") as handle:
+            data = handle.read()
+        with open(path, "wb") as handle:
+            handle.write(_break(data))
+        times, recovered, batches = [], [], iter(loader)
+        while True:
+            start = time.perf_counter()
+            try:
+                next(batches)
+            except StopIteration:
+                break
+            end = time.perf_counter()
+            times.append(end - start)
+            if failures:
+                recovered.append((len(times) - 1, end - failures[0]))
+                failures.clear()
+        skipped = list(loader.skipped_files)
+        loader.close()
+    epoch_module.recover = recover
+    (failed_at, failure_to_next), = recovered
+    normal = [t for i, t in enumerate(times) if i not in (0, failed_at)]  # the first pays DALI's start
+    return {"device": args.device, "workers": args.workers, "threads": args.threads, "batch_size": args.batch_size,
+            "num_images": args.num_images, "source_size": args.source_size, "bad_batch": args.bad_batch,
+            "skipped": len(skipped), "batch_median_s": statistics.median(normal),
+            "failed_at_batch": failed_at, "failure_to_next_batch_s": failure_to_next, "host": platform.node()}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--workers", type=int, default=1, help="reader processes (0 reads inline)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=16, help="DALI 2.4 may crash on a failing CPU batch of 32+")
+    parser.add_argument("--num-images", type=int, default=320)
+    parser.add_argument("--source-size", type=int, default=256, help="side of the generated JPEGs")
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--bad-batch", type=int, default=5, help="the batch holding the broken file (< batches)")
+    parser.add_argument("--json", help="also write the result to this file")
+    args = parser.parse_args(argv)
+    if args.device == "gpu":
+        import torch
+
+        if not torch.cuda.is_available():
+            print("recovery benchmark on the GPU skipped: no CUDA device")
+            return 0
+    result = run(args)
+    print(f"{result['device']}, workers={result['workers']}, batch {result['batch_size']}: next() "
+          f"{result['batch_median_s'] * 1e3:.1f} ms (median); failure to next batch "
+          f"{result['failure_to_next_batch_s']:.2f} s (at batch {result['failed_at_batch']}); files skipped {result['skipped']}")
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as handle:
+            json.dump(result, handle, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

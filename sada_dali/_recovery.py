@@ -1,0 +1,177 @@
+"""Going on after DALI's decoder rejects a file, which ends a DALI pipeline for good.
+
+DALI cannot drop a sample from a batch, but a loader knows which sample every position of
+the epoch holds and can restart an epoch exactly. On a pipeline failure the runner decodes
+the files of the failing batch and of those DALI may have read ahead with a small probe
+pipeline that uses the loader's own decoder settings (and crop windows), bisecting to the
+files it rejects. Under ``on_error="skip"`` they are flagged bad in the shared listing (every
+reader then skips them unread), the loader's pipeline is rebuilt and the epoch resumes at
+the failing batch; under "raise" the error names exactly those files.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["MAX_RECOVERIES_PER_BATCH", "PROBE_BATCH", "DecodeProbe", "shutdown_pipeline", "find_culprits", "recover"]
+
+MAX_RECOVERIES_PER_BATCH = 8
+PROBE_BATCH = 8  # DALI 2.4's CPU decoder has crashed the process on a failing batch of 32 or more
+
+
+def shutdown_pipeline(pipe) -> None:
+    """Stop a DALI pipeline and its Python worker processes now, rather than when it is collected."""
+    if pipe is None:
+        return
+    pool = getattr(pipe, "_py_pool", None)
+    pipe._shutdown()
+    if pool is not None:
+        pool.close()
+
+
+class DecodeProbe:
+    """Decode encoded files with a loader's decoder and tell which ones it rejects.
+
+    Parameters
+    ----------
+    device : {"gpu", "cpu"}
+        The loader's device (nvJPEG with the hardware decoder on "gpu").
+    device_id : int or None
+        CUDA device (None on "cpu").
+    hw_decoder_load : float
+        As the loader's.
+    num_threads : int
+        DALI threads of the probe.
+    max_batch : int
+        Most files decoded in one run (at most :data:`PROBE_BATCH`).
+    crop : bool
+        Decode a window with ``fn.decoders.image_slice`` (the training pipeline) instead of
+        the whole image with ``fn.decoders.image`` (validation).
+    """
+
+    def __init__(self, *, device: str, device_id, hw_decoder_load: float, num_threads: int, max_batch: int,
+                 crop: bool):
+        self.device, self.device_id, self.hw_decoder_load = device, device_id, hw_decoder_load
+        self.num_threads, self.max_batch, self.crop = num_threads, max(1, min(int(max_batch), PROBE_BATCH)), crop
+        self._pipe = None
+
+    def _build(self):
+        from nvidia.dali import fn, pipeline_def, types
+
+        from .pipelines._stages import decoder_args
+
+        @pipeline_def(batch_size=self.max_batch, num_threads=self.num_threads, device_id=self.device_id,
+                      prefetch_queue_depth=1)
+        def probe():
+            encoded = fn.external_source(name="encoded", dtype=types.UINT8, ndim=1)
+            args = decoder_args(self.device, self.hw_decoder_load)
+            if not self.crop:
+                return fn.decoders.image(encoded, **args)
+            start = fn.external_source(name="start", dtype=types.INT32, ndim=1)
+            shape = fn.external_source(name="shape", dtype=types.INT32, ndim=1)
+            return fn.decoders.image_slice(encoded, start=start, shape=shape, **args)
+
+        pipe = probe()
+        pipe.build()
+        return pipe
+
+    def decodes(self, items) -> bool:
+        """Whether every ``(encoded, start, shape)`` of ``items`` decodes (a failed run rebuilds the probe)."""
+        if self._pipe is None:
+            self._pipe = self._build()
+        self._pipe.feed_input("encoded", [item[0] for item in items])
+        if self.crop:
+            self._pipe.feed_input("start", [item[1] for item in items])
+            self._pipe.feed_input("shape", [item[2] for item in items])
+        try:
+            self._pipe.run()
+        except Exception:  # DALI raises RuntimeError or its own types; either way the pipeline is dead
+            shutdown_pipeline(self._pipe)
+            self._pipe = None
+            return False
+        return True
+
+    def rejected(self, items) -> list[int]:
+        """Positions in ``items`` of the files the decoder rejects, found by bisection."""
+        bad = []
+        for first in range(0, len(items), self.max_batch):
+            bad += self._bisect(items, list(range(first, min(first + self.max_batch, len(items)))))
+        return bad
+
+    def _bisect(self, items, chosen) -> list[int]:
+        if not chosen or self.decodes([items[i] for i in chosen]):
+            return []
+        if len(chosen) == 1:
+            return chosen
+        half = len(chosen) // 2
+        return self._bisect(items, chosen[:half]) + self._bisect(items, chosen[half:])
+
+    def close(self) -> None:
+        """Stop the probe's pipeline."""
+        shutdown_pipeline(self._pipe)
+        self._pipe = None
+
+
+def _candidates(runner, batch: int) -> list[tuple[int, int]]:
+    """``(position, index)`` DALI may have read when ``batch`` failed: that batch and
+    ``prefetch_queue_depth + 1`` more, wrapping past the shard end as the reader does."""
+    size, reader = runner.sampler.batch_size, runner.reader
+    stop = min((batch + runner.prefetch_queue_depth + 2) * size, runner.sampler.padded_positions())
+    seen, found = set(), []
+    for position in range(batch * size, stop):
+        index = reader.index_at(position, runner.running)
+        if index not in seen:
+            seen.add(index)
+            found.append((position, index))
+    return found
+
+
+def find_culprits(runner, batch: int) -> list[tuple[int, int]]:
+    """``(position, index)`` of the files around ``batch`` of the running epoch that the decoder rejects.
+
+    Files the reader itself replaces by a placeholder (or rejects) are not probed.
+    """
+    items, where = [], []
+    for position, index in _candidates(runner, batch):
+        try:
+            data, valid, size = runner.reader.sample(index)
+        except ValueError:
+            continue
+        if not valid:
+            continue
+        start = shape = None
+        if runner.probe.crop:
+            top, left, height, width = runner.reader.crop_windows([index], runner.running, [size])[0]
+            start, shape = np.array([left, top], dtype=np.int32), np.array([width, height], dtype=np.int32)
+        items.append((data, start, shape))
+        where.append((position, index))
+    return [where[i] for i in runner.probe.rejected(items)]
+
+
+def _names_a_file(runner, batch: int, exc: Exception) -> bool:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    message = str(exc)
+    return any(runner.listing.files[index] in message for _, index in _candidates(runner, batch))
+
+
+def recover(runner, exc: Exception) -> None:
+    """Handle DALI's failure ``exc`` while ``runner`` read its next batch, or raise the error to show.
+
+    Under ``on_error="skip"`` the files the decoder rejects are flagged bad, the pipeline
+    is rebuilt and the epoch resumes at the failing batch (returns). Otherwise, or when no
+    file is to blame (a dead worker, another failure, too many recoveries for one batch),
+    raises a RuntimeError: under "raise" it names exactly the rejected files.
+    """
+    from ._loader_errors import dead_workers, read_failure
+
+    batch = runner.batch
+    key = (runner.running, batch)
+    count = runner.recoveries.get(key, 0)
+    if dead_workers(runner.pipe) or count >= MAX_RECOVERIES_PER_BATCH or _names_a_file(runner, batch, exc):
+        raise read_failure(runner, batch, exc) from exc
+    culprits = find_culprits(runner, batch)
+    if not culprits or runner.reader.on_error == "raise":
+        raise read_failure(runner, batch, exc, culprits=culprits) from exc
+    runner.reader.listing.mark_bad([index for _, index in culprits])
+    runner.recoveries = {key: count + 1}
+    runner.rebuild(resume=True)
