@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from multiprocessing import resource_tracker, shared_memory
 
-__all__ = ["create_block", "attach_block", "release_block"]
+__all__ = ["create_block", "attach_block", "release_block", "SharedBlock"]
 
 
 def create_block(nbytes: int) -> shared_memory.SharedMemory:
@@ -43,3 +43,48 @@ def release_block(shm, owner: bool) -> None:
             shm.unlink()
         except FileNotFoundError:
             pass
+
+
+class SharedBlock:
+    """Base of an object whose data lives in one shared-memory block.
+
+    The creating process calls :meth:`_create` and owns the block; pickling sends only the
+    block's name (plus :meth:`_extra_state`), and unpickling attaches untracked. Subclasses
+    implement ``_bind`` (make their array views of ``self._shm.buf``) and list those views'
+    attribute names in ``_VIEWS`` so that :meth:`close` can drop them before detaching.
+    """
+
+    _VIEWS: tuple[str, ...] = ()
+
+    def _create(self, nbytes: int) -> None:
+        self._shm, self._owner = create_block(nbytes), True
+
+    def _bind(self) -> None:
+        raise NotImplementedError
+
+    def _extra_state(self) -> dict:
+        return {}
+
+    def close(self) -> None:
+        """Detach; the owner also frees the block."""
+        shm, self._shm = getattr(self, "_shm", None), None
+        if shm is not None:
+            for name in self._VIEWS:
+                setattr(self, name, None)
+            release_block(shm, self._owner)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __getstate__(self):
+        if getattr(self, "_shm", None) is None:
+            raise RuntimeError(f"This {type(self).__name__} was closed and can no longer be shared.")
+        return {"name": self._shm.name, **self._extra_state()}
+
+    def __setstate__(self, state):
+        self.__dict__.update({k: v for k, v in state.items() if k != "name"})
+        self._shm, self._owner = attach_block(state["name"]), False
+        self._bind()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._arrays import as_host_array
-from ._shm import attach_block, create_block, release_block
+from ._shm import SharedBlock
 
 __all__ = ["StrengthTable", "validate_strengths"]
 
@@ -56,7 +56,7 @@ def validate_strengths(values, num_samples: int, *, name: str = "strengths") -> 
     return arr
 
 
-class StrengthTable:
+class StrengthTable(SharedBlock):
     """Per-sample augmentation strengths in [0, 1], shared across processes.
 
     Parameters
@@ -78,14 +78,15 @@ class StrengthTable:
         if not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
             raise ValueError(f"The `num_samples` must be a positive integer, got {num_samples!r}.")
         self.num_samples = int(num_samples)
-        self._shm = create_block(_HEADER + 4 * self.num_samples)
-        self._owner = True
+        self._create(_HEADER + 4 * self.num_samples)
         self._bind()
         self._header[:] = 0
         if np.isscalar(initial):
             self.set(np.full(self.num_samples, initial, dtype=np.float32), name="initial")
         else:
             self.set(initial, name="initial")
+
+    _VIEWS = ("_header", "_values")
 
     def _bind(self) -> None:
         buf = self._shm.buf
@@ -146,30 +147,8 @@ class StrengthTable:
         """Strengths of ``indices`` as float32."""
         return self._values[np.asarray(indices, dtype=np.int64)]
 
-    def close(self) -> None:
-        """Detach; the owner also frees the block."""
-        shm, self._shm = getattr(self, "_shm", None), None
-        if shm is None:
-            return
-        self._header = self._values = None
-        release_block(shm, self._owner)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __getstate__(self):
-        if self._shm is None:
-            raise RuntimeError("This StrengthTable was closed and can no longer be shared.")
-        return {"name": self._shm.name, "num_samples": self.num_samples}
-
-    def __setstate__(self, state):
-        self.num_samples = state["num_samples"]
-        self._shm = attach_block(state["name"])
-        self._owner = False
-        self._bind()
+    def _extra_state(self) -> dict:
+        return {"num_samples": self.num_samples}
 
     def __repr__(self) -> str:
         return f"StrengthTable(num_samples={self.num_samples}, epoch={self.epoch}, name={self.name!r})"

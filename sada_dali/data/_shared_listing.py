@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._shm import attach_block, create_block, release_block
+from .._shm import SharedBlock
 
 __all__ = ["SharedListing"]
 
 _NO_EPOCH = -1
 
 
-class SharedListing:
+class SharedListing(SharedBlock):
     """Paths, labels and one epoch's shard order that worker processes read without copying.
 
     Parameters
@@ -42,8 +42,7 @@ class SharedListing:
         offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=n), out=offsets[1:])
         words = 4 + (n + 1) + n + shard_size
-        self._shm = create_block(8 * words + int(offsets[-1]) + n)
-        self._owner = True
+        self._create(8 * words + int(offsets[-1]) + n)
         head = np.ndarray((4,), dtype=np.int64, buffer=self._shm.buf)
         head[:] = (_NO_EPOCH, n, shard_size, offsets[-1])
         self._bind()
@@ -51,6 +50,8 @@ class SharedListing:
         self._labels[:] = listing.labels
         self._blob[:] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
         self._bad[:] = 0
+
+    _VIEWS = ("_head", "_offsets", "_labels", "_order", "_blob", "_bad")
 
     def _bind(self) -> None:
         buf = self._shm.buf
@@ -103,26 +104,3 @@ class SharedListing:
     def bad_indices(self) -> np.ndarray:
         """The sorted int64 indices flagged bad."""
         return np.flatnonzero(self._bad).astype(np.int64)
-
-    def close(self) -> None:
-        """Detach; the owner also frees the block."""
-        shm, self._shm = getattr(self, "_shm", None), None
-        if shm is not None:
-            self._head = self._offsets = self._labels = self._order = self._blob = self._bad = None
-            release_block(shm, self._owner)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __getstate__(self):
-        if self._shm is None:
-            raise RuntimeError("This SharedListing was closed and can no longer be shared.")
-        return {"name": self._shm.name}
-
-    def __setstate__(self, state):
-        self._shm = attach_block(state["name"])
-        self._owner = False
-        self._bind()
