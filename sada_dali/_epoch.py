@@ -184,6 +184,20 @@ class EpochRunner:
         self.num_skipped += len(skipped)
         self.reader.listing.mark_bad(skipped)  # never read again, in this epoch or a later one
 
+    def read_ahead(self, batch: int) -> list[tuple[int, int]]:
+        """``(position, index)`` of the distinct samples DALI may have read when ``batch`` of the
+        running epoch failed: that batch and ``prefetch_queue_depth + 1`` more, wrapping past the
+        shard end as the reader does."""
+        size = self.sampler.batch_size
+        stop = min((batch + self.prefetch_queue_depth + 2) * size, self.sampler.padded_positions())
+        seen, found = set(), []
+        for position in range(batch * size, stop):
+            index = self.reader.index_at(position, self.running)
+            if index not in seen:
+                seen.add(index)
+                found.append((position, index))
+        return found
+
     def position(self) -> tuple[int, int]:
         """``(epoch, position)`` a saved state resumes at (see ``SADALoader.state_dict``)."""
         if self.resume is not None:  # loaded, not read yet

@@ -58,7 +58,8 @@ class FeedLedger:
             raise RuntimeError("feed() was called more often than the loader yielded batches in this epoch; "
                                "call it once per batch, after the batch was drawn from the loader.")
         labels, indices = self._unfed.popleft()
-        rows = int(getattr(logits, "shape", (None,))[0]) if getattr(logits, "ndim", 0) else None
+        shape = tuple(getattr(logits, "shape", ()))
+        rows = int(shape[0]) if shape else None
         if rows != int(indices.shape[0]):
             raise ValueError(f"The `logits` have {rows} rows, but the oldest unfed batch has {int(indices.shape[0])}; "
                              "pass the (B, K) logits of each batch, once per batch, in the order yielded.")

@@ -54,8 +54,7 @@ def read_failure(runner, batch: int, exc: Exception, *, culprits=()) -> RuntimeE
                             "Replace or remove them, or pass on_error='skip' to drop such files.")
     ahead = runner.prefetch_queue_depth
     message = f"Reading batch {batch} (or up to {ahead} ahead) of epoch {epoch} failed: {str(exc).strip()}"
-    files = runner.sampler.indices(epoch)[batch * size:(batch + ahead + 1) * size]
-    names = [runner.listing.files[i] for i in files]
+    names = [runner.listing.files[index] for _, index in runner.read_ahead(batch)]
     if not any(name in message for name in names):
         message += "\nThese batches hold the files:\n  " + "\n  ".join(names)
     return RuntimeError(message)

@@ -10,8 +10,6 @@ the failing batch; under "raise" the error names exactly those files.
 """
 from __future__ import annotations
 
-import numpy as np
-
 __all__ = ["MAX_RECOVERIES_PER_BATCH", "PROBE_BATCH", "DecodeProbe", "shutdown_pipeline", "find_culprits", "recover"]
 
 MAX_RECOVERIES_PER_BATCH = 8
@@ -111,38 +109,21 @@ class DecodeProbe:
         self._pipe = None
 
 
-def _candidates(runner, batch: int) -> list[tuple[int, int]]:
-    """``(position, index)`` DALI may have read when ``batch`` failed: that batch and
-    ``prefetch_queue_depth + 1`` more, wrapping past the shard end as the reader does."""
-    size, reader = runner.sampler.batch_size, runner.reader
-    stop = min((batch + runner.prefetch_queue_depth + 2) * size, runner.sampler.padded_positions())
-    seen, found = set(), []
-    for position in range(batch * size, stop):
-        index = reader.index_at(position, runner.running)
-        if index not in seen:
-            seen.add(index)
-            found.append((position, index))
-    return found
-
-
 def find_culprits(runner, batch: int) -> list[tuple[int, int]]:
     """``(position, index)`` of the files around ``batch`` of the running epoch that the decoder rejects.
 
     Files the reader itself replaces by a placeholder (or rejects) are not probed.
     """
     items, where = [], []
-    for position, index in _candidates(runner, batch):
+    for position, index in runner.read_ahead(batch):
         try:
             data, valid, size = runner.reader.sample(index)
         except ValueError:
             continue
         if not valid:
             continue
-        start = shape = None
-        if runner.probe.crop:
-            top, left, height, width = runner.reader.crop_windows([index], runner.running, [size])[0]
-            start, shape = np.array([left, top], dtype=np.int32), np.array([width, height], dtype=np.int32)
-        items.append((data, start, shape))
+        start_shape = runner.reader.slice_args(index, runner.running, size) if runner.probe.crop else (None, None)
+        items.append((data, *start_shape))
         where.append((position, index))
     return [where[i] for i in runner.probe.rejected(items)]
 
@@ -151,7 +132,7 @@ def _names_a_file(runner, batch: int, exc: Exception) -> bool:
     while exc.__cause__ is not None:
         exc = exc.__cause__
     message = str(exc)
-    return any(runner.listing.files[index] in message for _, index in _candidates(runner, batch))
+    return any(runner.listing.files[index] in message for _, index in runner.read_ahead(batch))
 
 
 def recover(runner, exc: Exception) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 from ._random import crop_uniforms
 from .data._headers import image_size
 
-__all__ = ["CropConfig", "crop_windows", "image_dims"]
+__all__ = ["CropConfig", "crop_windows", "image_dims", "pil_dims"]
 
 
 def _pair(name: str, value, *, upper: float | None) -> tuple[float, float]:
@@ -120,8 +120,12 @@ def image_dims(data) -> tuple[int, int] | None:
     rotation. ``None`` if neither can tell: such a file is treated as unreadable.
     """
     size = image_size(data)
-    if size is not None:
-        return size
+    return size if size is not None else pil_dims(data)
+
+
+def pil_dims(data) -> tuple[int, int] | None:
+    """``(width, height)`` after EXIF orientation as PIL sees it, or None: :func:`image_dims`'s
+    fallback, for callers that already tried the header parser."""
     from PIL import Image, ImageOps
 
     try:

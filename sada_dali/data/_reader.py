@@ -15,7 +15,7 @@ import io
 
 import numpy as np
 
-from ..crop import CropConfig, crop_windows, image_dims
+from ..crop import CropConfig, crop_windows, pil_dims
 from ..ops import sample_choices
 from ._headers import image_size
 from ._shared_listing import SharedListing
@@ -175,6 +175,12 @@ class SampleReader:
             sizes = [self.sample(int(index))[2] for index in indices]
         return crop_windows(self.sampler.seed, epoch, indices, np.reshape(sizes, (-1, 2)), self.crop)
 
+    def slice_args(self, index: int, epoch: int, size) -> tuple[np.ndarray, np.ndarray]:
+        """The crop window of sample ``index`` (decoded ``size`` = ``(width, height)``) as
+        ``fn.decoders.image_slice``'s int32 ``start`` ``(left, top)`` and ``shape`` ``(width, height)``."""
+        top, left, height, width = self.crop_windows([index], epoch, [size])[0]
+        return np.array([left, top], dtype=np.int32), np.array([width, height], dtype=np.int32)
+
     def choices_of(self, indices, epoch: int) -> dict:
         """What the pipeline applies to ``indices`` in ``epoch``: :meth:`sample_choices` as int32
         ``op``, ``magnitude_bin``, ``negate``, ``flip``, and :meth:`crop_windows` as ``crop``."""
@@ -226,7 +232,7 @@ class SampleReader:
             return (f"its header declares {size[0]} x {size[1]} pixels, more than max_pixels={self.max_pixels} "
                     "(a decompression bomb?)"), None
         if self.choices and size is None:
-            size = image_dims(data)
+            size = pil_dims(data)
             if size is None:
                 return "the image size cannot be read from its header", None
         return None, size
@@ -242,9 +248,8 @@ class SampleReader:
                np.array(valid, dtype=np.uint8))
         if not self.choices:
             return out
-        top, left, height, width = self.crop_windows([index], epoch, [size])[0]
-        return out + tuple(np.array(v[0], dtype=np.int32) for v in self.sample_choices([index], epoch)) + (
-            np.array([left, top], dtype=np.int32), np.array([width, height], dtype=np.int32))
+        choices = tuple(np.array(v[0], dtype=np.int32) for v in self.sample_choices([index], epoch))
+        return out + choices + self.slice_args(index, epoch, size)
 
     def close(self) -> None:
         """Free the shared listing (the owner's copy; workers only detach)."""
