@@ -145,13 +145,6 @@ def test_loader_rejects_empty_and_missing_root(tmp_path):
         make_loader(tmp_path / "missing")
 
 
-@pytest.fixture
-def corrupt_dataset(tmp_path):
-    paths = write_image_folder(tmp_path, num_classes=2, per_class=4, sizes=(40, 48), seed=2)
-    truncate_file(paths[5])
-    return tmp_path, paths[5]
-
-
 def test_corrupt_jpeg_raises_naming_the_file(corrupt_dataset):
     root, bad = corrupt_dataset
     with pytest.raises(RuntimeError, match=rf"{os.path.basename(bad)}\): truncated JPEG"):

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import sada_dali
-from _images import make_image, truncate_file, write_image, write_image_folder
+from _images import make_image, write_image, write_image_folder
 from sada_dali.loader import SADALoader
 from sada_dali.ops import OPS
 
@@ -96,13 +96,6 @@ def test_grayscale_cmyk_and_png_named_jpeg_through_the_mixed_decoder(tmp_path):
         assert float((cpu[0][row] - gpu[0][row]).abs().mean()) <= DECODE_SLACK + 0.5, f"image {row}"
     gray = gpu[0][0]
     assert float((gray[0] - gray[1]).abs().max()) < 1 and float((gray[1] - gray[2]).abs().max()) < 1
-
-
-@pytest.fixture()
-def corrupt_dataset(tmp_path):
-    paths = write_image_folder(tmp_path, num_classes=2, per_class=4, sizes=(40, 40), seed=2)
-    truncate_file(paths[5])
-    return tmp_path, paths[5]
 
 
 def test_on_error_raise_names_the_corrupt_file_on_the_gpu(corrupt_dataset):
