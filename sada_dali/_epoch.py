@@ -33,13 +33,9 @@ class EpochRunner:
     factory : callable
         Builds the loader's pipeline, with outputs :data:`OUTPUTS` (again after a failure).
     reader : sada_dali.data._reader.SampleReader
-        The pipeline's per-sample source.
-    sampler : sada_dali.sampler.ShardSampler
-        The shard's epochs.
-    table : sada_dali.strength.StrengthTable
-        The shared strengths and the epoch, start and stop slots.
-    train : bool
-        Whether strengths apply (a validation runner uses only the slots).
+        The pipeline's per-sample source, with the shard's ``sampler``, the shared strength
+        ``table`` (strengths and the epoch, start and stop slots) and ``choices`` (whether
+        strengths apply; a validation runner uses only the slots).
     listing : sada_dali.data.source.Listing
         Names the files of skipped rows and of failing batches.
     owner : object
@@ -65,10 +61,9 @@ class EpochRunner:
         ``{(epoch, batch): count}`` of the pipeline rebuilds at the batch last recovered.
     """
 
-    def __init__(self, factory, reader, sampler, table, *, train: bool, listing, owner,
-                 prefetch_queue_depth: int, probe):
-        self.factory, self.reader, self.sampler, self.table = factory, reader, sampler, table
-        self.train, self.listing, self.probe = train, listing, probe
+    def __init__(self, factory, reader, *, listing, owner, prefetch_queue_depth: int, probe):
+        self.factory, self.reader, self.listing, self.probe = factory, reader, listing, probe
+        self.sampler, self.table, self.train = reader.sampler, reader.table, reader.choices
         self._owner = weakref.ref(owner)
         self.prefetch_queue_depth = prefetch_queue_depth
         self.pipe = self.iterator = None

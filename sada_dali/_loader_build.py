@@ -3,20 +3,15 @@ from __future__ import annotations
 
 import functools
 
+from ._checks import check_int
 from ._defaults import default_num_threads, default_workers
 from ._main_guard import check_main_guard
 
 __all__ = ["create_loader_pipeline", "create_loader_runner", "create_loader_estimator"]
 
 
-def _check_count(value, name: str, minimum: int):
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
-        raise ValueError(f"The `{name}` must be an integer >= {minimum} or None (the per-rank default), "
-                         f"got {value!r}.")
-
-
-def create_loader_pipeline(reader, *, train: bool, device: str, device_id, seed: int, num_threads, workers,
-                           prefetch_queue_depth: int, **options):
+def create_loader_pipeline(reader, *, train: bool, device: str, device_id, seed: int, num_threads: int,
+                           workers: int, prefetch_queue_depth: int, **options):
     """Build the training or validation pipeline of a loader.
 
     Parameters
@@ -31,9 +26,8 @@ def create_loader_pipeline(reader, *, train: bool, device: str, device_id, seed:
         CUDA device (None on "cpu").
     seed : int
         DALI's pipeline seed.
-    num_threads, workers : int or None
-        DALI threads and reader worker processes; None takes the per-rank defaults of
-        :mod:`sada_dali._defaults`.
+    num_threads, workers : int
+        DALI threads and reader worker processes (resolved by :func:`create_loader_runner`).
     prefetch_queue_depth : int
         DALI's queue depth.
     **options
@@ -43,11 +37,7 @@ def create_loader_pipeline(reader, *, train: bool, device: str, device_id, seed:
     -------
     nvidia.dali.Pipeline
     """
-    _check_count(num_threads, "num_threads", 1)
-    _check_count(workers, "workers", 0)
-    workers = default_workers() if workers is None else workers
-    check_main_guard(workers)
-    args = dict(batch_size=reader.sampler.batch_size, num_threads=num_threads or default_num_threads(device),
+    args = dict(batch_size=reader.sampler.batch_size, num_threads=num_threads,
                 device_id=device_id, seed=seed, py_num_workers=workers, py_start_method="spawn",
                 prefetch_queue_depth=prefetch_queue_depth)
     if train:
@@ -60,20 +50,26 @@ def create_loader_pipeline(reader, *, train: bool, device: str, device_id, seed:
     return create_val_pipeline(reader, device=device, **options, **args)
 
 
-def create_loader_runner(reader, owner, **args):
+def create_loader_runner(reader, owner, *, num_threads, workers, **args):
     """The :class:`~sada_dali._epoch.EpochRunner` of a loader: its pipeline, built now by
     :func:`create_loader_pipeline` with ``args`` (rebuilt the same way after a decoder failure),
-    and the probe that finds the files a failed pipeline's decoder rejected."""
+    and the probe that finds the files a failed pipeline's decoder rejected.
+
+    ``num_threads`` and ``workers`` are checked and, when None, take the per-rank defaults of
+    :mod:`sada_dali._defaults` here, once, as is the main-script guard that workers need.
+    """
     from ._epoch import EpochRunner
     from ._recovery import DecodeProbe
 
-    factory = functools.partial(create_loader_pipeline, reader, **args)
     device = args["device"]
+    num_threads = default_num_threads(device) if num_threads is None else check_int(num_threads, "num_threads", 1)
+    workers = default_workers() if workers is None else check_int(workers, "workers", 0)
+    check_main_guard(workers)
+    factory = functools.partial(create_loader_pipeline, reader, num_threads=num_threads, workers=workers, **args)
     probe = DecodeProbe(device=device, device_id=args["device_id"], hw_decoder_load=args["hw_decoder_load"],
-                        num_threads=args["num_threads"] or default_num_threads(device),
-                        max_batch=reader.sampler.batch_size, crop=args["train"])
-    return EpochRunner(factory, reader, reader.sampler, reader.table, train=args["train"], listing=owner.listing,
-                       owner=owner, prefetch_queue_depth=args["prefetch_queue_depth"], probe=probe)
+                        num_threads=num_threads, max_batch=reader.sampler.batch_size, crop=reader.choices)
+    return EpochRunner(factory, reader, listing=owner.listing, owner=owner,
+                       prefetch_queue_depth=args["prefetch_queue_depth"], probe=probe)
 
 
 def create_loader_estimator(estimator, *, num_samples: int, num_classes: int, device: str, device_id, seed: int,

@@ -10,15 +10,10 @@ import math
 
 import numpy as np
 
+from ._checks import check_int
 from ._random import STREAM_PERM, hash_uniform
 
 __all__ = ["ShardSampler"]
-
-
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"The `{name}` must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
 
 
 class ShardSampler:
@@ -52,13 +47,13 @@ class ShardSampler:
 
     def __init__(self, num_samples: int, batch_size: int, *, num_shards: int = 1, shard_id: int = 0,
                  seed: int = 0, shuffle: bool = True, drop_last: bool = True):
-        self.num_samples = _check_int(num_samples, "num_samples", 1)
-        self.batch_size = _check_int(batch_size, "batch_size", 1)
-        self.num_shards = _check_int(num_shards, "num_shards", 1)
-        self.shard_id = _check_int(shard_id, "shard_id", 0)
+        self.num_samples = check_int(num_samples, "num_samples", 1)
+        self.batch_size = check_int(batch_size, "batch_size", 1)
+        self.num_shards = check_int(num_shards, "num_shards", 1)
+        self.shard_id = check_int(shard_id, "shard_id", 0)
         if self.shard_id >= self.num_shards:
             raise ValueError(f"The `shard_id` must be < `num_shards` ({self.num_shards}), got {shard_id!r}.")
-        self.seed = _check_int(seed, "seed", 0)
+        self.seed = check_int(seed, "seed", 0)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         if drop_last:
@@ -76,7 +71,7 @@ class ShardSampler:
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch whose order :meth:`indices` returns by default."""
-        self.epoch = _check_int(epoch, "epoch", 0)
+        self.epoch = check_int(epoch, "epoch", 0)
 
     def permutation(self, epoch: int | None = None) -> np.ndarray:
         """The whole dataset's (N,) int64 order in ``epoch`` (default: the current epoch)."""

@@ -22,6 +22,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from tqdm.auto import tqdm
 
+from .._checks import check_int
+
 __all__ = ["create_digits_dataset", "create_photo_corpus", "default_cache_dir"]
 
 _STAMP = ".complete.json"
@@ -53,12 +55,6 @@ def _write_stamp(root: Path, config: dict, counts: dict) -> None:
     os.replace(tmp, root / _STAMP)
 
 
-def _check_positive(name: str, value, minimum: int = 1) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"The `{name}` must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
 def create_digits_dataset(root, *, image_size: int = 64, val_fraction: float = 0.2, seed: int = 0,
                           quality: int = 95, progress: bool = True) -> Path:
     """Write scikit-learn's handwritten digits as a tinted RGB JPEG ImageFolder.
@@ -85,7 +81,7 @@ def create_digits_dataset(root, *, image_size: int = 64, val_fraction: float = 0
     """
     from sklearn.datasets import load_digits
 
-    _check_positive("image_size", image_size, 8)
+    check_int(image_size, "image_size", 8)
     if not 0.0 < float(val_fraction) < 1.0:
         raise ValueError(f"The `val_fraction` must lie in (0, 1), got {val_fraction!r}.")
     root = Path(root)
@@ -181,10 +177,10 @@ def create_photo_corpus(root, *, num_images: int = 256, num_classes: int = 8, wi
     Path
         ``root``. Nothing is rewritten when a complete folder with the same settings exists.
     """
-    _check_positive("num_images", num_images)
-    _check_positive("num_classes", num_classes)
-    _check_positive("width", width, 16)
-    _check_positive("height", height, 16)
+    check_int(num_images, "num_images", 1)
+    check_int(num_classes, "num_classes", 1)
+    check_int(width, "width", 16)
+    check_int(height, "height", 16)
     root = Path(root)
     config = {"kind": "photo", "num_images": int(num_images), "num_classes": int(num_classes),
               "width": int(width), "height": int(height), "quality": int(quality), "seed": int(seed)}
