@@ -167,14 +167,15 @@ class EpochRunner:
         valid = out["valid"][:rows].bool()
         images, labels, indices = (out[name][:rows] for name in OUTPUTS[:3])
         if not bool(valid.all()):
-            self._count_skipped(indices, ~valid)
+            self._count_skipped((~valid).nonzero().squeeze(1).tolist())
             keep = valid.nonzero().squeeze(1).to(images.device)
             images, labels, indices = (t.index_select(0, keep) for t in (images, labels, indices))
         return images, labels, indices
 
-    def _count_skipped(self, indices, skipped) -> None:
-        rows = skipped.nonzero().squeeze(1).to(indices.device)
-        skipped = indices.index_select(0, rows).cpu().tolist()
+    def _count_skipped(self, rows: list[int]) -> None:
+        # rows of the batch just yielded, mapped to samples on the host (no wait on the device)
+        first = (self.batch - 1) * self.sampler.batch_size
+        skipped = [self.reader.index_at(first + row, self.running) for row in rows]
         self.skipped_files.extend(self.listing.files[index] for index in skipped)
         self.num_skipped += len(skipped)
         self.reader.listing.mark_bad(skipped)  # never read again, in this epoch or a later one

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import signal
 
-__all__ = ["dead_workers", "read_failure"]
+__all__ = ["dead_workers", "innermost", "read_failure"]
 
 
 def dead_workers(pipe) -> str:
@@ -25,7 +25,14 @@ def dead_workers(pipe) -> str:
     return ", ".join(dead)
 
 
-def read_failure(runner, batch: int, exc: Exception, *, culprits=()) -> RuntimeError:
+def innermost(exc: BaseException) -> BaseException:
+    """The root of ``exc``'s ``__cause__`` chain (DALI wraps a reader's error in its own)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
+
+
+def read_failure(runner, batch: int, exc: Exception, *, culprits=(), ahead=None) -> RuntimeError:
     """The error to raise when DALI failed while ``runner`` read ``batch`` of its running epoch.
 
     ``runner`` is the loader's :class:`~sada_dali._epoch.EpochRunner` (its ``running`` epoch,
@@ -35,7 +42,7 @@ def read_failure(runner, batch: int, exc: Exception, *, culprits=()) -> RuntimeE
     decoder rejected (:func:`sada_dali._recovery.find_culprits`), are named with their batch.
     Any other failure carries DALI's innermost message and, when that message names no file,
     the files of the batches that may have failed (DALI reads up to ``prefetch_queue_depth``
-    batches ahead).
+    batches ahead). ``ahead`` is ``runner.read_ahead(batch)`` when the caller has it already.
     """
     epoch = runner.running
     dead = dead_workers(runner.pipe)
@@ -44,17 +51,17 @@ def read_failure(runner, batch: int, exc: Exception, *, culprits=()) -> RuntimeE
             f"A data worker of {runner!r} reading {runner.listing.root!r} died ({dead}) during batch {batch} of "
             f"epoch {epoch}; the loader cannot continue. Create a new loader (load_state_dict() "
             "resumes the epoch) and check the system log, e.g. for the out-of-memory killer.")
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
+    exc = innermost(exc)
     size = runner.sampler.batch_size
     if culprits:
         named = "\n  ".join(f"batch {position // size}: sample {index} ({runner.listing.files[index]})"
                             for position, index in culprits)
         return RuntimeError(f"Epoch {epoch}: the image decoder rejected {len(culprits)} file(s):\n  {named}\n"
                             "Replace or remove them, or pass on_error='skip' to drop such files.")
-    ahead = runner.prefetch_queue_depth
-    message = f"Reading batch {batch} (or up to {ahead} ahead) of epoch {epoch} failed: {str(exc).strip()}"
-    names = [runner.listing.files[index] for _, index in runner.read_ahead(batch)]
+    depth = runner.prefetch_queue_depth
+    message = f"Reading batch {batch} (or up to {depth} ahead) of epoch {epoch} failed: {str(exc).strip()}"
+    ahead = runner.read_ahead(batch) if ahead is None else ahead
+    names = [runner.listing.files[index] for _, index in ahead]
     if not any(name in message for name in names):
         message += "\nThese batches hold the files:\n  " + "\n  ".join(names)
     return RuntimeError(message)

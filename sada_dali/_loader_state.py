@@ -1,8 +1,8 @@
 """The saved state of a :class:`~sada_dali.loader.SADALoader` and its checks on load.
 
 A state is small: the epoch, the number of batches already read in it, the strengths that
-epoch started with, the files the decoder rejected (never read again), and a fingerprint of everything that decides which samples a shard
-reads and which choices they get. Everything else is recomputed, because every per-sample
+epoch started with, the files the decoder rejected (never read again), and a fingerprint of everything that
+decides which samples a shard reads and which choices they get. Everything else is recomputed, because every per-sample
 choice is a pure function of (seed, epoch, index) (see :mod:`sada_dali._random`).
 """
 from __future__ import annotations
@@ -78,7 +78,7 @@ def _check_strengths(state, key: str, num_samples: int, train: bool):
     return validate_strengths(value, num_samples, name=f"state_dict['{key}']").copy()
 
 
-def check_loader_state(state, config: dict, *, num_batches: int, listing=None) -> dict:
+def check_loader_state(state, config: dict, *, num_batches: int, listing) -> dict:
     """Validate a loader state against the receiving loader; return its checked fields.
 
     Parameters
@@ -89,7 +89,7 @@ def check_loader_state(state, config: dict, *, num_batches: int, listing=None) -
         The receiving loader's fingerprint (the ``config`` it would save).
     num_batches : int
         Batches per epoch of the receiving loader (bounds ``position``).
-    listing : sada_dali.data.source.Listing, optional
+    listing : sada_dali.data.source.Listing
         The receiving loader's files, which the optional ``bad_files`` must be among.
 
     Returns
@@ -128,10 +128,9 @@ def check_loader_state(state, config: dict, *, num_batches: int, listing=None) -
         paths = state.get(key, [])
         if not isinstance(paths, (list, tuple)) or not all(isinstance(f, str) for f in paths):
             raise ValueError(f"The loader `state_dict['{key}']` must be a list of paths, got {paths!r}.")
-    bad = state.get("bad_files", [])
-    skipped = state["skipped_files"]
-    return {"bad_indices": _indices_of(listing, bad) if listing is not None else [],"epoch": _check_count(state, "epoch"), "position": _check_count(state, "position", num_batches),
-            "num_skipped": _check_count(state, "num_skipped"), "skipped_files": list(skipped),
+    return {"epoch": _check_count(state, "epoch"), "position": _check_count(state, "position", num_batches),
+            "num_skipped": _check_count(state, "num_skipped"), "skipped_files": list(state["skipped_files"]),
+            "bad_indices": _indices_of(listing, state.get("bad_files", [])),
             "strengths": _check_strengths(state, "strengths", num_samples, train),
             "pending_strengths": _check_strengths(state, "pending_strengths", num_samples, train)}
 

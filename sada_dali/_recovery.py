@@ -10,6 +10,8 @@ the failing batch; under "raise" the error names exactly those files.
 """
 from __future__ import annotations
 
+from ._loader_errors import dead_workers, innermost, read_failure
+
 __all__ = ["MAX_RECOVERIES_PER_BATCH", "PROBE_BATCH", "DecodeProbe", "shutdown_pipeline", "find_culprits", "recover"]
 
 MAX_RECOVERIES_PER_BATCH = 8
@@ -109,13 +111,14 @@ class DecodeProbe:
         self._pipe = None
 
 
-def find_culprits(runner, batch: int) -> list[tuple[int, int]]:
+def find_culprits(runner, batch: int, *, ahead=None) -> list[tuple[int, int]]:
     """``(position, index)`` of the files around ``batch`` of the running epoch that the decoder rejects.
 
-    Files the reader itself replaces by a placeholder (or rejects) are not probed.
+    ``ahead`` is ``runner.read_ahead(batch)`` when the caller has it already. Files the reader
+    itself replaces by a placeholder (or rejects) are not probed.
     """
     items, where = [], []
-    for position, index in runner.read_ahead(batch):
+    for position, index in runner.read_ahead(batch) if ahead is None else ahead:
         try:
             data, valid, size = runner.reader.sample(index)
         except ValueError:
@@ -128,13 +131,6 @@ def find_culprits(runner, batch: int) -> list[tuple[int, int]]:
     return [where[i] for i in runner.probe.rejected(items)]
 
 
-def _names_a_file(runner, batch: int, exc: Exception) -> bool:
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
-    message = str(exc)
-    return any(runner.listing.files[index] in message for _, index in runner.read_ahead(batch))
-
-
 def recover(runner, exc: Exception) -> None:
     """Handle DALI's failure ``exc`` while ``runner`` read its next batch, or raise the error to show.
 
@@ -143,16 +139,17 @@ def recover(runner, exc: Exception) -> None:
     file is to blame (a dead worker, another failure, too many recoveries for one batch),
     raises a RuntimeError: under "raise" it names exactly the rejected files.
     """
-    from ._loader_errors import dead_workers, read_failure
-
     batch = runner.batch
     key = (runner.running, batch)
     count = runner.recoveries.get(key, 0)
-    if dead_workers(runner.pipe) or count >= MAX_RECOVERIES_PER_BATCH or _names_a_file(runner, batch, exc):
-        raise read_failure(runner, batch, exc) from exc
-    culprits = find_culprits(runner, batch)
+    ahead = runner.read_ahead(batch)
+    message = str(innermost(exc))
+    names_a_file = any(runner.listing.files[index] in message for _, index in ahead)
+    if dead_workers(runner.pipe) or count >= MAX_RECOVERIES_PER_BATCH or names_a_file:
+        raise read_failure(runner, batch, exc, ahead=ahead) from exc
+    culprits = find_culprits(runner, batch, ahead=ahead)
     if not culprits or runner.reader.on_error == "raise":
-        raise read_failure(runner, batch, exc, culprits=culprits) from exc
+        raise read_failure(runner, batch, exc, culprits=culprits, ahead=ahead) from exc
     runner.reader.listing.mark_bad([index for _, index in culprits])
     runner.recoveries = {key: count + 1}
     runner.rebuild(resume=True)

@@ -131,7 +131,7 @@ def test_bad_files_match_a_dataset_moved_to_another_folder(tmp_path, paths):
 def test_a_failure_no_probe_explains_is_raised_with_the_suspect_files(tmp_path, paths, monkeypatch):
     loader = make_loader(tmp_path, on_error="skip")
     corrupt(loader, paths, {"truncated_png": 13})
-    monkeypatch.setattr("sada_dali._recovery.find_culprits", lambda runner, batch: [])
+    monkeypatch.setattr("sada_dali._recovery.find_culprits", lambda runner, batch, **_: [])
     with pytest.raises(RuntimeError, match=r"(?s)of epoch 0 failed: .*These batches hold the files"):
         read_epoch(loader)
 
