@@ -105,9 +105,10 @@ class EpochRunner:
         except StopIteration:
             pass
         except Exception as exc:
-            if self.reader.on_error == "raise" or dead_workers(self.pipe):
+            if dead_workers(self.pipe):
                 raise read_failure(self, self.batch, exc) from exc
-            self.rebuild(resume=False)  # a file read ahead failed; it is found when an epoch reaches it
+            # a file read ahead of the abandoned epoch failed; recover() names or skips it when an epoch reaches it
+            self.rebuild(resume=False)
         finally:
             self.table.set_stop(False)
             self.in_epoch = False

@@ -52,15 +52,13 @@ def _main_frame_line():
     return None
 
 
-def check_main_guard(workers: int, *, owner: str = "SADALoader") -> None:
+def check_main_guard(workers: int) -> None:
     """Raise if ``workers > 0`` spawned processes would re-run the unguarded main script.
 
     Parameters
     ----------
     workers : int
-        Worker processes about to be started with the "spawn" method.
-    owner : str
-        What starts them, for the message.
+        Worker processes a SADALoader is about to start with the "spawn" method.
 
     Raises
     ------
@@ -81,7 +79,7 @@ def check_main_guard(workers: int, *, owner: str = "SADALoader") -> None:
         return
     if not _guarded(source, line):
         raise RuntimeError(
-            f"{owner}(workers={workers}) was created by the top-level code of {path} (line {line}). Its workers "
+            f"SADALoader(workers={workers}) was created by the top-level code of {path} (line {line}). Its workers "
             "start with the 'spawn' method, which re-runs that script in every worker, so each worker would "
             "create the loader again.\n"
             'Fix: put the script\'s code under `if __name__ == "__main__":`, or pass workers=0 to read files '

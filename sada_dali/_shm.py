@@ -9,15 +9,15 @@ from __future__ import annotations
 import uuid
 from multiprocessing import resource_tracker, shared_memory
 
-__all__ = ["create_block", "attach_block", "release_block", "SharedBlock"]
+__all__ = ["SharedBlock"]
 
 
-def create_block(nbytes: int) -> shared_memory.SharedMemory:
+def _create_block(nbytes: int) -> shared_memory.SharedMemory:
     """A new zero-filled block of at least ``nbytes`` bytes, owned by this process."""
     return shared_memory.SharedMemory(create=True, size=max(1, int(nbytes)), name=f"sada_{uuid.uuid4().hex[:16]}")
 
 
-def attach_block(name: str) -> shared_memory.SharedMemory:
+def _attach_block(name: str) -> shared_memory.SharedMemory:
     """Attach to an existing block without registering it with the resource tracker.
 
     Only the owner may free the block; a tracked attachment would free it (or warn) when
@@ -35,7 +35,7 @@ def attach_block(name: str) -> shared_memory.SharedMemory:
         resource_tracker.register = register
 
 
-def release_block(shm, owner: bool) -> None:
+def _release_block(shm, owner: bool) -> None:
     """Detach from ``shm``; the owner also unlinks it (a block already gone is fine)."""
     shm.close()
     if owner:
@@ -57,7 +57,7 @@ class SharedBlock:
     _VIEWS: tuple[str, ...] = ()
 
     def _create(self, nbytes: int) -> None:
-        self._shm, self._owner = create_block(nbytes), True
+        self._shm, self._owner = _create_block(nbytes), True
 
     def _bind(self) -> None:
         raise NotImplementedError
@@ -71,7 +71,7 @@ class SharedBlock:
         if shm is not None:
             for name in self._VIEWS:
                 setattr(self, name, None)
-            release_block(shm, self._owner)
+            _release_block(shm, self._owner)
 
     def __del__(self):
         try:
@@ -86,5 +86,5 @@ class SharedBlock:
 
     def __setstate__(self, state):
         self.__dict__.update({k: v for k, v in state.items() if k != "name"})
-        self._shm, self._owner = attach_block(state["name"]), False
+        self._shm, self._owner = _attach_block(state["name"]), False
         self._bind()

@@ -70,6 +70,17 @@ def test_raise_names_exactly_the_file_the_decoder_rejects_with_its_epoch_and_bat
     assert [p for p in paths if p in message] == [path]  # none of the batch's good files
 
 
+def test_a_bad_file_read_ahead_of_an_abandoned_epoch_is_named_exactly_when_an_epoch_reaches_it(tmp_path, paths):
+    loader = make_loader(tmp_path, prefetch_queue_depth=2)
+    (index, path), = corrupt(loader, paths, {"truncated_png": 4}).items()  # batch 1, read ahead of batch 0
+    for _ in loader:
+        break
+    with pytest.raises(RuntimeError, match=r"the image decoder rejected 1 file\(s\)") as info:
+        for _ in range(3):
+            read_epoch(loader)
+    assert f"sample {index} ({path})" in str(info.value)
+
+
 @pytest.mark.parametrize("kind", ["gif", "empty", "bomb_header"])
 def test_raise_names_a_file_the_reader_rejects_before_decoding(tmp_path, paths, kind):
     loader = make_loader(tmp_path)

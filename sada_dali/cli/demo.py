@@ -138,6 +138,7 @@ def run(args) -> int:
     """Build the digits (once), train both runs, write ``summary.json`` and the figure."""
     from ..data.synthetic import create_digits_dataset, default_cache_dir
     from ..plots import plot_strength_evolution
+    from .._defaults import usable_cpus
     from ._args import resolve_device
 
     start = time.perf_counter()
@@ -145,7 +146,7 @@ def run(args) -> int:
         args.parser.error(f"The `--limit` ({args.limit}) must be at least the `--batch-size` "
                           f"({args.batch_size}); lower --batch-size or raise --limit.")
     device = resolve_device(args.device)
-    args.threads = args.threads or max(1, min(4, len(os.sched_getaffinity(0))))
+    args.threads = args.threads or max(1, min(4, usable_cpus()))
     args.out.mkdir(parents=True, exist_ok=True)
     root = create_digits_dataset(args.cache or default_cache_dir() / "digits")
     sources = _sources(args, root)
