@@ -17,7 +17,6 @@ IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
 IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
 
 _DTYPES = {"encoded": types.UINT8, "label": types.INT64, "index": types.INT64, "valid": types.UINT8}
-_CHOICES = ("op", "magnitude_bin", "negate", "flip", "crop_start", "crop_shape")
 _VECTORS = ("encoded", "crop_start", "crop_shape")  # 1-D per sample; the rest are scalars
 
 
@@ -65,7 +64,7 @@ def read_samples(reader) -> dict:
         choices, ``op``, ``magnitude_bin``, ``negate``, ``flip`` and the crop window's
         ``crop_start`` (left, top) and ``crop_shape`` (width, height) in pixels.
     """
-    names = list(_DTYPES) + (list(_CHOICES) if reader.num_outputs > len(_DTYPES) else [])
+    names = list(reader.output_names)
     dtypes = [_DTYPES.get(name, types.INT32) for name in names]
     ndims = [1 if name in _VECTORS else 0 for name in names]
     parallel = Pipeline.current().py_num_workers > 0

@@ -11,6 +11,8 @@ The ``RandomResizedCrop`` window makes up to ``CROP_ATTEMPTS`` attempts, each wi
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = ["STREAM_OP", "STREAM_SIGN", "STREAM_FLIP", "STREAM_WARMUP", "STREAM_PERM", "STREAM_CROP_AREA",
@@ -33,7 +35,30 @@ def _mix(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def hash_uniform(seed: int, epoch: int, indices, stream: int) -> np.ndarray:
+def _compute_keys(seed: int, epoch: int, stream) -> np.ndarray:
+    streams = np.asarray(stream, dtype=np.int64).astype(np.uint64).reshape(-1)
+    with np.errstate(over="ignore"):
+        key = _mix(np.uint64(seed & 0xFFFFFFFFFFFFFFFF) + _GOLDEN * streams)
+        key = _mix(key ^ (np.array([epoch], dtype=np.uint64) * _GOLDEN))
+    return key.reshape(np.shape(stream)) if np.ndim(stream) else key
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_keys(seed: int, epoch: int, stream) -> np.ndarray:
+    key = _compute_keys(seed, epoch, stream)
+    key.flags.writeable = False
+    return key
+
+
+def _stream_keys(seed: int, epoch: int, stream) -> np.ndarray:
+    # an epoch draws from a few constant stream sets, once per sample each: their keys are cached
+    try:
+        return _cached_keys(seed, epoch, stream)
+    except TypeError:  # an unhashable stream array
+        return _compute_keys(seed, epoch, stream)
+
+
+def hash_uniform(seed: int, epoch: int, indices, stream) -> np.ndarray:
     """Uniform [0, 1) float64 values, one per index, from a keyed splitmix64 hash.
 
     Parameters
@@ -52,13 +77,16 @@ def hash_uniform(seed: int, epoch: int, indices, stream: int) -> np.ndarray:
         float64 array with the shape of ``indices`` (broadcast with ``stream``).
     """
     idx = np.asarray(indices, dtype=np.int64).astype(np.uint64)
-    streams = np.asarray(stream, dtype=np.int64).astype(np.uint64).reshape(-1)
+    key = _stream_keys(seed, epoch, stream)
     with np.errstate(over="ignore"):
-        key = _mix(np.uint64(seed & 0xFFFFFFFFFFFFFFFF) + _GOLDEN * streams)
-        key = _mix(key ^ (np.array([epoch], dtype=np.uint64) * _GOLDEN))
-        key = key.reshape(np.shape(stream)) if np.ndim(stream) else key
         z = _mix(key + (idx + np.uint64(1)) * _GOLDEN)
     return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+_CROP_STREAMS = tuple(tuple(int(s) + STREAM_ATTEMPT * a for s in (STREAM_CROP_AREA, STREAM_CROP_RATIO,
+                                                                   STREAM_CROP_TOP, STREAM_CROP_LEFT))
+                      for a in range(CROP_ATTEMPTS))
+_CHOICE_STREAMS = (STREAM_OP, STREAM_SIGN, STREAM_FLIP)
 
 
 def crop_uniforms(seed: int, epoch: int, indices) -> np.ndarray:
@@ -77,10 +105,8 @@ def crop_uniforms(seed: int, epoch: int, indices) -> np.ndarray:
         float64 in [0, 1), shape (n, CROP_ATTEMPTS, 4): per attempt the area, log aspect
         ratio, top and left draws.
     """
-    streams = (np.array([STREAM_CROP_AREA, STREAM_CROP_RATIO, STREAM_CROP_TOP, STREAM_CROP_LEFT])
-               + STREAM_ATTEMPT * np.arange(CROP_ATTEMPTS)[:, None])
     idx = np.asarray(indices, dtype=np.int64).reshape(-1, 1, 1)
-    return hash_uniform(seed, epoch, idx, streams)
+    return hash_uniform(seed, epoch, idx, _CROP_STREAMS)
 
 
 def per_sample_choices(seed: int, epoch: int, indices, num_ops: int):
@@ -104,7 +130,8 @@ def per_sample_choices(seed: int, epoch: int, indices, num_ops: int):
     flip : numpy.ndarray of int32
         0 or 1; 1 mirrors the image horizontally.
     """
-    op = np.minimum((hash_uniform(seed, epoch, indices, STREAM_OP) * num_ops).astype(np.int32), num_ops - 1)
-    sign = (hash_uniform(seed, epoch, indices, STREAM_SIGN) < 0.5).astype(np.int32)
-    flip = (hash_uniform(seed, epoch, indices, STREAM_FLIP) < 0.5).astype(np.int32)
+    u = hash_uniform(seed, epoch, np.asarray(indices, dtype=np.int64)[..., None], _CHOICE_STREAMS)
+    op = np.minimum((u[..., 0] * num_ops).astype(np.int32), num_ops - 1)
+    sign = (u[..., 1] < 0.5).astype(np.int32)
+    flip = (u[..., 2] < 0.5).astype(np.int32)
     return op, sign, flip

@@ -28,7 +28,7 @@ import numpy as np
 from ._random import crop_uniforms
 from .data._headers import image_size
 
-__all__ = ["CropConfig", "crop_windows", "image_dims", "pil_dims"]
+__all__ = ["CropConfig", "crop_window", "crop_windows", "image_dims"]
 
 
 def _pair(name: str, value, *, upper: float | None) -> tuple[float, float]:
@@ -93,6 +93,13 @@ def crop_windows(seed: int, epoch: int, indices, sizes, config: CropConfig = Cro
     return np.array(windows, dtype=np.int32).reshape(-1, 4)
 
 
+def crop_window(seed: int, epoch: int, index: int, width: int, height: int,
+                config: CropConfig = CropConfig()) -> tuple[int, int, int, int]:
+    """One sample's window, ``(top, left, height, width)``: :func:`crop_windows` for a single index
+    of a positive ``width`` x ``height`` image, without its array handling (the reader's per-sample path)."""
+    return _window(crop_uniforms(seed, epoch, index)[0].tolist(), width, height, config)
+
+
 def _window(uniforms, width: int, height: int, config: CropConfig) -> tuple[int, int, int, int]:
     (area_lo, area_hi), (ratio_lo, ratio_hi) = config.random_area, config.random_aspect_ratio
     log_lo, log_hi = math.log(ratio_lo), math.log(ratio_hi)
@@ -116,20 +123,19 @@ def image_dims(data) -> tuple[int, int] | None:
     """``(width, height)`` of an encoded image as DALI decodes it (EXIF orientation applied).
 
     From the header (:func:`sada_dali.data._headers.image_size`); for a format it does not
-    know, from PIL, which reads the header and decodes the pixels only to apply an EXIF
-    rotation. ``None`` if neither can tell: such a file is treated as unreadable.
+    know, from PIL's header reader and EXIF orientation tag (5 to 8 swap width and height, as
+    ``ImageOps.exif_transpose`` does). ``None`` if neither can tell: such a file is treated as unreadable.
     """
     size = image_size(data)
-    return size if size is not None else pil_dims(data)
+    return size if size is not None else _pil_dims(data)
 
 
-def pil_dims(data) -> tuple[int, int] | None:
-    """``(width, height)`` after EXIF orientation as PIL sees it, or None: :func:`image_dims`'s
-    fallback, for callers that already tried the header parser."""
-    from PIL import Image, ImageOps
+def _pil_dims(data) -> tuple[int, int] | None:
+    from PIL import Image
 
     try:
         with Image.open(io.BytesIO(bytes(data))) as image:
-            return ImageOps.exif_transpose(image).size
+            width, height = image.size
+            return (height, width) if image.getexif().get(0x0112) in (5, 6, 7, 8) else (width, height)
     except Exception:  # PIL raises many types on odd input; any of them means "unknown"
         return None

@@ -8,7 +8,7 @@ import torch
 from torchvision.transforms import RandomResizedCrop
 
 from sada_dali._random import CROP_ATTEMPTS, STREAM_ATTEMPT, STREAM_CROP_LEFT, crop_uniforms, hash_uniform
-from sada_dali.crop import CropConfig, crop_windows, image_dims
+from sada_dali.crop import CropConfig, crop_window, crop_windows, image_dims
 
 SEED = 11
 
@@ -57,6 +57,16 @@ def test_windows_follow_torchvisions_rule_on_the_same_uniforms(area, ratio):
         assert fallbacks > 100  # the fallback branch is exercised (aspect ranges the images rarely fit)
 
 
+def test_one_samples_window_is_its_row_of_the_batch_windows():
+    rng = np.random.default_rng(1)
+    indices = rng.choice(10**7, 200, replace=False)
+    sizes = np.stack([rng.integers(1, 800, 200), rng.integers(1, 800, 200)], axis=1)
+    config = CropConfig((0.3, 0.9), (0.5, 2.0))
+    windows = crop_windows(SEED, 6, indices, sizes, config)
+    singles = [crop_window(SEED, 6, int(i), int(w), int(h), config) for i, (w, h) in zip(indices, sizes)]
+    assert windows.tolist() == [list(window) for window in singles]
+
+
 def test_window_distribution_matches_torchvisions_get_params():
     torch.manual_seed(0)
     image = torch.zeros(1, 375, 500)
@@ -94,6 +104,23 @@ def test_image_dims_falls_back_to_pil_for_formats_the_header_parser_does_not_kno
     Image.new("RGB", (13, 7)).save(buffer, format="TGA")
     assert image_dims(buffer.getvalue()) == (13, 7)
     assert image_dims(b"neither a header nor an image") is None
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_pil_fallback_swaps_width_and_height_as_exif_transpose_does(orientation):
+    import io
+
+    from PIL import Image, ImageOps
+
+    from sada_dali.crop import _pil_dims
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.new("RGB", (13, 7)).save(buffer, format="JPEG", exif=exif.tobytes())
+    with Image.open(io.BytesIO(buffer.getvalue())) as image:
+        expected = ImageOps.exif_transpose(image).size
+    assert _pil_dims(buffer.getvalue()) == expected == ((7, 13) if orientation >= 5 else (13, 7))
 
 
 @pytest.mark.parametrize("kwargs,match", [

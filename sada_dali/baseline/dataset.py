@@ -19,7 +19,7 @@ from PIL import Image, ImageOps
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
-from ..crop import CropConfig, crop_windows, image_dims
+from ..crop import CropConfig, crop_window, image_dims
 from ..data.source import create_listing
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS
 from .transforms import SADATransform
@@ -111,8 +111,7 @@ class SADAImageFolder(torch.utils.data.Dataset):
         if size is None:
             raise ValueError(f"Sample {index} ({self.listing.files[index]}): the image size cannot be read "
                              "from its header. Re-encode the file as JPEG or PNG, or remove it.")
-        window = crop_windows(self.transform.seed, self.table.epoch, [index], [size], self.crop)[0]
-        return tuple(int(v) for v in window)
+        return crop_window(self.transform.seed, self.table.epoch, index, *size, self.crop)
 
     def __getitem__(self, index: int):
         data = self.read(index)

@@ -15,12 +15,16 @@ import io
 
 import numpy as np
 
-from ..crop import CropConfig, crop_windows, pil_dims
+from ..crop import CropConfig, crop_window, crop_windows, image_dims
 from ..ops import sample_choices
 from ._headers import image_size
 from ._shared_listing import SharedListing
 
-__all__ = ["SampleReader", "check_encoded", "check_max_pixels", "ON_ERROR", "DEFAULT_MAX_PIXELS"]
+__all__ = ["SampleReader", "check_encoded", "check_max_pixels", "ON_ERROR", "DEFAULT_MAX_PIXELS", "BASE_OUTPUTS",
+           "CHOICE_OUTPUTS"]
+
+BASE_OUTPUTS = ("encoded", "label", "index", "valid")
+CHOICE_OUTPUTS = ("op", "magnitude_bin", "negate", "flip", "crop_start", "crop_shape")  # training only, in order
 
 ON_ERROR = ("raise", "skip")
 DEFAULT_MAX_PIXELS = 178_956_970  # PIL's DecompressionBombError threshold, 2 * Image.MAX_IMAGE_PIXELS
@@ -133,9 +137,10 @@ class SampleReader:
         self._order = (None, None)
 
     @property
-    def num_outputs(self) -> int:
-        """How many outputs each call returns (10 with choices, else 4)."""
-        return 10 if self.choices else 4
+    def output_names(self) -> tuple[str, ...]:
+        """Names of the outputs of each call, in order: :data:`BASE_OUTPUTS`, then with choices
+        :data:`CHOICE_OUTPUTS`."""
+        return BASE_OUTPUTS + (CHOICE_OUTPUTS if self.choices else ())
 
     def epoch(self) -> int:
         """The epoch announced through the table (0 without a table)."""
@@ -178,14 +183,14 @@ class SampleReader:
     def slice_args(self, index: int, epoch: int, size) -> tuple[np.ndarray, np.ndarray]:
         """The crop window of sample ``index`` (decoded ``size`` = ``(width, height)``) as
         ``fn.decoders.image_slice``'s int32 ``start`` ``(left, top)`` and ``shape`` ``(width, height)``."""
-        top, left, height, width = self.crop_windows([index], epoch, [size])[0]
+        top, left, height, width = crop_window(self.sampler.seed, epoch, index, *size, self.crop)
         return np.array([left, top], dtype=np.int32), np.array([width, height], dtype=np.int32)
 
     def choices_of(self, indices, epoch: int) -> dict:
         """What the pipeline applies to ``indices`` in ``epoch``: :meth:`sample_choices` as int32
         ``op``, ``magnitude_bin``, ``negate``, ``flip``, and :meth:`crop_windows` as ``crop``."""
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
-        choices = dict(zip(("op", "magnitude_bin", "negate", "flip"), self.sample_choices(indices, epoch)))
+        choices = dict(zip(CHOICE_OUTPUTS[:4], self.sample_choices(indices, epoch)))
         return choices | {"crop": self.crop_windows(indices, epoch)}
 
     def index_at(self, position: int, epoch: int) -> int:
@@ -206,7 +211,7 @@ class SampleReader:
 
     def read(self, index: int) -> tuple[np.ndarray, bool, tuple[int, int] | None]:
         """Encoded bytes of sample ``index``, whether they are valid (see ``on_error``) and,
-        with ``choices``, the decoded ``(width, height)`` (else None)."""
+        the decoded ``(width, height)`` (None when only the decoder could tell it)."""
         try:
             with open(self.listing.path(index), "rb") as handle:
                 data = handle.read()
@@ -214,27 +219,25 @@ class SampleReader:
         except OSError as exc:
             problem = f"cannot be read ({exc.strerror or exc})"
         if problem is None:
-            return np.frombuffer(data, dtype=np.uint8), True, size if self.choices else None
+            return np.frombuffer(data, dtype=np.uint8), True, size
         return self._reject(index, problem)
 
     def _reject(self, index: int, problem: str):
         if self.on_error == "raise":
             raise ValueError(f"Sample {index} ({self.listing.path(index)}): {problem}. Replace or remove the file, "
                              "or pass on_error='skip' to drop such files.")
-        return placeholder_jpeg(), False, _PLACEHOLDER_SIZE if self.choices else None
+        return placeholder_jpeg(), False, _PLACEHOLDER_SIZE
 
     def _inspect(self, data: bytes) -> tuple[str | None, tuple[int, int] | None]:
         problem = check_encoded(data)
         if problem is not None:
             return problem, None
-        size = image_size(data)
+        size = image_dims(data) if self.choices else image_size(data)  # the crop needs a size; else the header's
         if size is not None and self.max_pixels is not None and size[0] * size[1] > self.max_pixels:
             return (f"its header declares {size[0]} x {size[1]} pixels, more than max_pixels={self.max_pixels} "
                     "(a decompression bomb?)"), None
         if self.choices and size is None:
-            size = pil_dims(data)
-            if size is None:
-                return "the image size cannot be read from its header", None
+            return "the image size cannot be read from its header", None
         return None, size
 
     def __call__(self, sample_info):
