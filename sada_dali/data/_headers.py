@@ -11,7 +11,7 @@ every loop advances through the data or is capped, so the time is bounded by its
 """
 from __future__ import annotations
 
-__all__ = ["image_size"]
+__all__ = ["image_format", "image_size"]
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # not DHT, JPG, DAC
@@ -42,25 +42,40 @@ def image_size(data: bytes) -> tuple[int, int] | None:
     return size
 
 
-def _parse(data: bytes):
+def image_format(data) -> str | None:
+    """The format an encoded image's magic bytes announce: "jpeg", "png", "gif", "bmp", "webp",
+    "tiff" or "pnm"; ``None`` for anything else."""
     if data[:3] == b"\xff\xd8\xff":
-        return _jpeg(data)
+        return "jpeg"
     if data[:8] == _PNG:
-        return _png(data)
-    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
-        return _u16(data, 6, "<"), _u16(data, 8, "<")
+        return "png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
     if data[:2] == b"BM":
-        return _bmp(data)
+        return "bmp"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return _webp(data)
+        return "webp"
     if data[:4] in (b"II*\x00", b"MM\x00*"):
-        tags = _tiff_tags(data, 0, (256, 257, 274))
-        if tags is None or 256 not in tags or 257 not in tags:
-            return None
-        return _oriented(tags[256], tags[257], tags.get(274))
+        return "tiff"
     if data[:1] == b"P" and data[1:2] in (b"1", b"2", b"3", b"4", b"5", b"6"):
-        return _pnm(data)
+        return "pnm"
     return None
+
+
+def _parse(data: bytes):
+    kind = image_format(data)
+    return None if kind is None else _PARSERS[kind](data)
+
+
+def _gif(data: bytes):
+    return (_u16(data, 6, "<"), _u16(data, 8, "<")) if len(data) >= 10 else None
+
+
+def _tiff(data: bytes):
+    tags = _tiff_tags(data, 0, (256, 257, 274))
+    if tags is None or 256 not in tags or 257 not in tags:
+        return None
+    return _oriented(tags[256], tags[257], tags.get(274))
 
 
 def _u16(data: bytes, at: int, order: str) -> int:
@@ -197,3 +212,6 @@ def _pnm(data: bytes):
         else:
             return None
     return tuple(fields) if len(fields) == 2 else None
+
+
+_PARSERS = {"jpeg": _jpeg, "png": _png, "gif": _gif, "bmp": _bmp, "webp": _webp, "tiff": _tiff, "pnm": _pnm}

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..crop import CropConfig, crop_window, crop_windows, image_dims
 from ..ops import sample_choices
-from ._headers import image_size
+from ._headers import image_format, image_size
 from ._shared_listing import SharedListing
 
 __all__ = ["SampleReader", "check_encoded", "check_max_pixels", "ON_ERROR", "DEFAULT_MAX_PIXELS", "BASE_OUTPUTS",
@@ -42,17 +42,16 @@ def check_encoded(data: bytes) -> str | None:
     """
     if len(data) < 8:
         return f"the file is empty or truncated ({len(data)} bytes)"
-    if data[:3] == b"\xff\xd8\xff":
-        if data.rfind(b"\xff\xd9", max(2, len(data) - _TAIL)) < 0:
-            return "truncated JPEG (no end-of-image marker)"
-        return None
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return None if b"IEND" in data[-64:] else "truncated PNG (no IEND chunk)"
-    if data[:2] == b"BM" or data[:4] in (b"II*\x00", b"MM\x00*") or (data[:1] == b"P" and data[1:2] in b"123456"):
-        return None
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return None if int.from_bytes(data[4:8], "little") + 8 <= len(data) else "truncated WebP"
-    return "not a JPEG, PNG, BMP, TIFF, WebP or PNM image"
+    kind = image_format(data)
+    if kind == "jpeg" and data.rfind(b"\xff\xd9", max(2, len(data) - _TAIL)) < 0:
+        return "truncated JPEG (no end-of-image marker)"
+    if kind == "png" and b"IEND" not in data[-64:]:
+        return "truncated PNG (no IEND chunk)"
+    if kind == "webp" and int.from_bytes(data[4:8], "little") + 8 > len(data):
+        return "truncated WebP"
+    if kind is None or kind == "gif":  # DALI's decoders do not read GIF
+        return "not a JPEG, PNG, BMP, TIFF, WebP or PNM image"
+    return None
 
 
 def check_max_pixels(max_pixels):
