@@ -16,6 +16,14 @@ def _is_torch(x) -> bool:
     return type(x).__module__.startswith("torch") and hasattr(x, "is_cuda")
 
 
+def _dlpack_device(x) -> tuple[int, int] | None:
+    dev = getattr(x, "__dlpack_device__", None)
+    try:
+        return None if dev is None else tuple(int(v) for v in dev())
+    except Exception:
+        return None
+
+
 def is_device_array(x) -> bool:
     """Return True when ``x`` lives in CUDA device memory.
 
@@ -28,13 +36,8 @@ def is_device_array(x) -> bool:
         return bool(x.is_cuda)
     if hasattr(x, "__cuda_array_interface__"):
         return True
-    dev = getattr(x, "__dlpack_device__", None)
-    if dev is not None:
-        try:
-            return int(dev()[0]) in (2, 3, 13)  # kDLCUDA, kDLCUDAHost, kDLCUDAManaged
-        except Exception:
-            return False
-    return False
+    found = _dlpack_device(x)
+    return found is not None and found[0] in (2, 3, 13)  # kDLCUDA, kDLCUDAHost, kDLCUDAManaged
 
 
 def cuda_device_index(x) -> int | None:
@@ -50,14 +53,8 @@ def cuda_device_index(x) -> int | None:
     device = getattr(x, "device", None)
     if type(x).__module__.startswith("cupy") and hasattr(device, "id"):
         return int(device.id)
-    dev = getattr(x, "__dlpack_device__", None)
-    if dev is not None:
-        try:
-            kind, index = (int(v) for v in dev())
-        except Exception:
-            return None
-        return index if kind in (2, 13) else None  # kDLCUDA, kDLCUDAManaged
-    return None
+    found = _dlpack_device(x)
+    return found[1] if found is not None and found[0] in (2, 13) else None  # kDLCUDA, kDLCUDAManaged
 
 
 def as_host_array(x, *, name: str) -> np.ndarray:
