@@ -8,7 +8,9 @@ cost does not depend on K, so that estimator uses K=2 to fill its state quickly.
 On CUDA two figures are reported per call. Kernel time: CUDA events around calls queued behind a
 ~50 ms busy-wait kernel, so the GPU runs them back to back without waiting for the host
 (events around calls issued one by one would measure the host's issue rate instead). Host time:
-perf_counter around the same calls, the CPU cost of issuing them. For ``end_epoch`` the kernel
+perf_counter around the same calls, the CPU cost of issuing them. Both are timed twice: with
+CuPy inputs, and with torch CUDA tensors as a trainer passes them (``update_torch_*``: torch's
+current stream and DLPack import on every call). For ``end_epoch`` the kernel
 time covers the min/max and strength kernels only; its blocking read of the error counters
 (a device-to-host copy and a synchronisation) is timed separately. CPU times are perf_counter.
 
@@ -87,7 +89,13 @@ def bench_update(device: str, args) -> dict:
     for i in range(args.window * 8 + 8):  # every pooled sample: full ring, valid V
         step(i)
     kernel_us, host_us = _timed(step, args.iters, device)
-    return {"update_us": kernel_us, "update_host_us": host_us, "state_bytes": est.nbytes}
+    row = {"update_us": kernel_us, "update_host_us": host_us, "state_bytes": est.nbytes}
+    if device != "cpu":
+        import torch
+
+        batches[:] = [(torch.from_dlpack(i), torch.from_dlpack(x)) for i, x in batches]
+        row["update_torch_us"], row["update_torch_host_us"] = _timed(step, args.iters, device)
+    return row
 
 
 def bench_end_epoch(device: str, args) -> dict:
@@ -141,6 +149,9 @@ def main(argv=None) -> dict:
               f"end_epoch {row['end_epoch_ms']:8.2f} ms (one call with its sync {row['end_epoch_wall_ms']:8.2f} ms) | "
               f"state {row['state_bytes'] / 2**30:6.3f} GiB  [N={args.num_samples}, K={args.num_classes}, "
               f"B={args.batch_size}, L={args.window}, {args.state_dtype}]")
+        if "update_torch_us" in row:
+            print(f"{device:>4}: update from torch tensors {row['update_torch_us']:9.1f} us "
+                  f"(host {row['update_torch_host_us']:9.1f} us)")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2)

@@ -84,6 +84,9 @@ def format_summary(summary: dict) -> str:
     for device, row in (summary["estimator"] or {}).items():
         lines.append(f"  estimator {device}: update {row['update_us']:.1f} us kernels "
                      f"({row.get('update_host_us', row['update_us']):.1f} us host), end_epoch {row['end_epoch_ms']:.2f} ms")
+        if "update_torch_us" in row:
+            lines.append(f"  estimator {device} from torch tensors: update {row['update_torch_us']:.1f} us kernels "
+                         f"({row['update_torch_host_us']:.1f} us host)")
     for name, value in (summary["loader_bench"] or {}).items():
         lines.append(f"  bench {name}: {value:.4g}" if isinstance(value, float) else f"  bench {name}: {value}")
     rates = summary["train_images_per_s"]

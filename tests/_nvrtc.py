@@ -12,7 +12,9 @@ import os
 import re
 import sys
 
-__all__ = ["find_nvrtc", "Nvrtc"]
+from sada_dali.estimator._kernels import OPTIONS
+
+__all__ = ["find_nvrtc", "Nvrtc", "cupy_nvrtc_options"]
 
 
 def find_nvrtc() -> dict[int, str]:
@@ -24,6 +26,29 @@ def find_nvrtc() -> dict[int, str]:
             if match:
                 found.setdefault(int(match.group(1)), path)
     return found
+
+
+def cupy_nvrtc_options(arch: int) -> tuple[str, ...]:
+    """The NVRTC options CuPy uses to build the estimator's module for compute capability ``arch``.
+
+    CuPy adds its include folders around :data:`OPTIONS` (``assemble_cupy_compiler_options``),
+    then ``-ftz=true`` after them, so that flag always wins: subnormal float32 values are flushed
+    to zero on the GPU. Then the target and ``--device-as-default-execution-space``. CuPy may add
+    ``--pch`` (a compile-time cache that does not change the code), which is left out here.
+
+    Parameters
+    ----------
+    arch : int
+        Compute capability times ten, e.g. 80 (A100) or 90 (H100).
+
+    Returns
+    -------
+    tuple of str
+    """
+    from cupy._core.core import assemble_cupy_compiler_options
+
+    return (*assemble_cupy_compiler_options(OPTIONS), "-ftz=true", f"-arch=sm_{arch}",
+            "--device-as-default-execution-space")
 
 
 class Nvrtc:

@@ -292,3 +292,20 @@ def test_rows_past_2_to_the_27_are_applied():
     seen = gpu.state_dict()["seen"]
     assert seen.sum() == 1 << 20 and seen.max() == 1  # every index once: its last row won
     del idx, x
+
+
+def test_an_estimator_on_a_gpu_that_is_not_current_matches_numpy():
+    import cupy
+
+    if cupy.cuda.runtime.getDeviceCount() < 2:
+        pytest.skip("needs two GPUs")
+    rng = np.random.default_rng(3)
+    with cupy.cuda.Device(0):
+        gpu = SADAEstimator(50, 7, device="cuda:1", window=3)
+        cpu = SADAEstimator(50, 7, window=3)
+        for _ in range(3):
+            idx, x = rng.permutation(50)[:20], rng.normal(size=(20, 7)).astype(np.float32)
+            with cupy.cuda.Device(1):
+                gpu.update(cupy.asarray(idx), cupy.asarray(x))
+            cpu.update(idx, x)
+        np.testing.assert_array_equal(_host(gpu.end_epoch()), cpu.end_epoch())

@@ -26,7 +26,8 @@ def test_summary_reports_steps_tests_benchmarks_and_the_training_overhead(tmp_pa
     (tmp_path / "status.txt").write_text("gpu-tests 1 95\nestimator-bench 0 20\nloader-bench skipped 0\n")
     (tmp_path / "gpu-tests.xml").write_text(JUNIT)
     (tmp_path / "estimator.json").write_text(json.dumps({"devices": {"cuda": {
-        "update_us": 21.5, "update_host_us": 40.0, "end_epoch_ms": 0.3}}}))
+        "update_us": 21.5, "update_host_us": 40.0, "update_torch_us": 22.5, "update_torch_host_us": 55.0,
+        "end_epoch_ms": 0.3}}}))
     for name, rates in (("train-sada", [100.0, 900.0, 950.0, 940.0]), ("train-no-sada", [120.0, 1000.0, 1000.0])):
         (tmp_path / name).mkdir()
         (tmp_path / name / "metrics.json").write_text(json.dumps([{"images_per_s": r} for r in rates]))
@@ -40,6 +41,7 @@ def test_summary_reports_steps_tests_benchmarks_and_the_training_overhead(tmp_pa
     printed = capsys.readouterr().out
     assert "SADA training overhead: 6.0 %" in printed and "FAILED tests.test_estimator_gpu::test_b" in printed
     assert "update 21.5 us kernels (40.0 us host)" in printed
+    assert "from torch tensors: update 22.5 us kernels (55.0 us host)" in printed
 
 
 def test_summary_of_an_empty_folder_has_no_figures_and_a_bad_folder_is_a_usage_error(tmp_path, capsys):

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from _nvrtc import Nvrtc, find_nvrtc
-from sada_dali.estimator._kernels import CLAIM_KERNELS, KERNEL_NAMES, OPTIONS, UPDATE_KERNELS, cupy_nvrtc_options
+from _nvrtc import Nvrtc, cupy_nvrtc_options, find_nvrtc
+from sada_dali.estimator._kernels import CLAIM_KERNELS, KERNEL_NAMES, OPTIONS, UPDATE_KERNELS
 from sada_dali.kernels import read_source
 
 LIBS = find_nvrtc()

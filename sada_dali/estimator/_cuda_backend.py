@@ -15,12 +15,12 @@ import numpy as np
 
 from .._arrays import _cupy, _is_torch, as_device_array, cuda_device_index
 from ._checks import check_batch
+from .config import _MAX_SAMPLES
 from ._kernels import CLAIM_KERNELS, UPDATE_KERNELS, kernels
 
 __all__ = ["CudaBackend"]
 
 _BLOCK = 256
-_MAX_ROWS = 2**31 - 1  # batch rows are int32 on the device (the claim scratch holds row numbers)
 _CHUNK_BYTES = 64 << 20  # host-to-device copies of a loaded state go in pieces of this size
 
 
@@ -44,9 +44,16 @@ class CudaBackend:
             self._no_padding = cp.zeros(1, cp.int64)
             self._kernels = kernels(cp, self._device.id)
             self._event = cp.cuda.Event(block=False, disable_timing=True)
-        self._stream = None  # the stream of the last operation; self._event marks its end
-        self._done(cp.cuda.get_current_stream())  # the zero-filling above
+            self._stream = None  # the stream of the last operation; self._event marks its end
+            self._done(cp.cuda.get_current_stream())  # the zero-filling above, on this device's stream
         self._torch_stream = (None, None)
+        # what every update launches with, decided once: kernels by input dtype, and the fixed arguments
+        self._claim = {np.dtype(i): self._kernels[name] for i, name in CLAIM_KERNELS.items()}
+        self._update = {(np.dtype(x), np.dtype(i)): self._kernels[name]
+                        for (x, i, s), name in UPDATE_KERNELS.items() if s == config.state_dtype}
+        self._num_samples = np.int64(n)
+        self._fixed = (np.int32(k), self._num_samples, np.int32(w), np.float32(config.decay),
+                       np.int32(config.variance == "mean"))
 
     def _wait(self, stream) -> None:
         """Make ``stream`` wait (on the device) for the last operation on the state."""
@@ -90,26 +97,25 @@ class CudaBackend:
                 x = as_device_array(logits, name="logits")
                 check_batch(idx, x, cfg.num_classes)
                 batch = idx.shape[0]
-                if batch > _MAX_ROWS:
-                    raise ValueError(f"The `indices` hold {batch} rows; one update takes at most {_MAX_ROWS}. "
+                if batch > _MAX_SAMPLES:
+                    raise ValueError(f"The `indices` hold {batch} rows; one update takes at most {_MAX_SAMPLES}. "
                                      "Split the batch.")
                 if batch == 0:
                     return
-                if idx.dtype.name not in CLAIM_KERNELS:
+                if idx.dtype not in self._claim:
                     idx = idx.astype(cp.int64)
                 if x.dtype == cp.float64:
                     x = x.astype(cp.float32)
                 idx, x = cp.ascontiguousarray(idx), cp.ascontiguousarray(x)
                 first = self._no_padding if padding is None else as_device_array(padding, name="padding")
+                rows = np.int32(batch)
                 self._wait(stream)
-                self._kernels[CLAIM_KERNELS[idx.dtype.name]](
-                    ((batch + _BLOCK - 1) // _BLOCK,), (_BLOCK,),
-                    (idx, np.int32(batch), np.int64(cfg.num_samples), self._owner, first))
-                self._kernels[UPDATE_KERNELS[x.dtype.name, idx.dtype.name, cfg.state_dtype]](
+                self._claim[idx.dtype](((batch + _BLOCK - 1) // _BLOCK,), (_BLOCK,),
+                                       (idx, rows, self._num_samples, self._owner, first))
+                self._update[x.dtype, idx.dtype](
                     ((batch * 32 + _BLOCK - 1) // _BLOCK,), (_BLOCK,),
-                    (x, idx, np.int32(batch), np.int32(cfg.num_classes), np.int64(cfg.num_samples),
-                     np.int32(cfg.window), np.float32(cfg.decay), np.int32(cfg.variance == "mean"),
-                     self.log_prev, self.ring, self.variance, self.seen, self._owner, self._counters, first))
+                    (x, idx, rows, *self._fixed, self.log_prev, self.ring, self.variance, self.seen, self._owner,
+                     self._counters, first))
                 self._done(stream)
 
     def compute_strengths(self, epoch: int):

@@ -1,12 +1,12 @@
 """The estimator's CUDA kernels: their names, compile options and a per-device cache.
 
 One definition serves the CUDA backend (which launches the kernels through CuPy) and the CI
-check ``tests/test_kernel_nvrtc.py`` (which compiles the same source with NVRTC and the same
-options, without a GPU). CuPy itself is imported lazily.
+check ``tests/test_kernel_nvrtc.py`` (which compiles the same source with NVRTC and the options
+CuPy derives from :data:`OPTIONS`, without a GPU). CuPy itself is imported lazily.
 """
 from __future__ import annotations
 
-__all__ = ["OPTIONS", "CLAIM_KERNELS", "UPDATE_KERNELS", "KERNEL_NAMES", "cupy_nvrtc_options", "kernels"]
+__all__ = ["OPTIONS", "CLAIM_KERNELS", "UPDATE_KERNELS", "KERNEL_NAMES", "kernels"]
 
 OPTIONS = ("--std=c++17", "--fmad=false")  # no fused multiply-add: same rounding as the NumPy twin
 _LOGIT_TAG = {"float32": "f32", "float16": "f16"}
@@ -19,29 +19,6 @@ UPDATE_KERNELS = {(x, i, s): f"sada_update_{_LOGIT_TAG[x]}_{_INDEX_TAG[i]}_{_LOG
 KERNEL_NAMES = (*CLAIM_KERNELS.values(), *UPDATE_KERNELS.values(), "sada_minmax", "sada_strengths")
 
 _CACHE: dict = {}  # device id -> {kernel name: cupy.RawKernel}
-
-
-def cupy_nvrtc_options(arch: int) -> tuple[str, ...]:
-    """The NVRTC options CuPy uses to build the estimator's module for compute capability ``arch``.
-
-    CuPy adds its include folders around :data:`OPTIONS` (``assemble_cupy_compiler_options``),
-    then ``-ftz=true`` after them, so that flag always wins: subnormal float32 values are flushed
-    to zero on the GPU. Then the target and ``--device-as-default-execution-space``. CuPy may add
-    ``--pch`` (a compile-time cache that does not change the code), which is left out here.
-
-    Parameters
-    ----------
-    arch : int
-        Compute capability times ten, e.g. 80 (A100) or 90 (H100).
-
-    Returns
-    -------
-    tuple of str
-    """
-    from cupy._core.core import assemble_cupy_compiler_options
-
-    return (*assemble_cupy_compiler_options(OPTIONS), "-ftz=true", f"-arch=sm_{arch}",
-            "--device-as-default-execution-space")
 
 
 def kernels(cp, device_id: int) -> dict:
