@@ -1,6 +1,6 @@
 """Benchmark: the time a loader with ``on_error="skip"`` loses to a file its decoder rejects.
 
-Writes an ImageFolder of generated JPEGs, breaks one file in a chosen batch so that it passes
+Writes an ImageFolder of generated photo-like JPEGs (``create_photo_corpus``), breaks one file in a chosen batch so that it passes
 the reader's checks and fails in DALI's decoder (the 250 bytes after the JPEG frame header
 flipped), and reads one epoch. Reported: the median time of a ``next()`` without a failure,
 and the time of the ``next()`` that met the failure, i.e. from the failure to the next batch
@@ -13,25 +13,12 @@ Example: ``python benchmarks/recovery.py --device cpu --json results/recovery_cp
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
 import statistics
 import tempfile
 import time
-
-import numpy as np
-from PIL import Image
-
-
-def _jpeg(rng, size: int) -> bytes:
-    y, x = np.mgrid[0:size, 0:size]
-    image = np.stack([(x * rng.uniform(0.5, 2) + y * rng.uniform(0.5, 2)) % 256] * 3, axis=-1)
-    image = image + rng.normal(0, 10, image.shape)
-    buffer = io.BytesIO()
-    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
 
 
 def _break(data: bytes) -> bytes:
@@ -43,17 +30,9 @@ def _break(data: bytes) -> bytes:
     return bytes(broken)
 
 
-def _write_folder(root: str, num_images: int, size: int, classes: int = 4) -> None:
-    rng = np.random.default_rng(0)
-    for i in range(num_images):
-        path = os.path.join(root, f"class_{i % classes}", f"img_{i:05d}.JPEG")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as handle:
-            handle.write(_jpeg(rng, size))
-
-
 def run(args) -> dict:
     import sada_dali._epoch as epoch_module
+    from sada_dali.data.synthetic import create_photo_corpus
     from sada_dali.loader import SADALoader
 
     failures, recover = [], epoch_module.recover
@@ -65,8 +44,9 @@ def run(args) -> dict:
     epoch_module.recover = timed_recover
 
     with tempfile.TemporaryDirectory() as root:
-        _write_folder(root, args.num_images, args.source_size)
-        loader = SADALoader(root, args.batch_size, device=args.device, image_size=args.image_size,
+        create_photo_corpus(root, num_images=args.num_images, num_classes=4, width=args.source_size,
+                            height=args.source_size, progress=False)
+        loader = SADALoader(os.path.join(root, "train"), args.batch_size, device=args.device, image_size=args.image_size,
                             workers=args.workers, num_threads=args.threads, on_error="skip", seed=1)
         position = args.bad_batch * args.batch_size + args.batch_size // 2
         path = loader.listing.files[int(loader.sampler.indices(0)[position])]
