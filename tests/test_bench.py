@@ -98,3 +98,17 @@ def test_bench_rejects_a_batch_larger_than_the_corpus(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--data", str(tmp_path / "c"), "--batch-size", "8", "--rows", "3"])
     assert "The `--batch-size` (8) must not exceed the images read (3)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("val", [False, True])
+def test_reader_benchmark_times_the_per_sample_call_and_writes_json(tmp_path, monkeypatch, val):
+    import os
+
+    monkeypatch.syspath_prepend(os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
+    import reader
+
+    out = tmp_path / "reader.json"
+    result = reader.main(["--num-images", "16", "--repeats", "2", "--json", str(out)] + (["--val"] if val else []))
+    assert len(result["calls_us"]) == len(result["files_us"]) == 2
+    assert result["call_us"] > 0 and result["file_us"] > 0
+    assert json.loads(out.read_text())["config"]["val"] is val

@@ -1,0 +1,71 @@
+"""CPU time of one call of the per-sample reader that every DALI worker runs.
+
+DALI's parallel ``external_source`` calls the loader's ``SampleReader`` once per sample, in
+``workers`` processes: each call reads the file, checks it, reads its size from the header and
+computes the sample's SADA choices and crop window. This times those calls in this process
+(as with ``workers=0``) on a generated photo-like corpus, after a warm-up pass, and reports
+the median of ``--repeats`` passes, and separately the file part alone (open, read, checks).
+A worker's share of a loader's rate is about ``1e6 / call_us`` samples per second.
+
+Example: ``python benchmarks/reader.py --json reader.json``
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+import types
+
+
+def _per_sample_us(fn, items) -> float:
+    start = time.perf_counter()
+    for item in items:
+        fn(item)
+    return (time.perf_counter() - start) / len(items) * 1e6
+
+
+def run(args) -> dict:
+    from sada_dali.data.synthetic import create_photo_corpus
+    from sada_dali.loader import SADALoader
+
+    with tempfile.TemporaryDirectory() as root:
+        create_photo_corpus(root, num_images=args.num_images, num_classes=4, progress=False)
+        loader = SADALoader(os.path.join(root, "train"), 16, device="cpu", workers=0, num_threads=1,
+                            image_size=32, train=not args.val)
+        try:
+            reader = loader._reader
+            reader.publish_order(0)
+            infos = [types.SimpleNamespace(idx_in_epoch=i) for i in range(loader.sampler.shard_size)]
+            _per_sample_us(reader, infos)  # warm-up: page cache, imports, cached stream keys
+            calls = [_per_sample_us(reader, infos) for _ in range(args.repeats)]
+            files = [_per_sample_us(lambda info: reader.sample(reader.index_at(info.idx_in_epoch, 0)), infos)
+                     for _ in range(args.repeats)]
+        finally:
+            loader.close()
+    return {"config": vars(args), "host": platform.processor() or platform.machine(),
+            "call_us": statistics.median(calls), "file_us": statistics.median(files),
+            "calls_us": calls, "files_us": files}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--num-images", type=int, default=256, help="generated 500x375 JPEGs")
+    parser.add_argument("--repeats", type=int, default=7, help="timed passes over the corpus")
+    parser.add_argument("--val", action="store_true", help="the validation reader (no choices, no crop)")
+    parser.add_argument("--json", help="write the results to this path")
+    args = parser.parse_args(argv)
+    result = run(args)
+    print(f"reader call {result['call_us']:.1f} us per sample (median of {args.repeats}); of which file read "
+          f"and checks {result['file_us']:.1f} us  [{'val' if args.val else 'train'}, {args.num_images} images]")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(result, handle, indent=2)
+    return result
+
+
+if __name__ == "__main__":
+    main()
