@@ -4,7 +4,7 @@ import re
 import pytest
 import torch
 
-from _bad_files import BAD_CONTENT, DECODER_REJECTS, write_bad_file, write_png16
+from _bad_files import BAD_CONTENT, write_bad_file, write_png16
 from _images import write_image_folder
 from sada_dali._recovery import find_culprits
 from sada_dali.data._headers import image_size
