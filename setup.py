@@ -15,6 +15,8 @@ setup(
     python_requires=">=3.10",
     packages=[
         "sada_dali",
+        "sada_dali._utils",
+        "sada_dali.loader",
         "sada_dali.estimator",
         "sada_dali.data",
         "sada_dali.baseline",

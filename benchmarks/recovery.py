@@ -31,7 +31,7 @@ def _break(data: bytes) -> bytes:
 
 
 def run(args) -> dict:
-    import sada_dali._epoch as epoch_module
+    import sada_dali.loader._epoch as epoch_module
     from sada_dali.data.synthetic import create_photo_corpus
     from sada_dali.loader import SADALoader
 

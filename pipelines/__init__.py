@@ -4,7 +4,7 @@ Names are imported on first use, so ``import sada_dali.pipelines.ops`` does not 
 """
 from __future__ import annotations
 
-from sada_dali._lazy import lazy_attributes
+from sada_dali._utils.lazy import lazy_attributes
 
 _LAZY = {
     "create_train_pipeline": "sada_dali.pipelines.train",

@@ -32,6 +32,8 @@ from nvidia.dali.auto_aug.core import augmentation, select, signed_bin
 
 from sada_dali.ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS, OpSpec, create_op_space
 
+from ._compat import conditionals_enabled
+
 __all__ = ["create_augmentation", "create_augmentations", "apply_sada_op"]
 
 _ENHANCE = {"color": _aa.color, "contrast": _aa.contrast, "brightness": _aa.brightness}
@@ -123,13 +125,7 @@ def create_augmentations(op_space=None) -> list:
 
 
 def _check_conditionals(num_ops: int) -> None:
-    if num_ops < 2:
-        return  # a single op needs no conditional split
-    try:
-        from nvidia.dali._conditionals import conditionals_enabled
-    except ImportError:  # pragma: no cover - private DALI API moved; DALI then raises itself
-        return
-    if not conditionals_enabled():
+    if num_ops >= 2 and conditionals_enabled() is False:  # a single op needs no conditional split
         raise RuntimeError(
             "The `apply_sada_op` selects one op per sample with DALI conditionals; define the "
             "pipeline with `@pipeline_def(enable_conditionals=True)`.")
@@ -147,7 +143,7 @@ def apply_sada_op(images, op_idx, magnitude_bin, negate, *, augmentations,
     op_idx, magnitude_bin, negate : DataNode
         Per-sample int32 scalars on the CPU: the op's position in ``augmentations``, the bin in
         ``[0, num_magnitude_bins - 1]`` (:func:`sada_dali.ops.strength_to_bin`) and 0/1 (1
-        negates a signed op; :func:`sada_dali._random.per_sample_choices`).
+        negates a signed op; :func:`sada_dali._utils.rng.per_sample_choices`).
     augmentations : list
         From :func:`create_augmentations`.
     num_magnitude_bins : int

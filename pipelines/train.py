@@ -3,7 +3,7 @@
 One definition serves both devices; ``device="gpu"`` decodes with nvJPEG (``mixed``, the
 hardware decoder included) and runs every image op on the GPU, ``device="cpu"`` runs them all
 on the CPU. The ``RandomResizedCrop`` window is not drawn by DALI: the reader computes it from
-(seed, epoch, index) and the image size in the file header (:mod:`sada_dali.crop`), and
+(seed, epoch, index) and the image size in the file header (:mod:`sada_dali.data.crop`), and
 ``fn.decoders.image_slice`` decodes just that region.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ name is imported on first use.
 """
 from __future__ import annotations
 
-from ._lazy import lazy_attributes
+from ._utils.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -17,7 +17,7 @@ _LAZY = {
     "OpSpec": "sada_dali.ops",
     "create_op_space": "sada_dali.ops",
     "SADALoader": "sada_dali.loader",
-    "SADAClassificationIterator": "sada_dali.iterator",
+    "SADAClassificationIterator": "sada_dali.loader",
     "augment": "sada_dali.augment",
 }
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ._random import per_sample_choices
+from ._utils.rng import per_sample_choices
 
 __all__ = ["OPS", "DEFAULT_NUM_MAGNITUDE_BINS", "OpSpec", "create_op_space", "strength_to_bin",
            "bin_to_magnitude", "op_parameter", "sample_choices"]

@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from ._checks import check_int
-from ._random import STREAM_PERM, hash_uniform
+from ._utils.checks import check_int
+from ._utils.rng import STREAM_PERM, hash_uniform
 
 __all__ = ["ShardSampler"]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import as_host_array
-from ._shm import SharedBlock
+from ._utils.arrays import as_host_array
+from ._utils.shm import SharedBlock
 
 __all__ = ["StrengthTable", "validate_strengths"]
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from sada_dali import SADAEstimator
-from sada_dali._arrays import as_host_array, is_device_array
+from sada_dali._utils.arrays import as_host_array, is_device_array
 from sada_dali.strength import validate_strengths
 
 
@@ -71,7 +71,7 @@ class FakeCuda:
 
 
 def test_cuda_device_index_reads_the_device_from_metadata_only():
-    from sada_dali._arrays import cuda_device_index
+    from sada_dali._utils.arrays import cuda_device_index
 
     assert cuda_device_index(FakeCuda(1)) == 1
     assert cuda_device_index(DLPackOnly(np.zeros(2))) is None
@@ -80,7 +80,7 @@ def test_cuda_device_index_reads_the_device_from_metadata_only():
 
 def test_dlpack_import_failure_becomes_a_type_error_naming_the_argument(monkeypatch):
     cupy = pytest.importorskip("cupy")
-    from sada_dali._arrays import as_device_array
+    from sada_dali._utils.arrays import as_device_array
 
     monkeypatch.setattr(cupy, "from_dlpack", lambda x: x.__dlpack__())  # CuPy 14's path, minus the driver
 

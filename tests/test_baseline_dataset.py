@@ -6,9 +6,9 @@ from PIL import Image
 from torchvision.transforms.v2 import functional as F
 
 from _images import write_image_folder
-from sada_dali._random import per_sample_choices
+from sada_dali._utils.rng import per_sample_choices
 from sada_dali.baseline.dataset import IMAGENET_MEAN, IMAGENET_STD, SADAImageFolder
-from sada_dali.crop import CropConfig
+from sada_dali.data.crop import CropConfig
 from sada_dali.data._reader import SampleReader
 from sada_dali.data.source import create_listing
 from sada_dali.ops import OPS, create_op_space, op_parameter, strength_to_bin

@@ -5,7 +5,7 @@ import torch
 
 from _images import write_image_folder
 from sada_dali.cli.main import main
-from sada_dali.models import SmallCNN, create_model
+from sada_dali.cli.models import SmallCNN, create_model
 
 STEPS, BATCH = 2, 4
 

@@ -1,4 +1,4 @@
-"""Crop windows (``sada_dali.crop``) against a float64 reference of torchvision's
+"""Crop windows (``sada_dali.data.crop``) against a float64 reference of torchvision's
 ``RandomResizedCrop.get_params`` fed the same counter-based uniforms, and their validation."""
 import math
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 from torchvision.transforms import RandomResizedCrop
 
-from sada_dali._random import CROP_ATTEMPTS, STREAM_ATTEMPT, STREAM_CROP_LEFT, crop_uniforms, hash_uniform
-from sada_dali.crop import CropConfig, crop_window, crop_windows, image_dims
+from sada_dali._utils.rng import CROP_ATTEMPTS, STREAM_ATTEMPT, STREAM_CROP_LEFT, crop_uniforms, hash_uniform
+from sada_dali.data.crop import CropConfig, crop_window, crop_windows, image_dims
 
 SEED = 11
 
@@ -112,7 +112,7 @@ def test_pil_fallback_swaps_width_and_height_as_exif_transpose_does(orientation)
 
     from PIL import Image, ImageOps
 
-    from sada_dali.crop import _pil_dims
+    from sada_dali.data.crop import _pil_dims
 
     exif = Image.Exif()
     exif[0x0112] = orientation

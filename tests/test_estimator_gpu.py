@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from sada_dali._random import STREAM_WARMUP, hash_uniform
+from sada_dali._utils.rng import STREAM_WARMUP, hash_uniform
 from sada_dali.estimator import SADAEstimator
 
 pytestmark = pytest.mark.gpu

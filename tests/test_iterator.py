@@ -9,7 +9,7 @@ from nvidia.dali.plugin.base_iterator import LastBatchPolicy
 
 from _images import write_image_folder
 from sada_dali import SADAClassificationIterator, SADAEstimator
-from sada_dali._feed import MAX_UNFED
+from sada_dali.loader._feed import MAX_UNFED
 from sada_dali.loader import SADALoader
 
 SIZE, BATCH, BINS = 32, 5, 11

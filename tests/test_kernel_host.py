@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sada_dali._random import STREAM_WARMUP, hash_uniform
+from sada_dali._utils.rng import STREAM_WARMUP, hash_uniform
 from sada_dali.estimator import _numpy_backend as twin
 from sada_dali.kernels import KERNEL_DIR
 

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from _images import truncate_file, write_image, write_image_folder
-from sada_dali._random import per_sample_choices
+from sada_dali._utils.rng import per_sample_choices
 from sada_dali.loader import SADALoader
 from sada_dali.ops import OPS
 

@@ -1,6 +1,6 @@
 """``SADALoader`` (DALI, CPU) against its torchvision twin ``SADAImageFolder``, sample by sample.
 
-Both crop the window of ``sada_dali.crop.crop_windows``, resize it bilinearly with antialiasing,
+Both crop the window of ``sada_dali.data.crop.crop_windows``, resize it bilinearly with antialiasing,
 apply the sample's op at its magnitude bin and sign, flip and normalise. Measured on 60-120 px
 photo-like JPEGs resized to 48 px, per sample, in grey levels (|DALI - torchvision|):
 

@@ -46,7 +46,7 @@ except Exception as exc:  # e.g. a CUDA torchvision wheel next to a CPU torch: i
 from test_augment import IMAGES, photo_like
 
 from sada_dali import augment
-from sada_dali._random import per_sample_choices
+from sada_dali._utils.rng import per_sample_choices
 from sada_dali.baseline.transforms import SADATransform, apply_op
 from sada_dali.ops import OPS, OpSpec, bin_to_magnitude, create_op_space
 from sada_dali.strength import StrengthTable

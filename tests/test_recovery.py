@@ -6,7 +6,7 @@ import torch
 
 from _bad_files import BAD_CONTENT, write_bad_file, write_png16
 from _images import write_image_folder
-from sada_dali._recovery import find_culprits
+from sada_dali.loader._recovery import find_culprits
 from sada_dali.data._headers import image_size
 from sada_dali.data._reader import SampleReader
 from sada_dali.loader import SADALoader
@@ -142,7 +142,7 @@ def test_bad_files_match_a_dataset_moved_to_another_folder(tmp_path, paths):
 def test_a_failure_no_probe_explains_is_raised_with_the_suspect_files(tmp_path, paths, monkeypatch):
     loader = make_loader(tmp_path, on_error="skip")
     corrupt(loader, paths, {"truncated_png": 13})
-    monkeypatch.setattr("sada_dali._recovery.find_culprits", lambda runner, batch, **_: [])
+    monkeypatch.setattr("sada_dali.loader._recovery.find_culprits", lambda runner, batch, **_: [])
     with pytest.raises(RuntimeError, match=r"(?s)of epoch 0 failed: .*These batches hold the files"):
         read_epoch(loader)
 

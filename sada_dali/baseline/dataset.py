@@ -5,8 +5,8 @@ It is the CPU path for users without DALI and the baseline of ``sada-dali bench`
 DALI's decoder does). It lists the folder with :func:`sada_dali.data.source.create_listing`, so
 index ``i`` is the same sample as in :class:`sada_dali.SADALoader`, and it follows the DALI
 training pipeline step by step: decode, crop to the window of
-:func:`sada_dali.crop.crop_windows` (the very window the DALI loader decodes) and resize, the SADA op at the sample's strength (:class:`SADATransform`), the
-horizontal flip drawn by :func:`sada_dali._random.per_sample_choices`, then ImageNet
+:func:`sada_dali.data.crop.crop_windows` (the very window the DALI loader decodes) and resize, the SADA op at the sample's strength (:class:`SADATransform`), the
+horizontal flip drawn by :func:`sada_dali._utils.rng.per_sample_choices`, then ImageNet
 normalisation to float CHW. The strengths and the epoch live in a shared
 :class:`~sada_dali.strength.StrengthTable`, so persistent workers see every update.
 """
@@ -19,7 +19,7 @@ from PIL import Image, ImageOps
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
-from ..crop import CropConfig, crop_window, image_dims
+from ..data.crop import CropConfig, crop_window, image_dims
 from ..data.source import create_listing
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS
 from .transforms import SADATransform
@@ -54,7 +54,7 @@ class SADAImageFolder(torch.utils.data.Dataset):
     file_root : str or os.PathLike, optional
         Folder of a file list's relative paths.
     random_area, random_aspect_ratio : tuple of float
-        Crop window ranges (:class:`sada_dali.crop.CropConfig`), as in the DALI loader.
+        Crop window ranges (:class:`sada_dali.data.crop.CropConfig`), as in the DALI loader.
     fill : int
         Fill of the geometric ops.
 
@@ -64,7 +64,7 @@ class SADAImageFolder(torch.utils.data.Dataset):
         Files, labels and class names in index order.
     transform : SADATransform or None
         The per-sample op (None for validation).
-    crop : sada_dali.crop.CropConfig
+    crop : sada_dali.data.crop.CropConfig
         The crop window ranges.
     """
 

@@ -137,9 +137,9 @@ def format_epoch(name: str, epoch: int, epochs: int, train: dict, val: dict, str
 def uniform_strengths(seed: int, epoch: int, num_samples: int) -> np.ndarray:
     """TrivialAugment's magnitude rule as strengths: one uniform [0, 1) draw per sample and epoch.
 
-    The draw is :func:`sada_dali._random.hash_uniform` on the warm-up stream, the same values the
+    The draw is :func:`sada_dali._utils.rng.hash_uniform` on the warm-up stream, the same values the
     estimator uses before a sample's variance is valid, so a resumed run redraws them exactly.
     """
-    from .._random import STREAM_WARMUP, hash_uniform
+    from .._utils.rng import STREAM_WARMUP, hash_uniform
 
     return hash_uniform(seed, epoch, np.arange(num_samples), STREAM_WARMUP).astype(np.float32)

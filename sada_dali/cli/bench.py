@@ -17,7 +17,7 @@ import os
 import platform
 from pathlib import Path
 
-from .._defaults import usable_cpus
+from ..loader._defaults import usable_cpus
 from ._args import existing_dir, int_at_least
 
 __all__ = ["add_parser", "run", "compute_ratios", "format_table"]
@@ -100,7 +100,7 @@ def run(args) -> int:
 
     from ..data.source import create_listing
     from ..data.synthetic import create_photo_corpus, default_cache_dir
-    from ..plots import plot_throughput
+    from .plots import plot_throughput
     from . import _bench_rows as rows_
 
     selected = _parse_rows(args)

@@ -88,7 +88,7 @@ def _train_run(name: str, args, sources: dict, device: str) -> dict:
 
     from ..estimator import SADAEstimator
     from ..loader import SADALoader
-    from ..models import SmallCNN
+    from .models import SmallCNN
     from ..ops import create_op_space
     from ._loop import evaluate, format_epoch, summarize_strengths, train_one_epoch, uniform_strengths
 
@@ -137,8 +137,8 @@ def _train_run(name: str, args, sources: dict, device: str) -> dict:
 def run(args) -> int:
     """Build the digits (once), train both runs, write ``summary.json`` and the figure."""
     from ..data.synthetic import create_digits_dataset, default_cache_dir
-    from ..plots import plot_strength_evolution
-    from .._defaults import usable_cpus
+    from .plots import plot_strength_evolution
+    from ..loader._defaults import usable_cpus
     from ._args import resolve_device
 
     start = time.perf_counter()

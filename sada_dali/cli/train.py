@@ -75,7 +75,7 @@ def init_distributed(device: str) -> tuple[int, int, int]:
 
 
 def _check_args(args) -> None:
-    from ..models import check_arch
+    from .models import check_arch
 
     for split in ("train", "val"):
         if not os.path.isdir(os.path.join(args.data, split)):
@@ -97,7 +97,7 @@ def run(args) -> int:
     from ..checkpoint import load_checkpoint, save_checkpoint
     from ..estimator import SADAEstimator
     from ..loader import SADALoader
-    from ..models import create_model
+    from .models import create_model
     from ._args import resolve_device
     from ._loop import evaluate, summarize_strengths, train_one_epoch, uniform_strengths
 

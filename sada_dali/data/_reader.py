@@ -6,7 +6,7 @@ slot and the strengths from the table itself. Given the epoch, every output is a
 function of the sample's position in the epoch, as DALI requires of parallel sources. A
 resumed epoch starts at the table's ``start`` position: DALI's ``idx_in_epoch`` counts
 from there, so the pipeline reads exactly the rest of the interrupted epoch. The crop window
-is one of those outputs: :func:`sada_dali.crop.crop_windows` of the image size read from the
+is one of those outputs: :func:`sada_dali.data.crop.crop_windows` of the image size read from the
 file header, so the decoder crops the same pixels whatever the worker, shard or resume.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import io
 
 import numpy as np
 
-from ..crop import CropConfig, crop_window, crop_windows, image_dims
+from .crop import CropConfig, crop_window, crop_windows, image_dims
 from ..ops import sample_choices
 from ._headers import image_format, image_size
 from ._shared_listing import SharedListing
@@ -96,7 +96,7 @@ class SampleReader:
     choices : bool
         Whether to append the op, magnitude bin, sign, flip and crop window outputs (training).
     random_area, random_aspect_ratio : tuple of float
-        Ranges of the crop window (:class:`sada_dali.crop.CropConfig`).
+        Ranges of the crop window (:class:`sada_dali.data.crop.CropConfig`).
     max_pixels : int or None
         Largest width x height a file's header may declare (read without decoding); None
         turns this decompression-bomb guard off.
@@ -115,7 +115,7 @@ class SampleReader:
     :meth:`sample_choices`) and the crop window as DALI's slice arguments ``crop_start``
     ``(left, top)`` and ``crop_shape`` ``(width, height)`` (int32 pairs; see
     :meth:`crop_windows`). With ``choices``, a file whose size cannot be told (see
-    :func:`sada_dali.crop.image_dims`) counts as unreadable. The position read is DALI's ``idx_in_epoch`` plus the table's
+    :func:`sada_dali.data.crop.image_dims`) counts as unreadable. The position read is DALI's ``idx_in_epoch`` plus the table's
     ``start``. Positions past the shard size wrap to the shard's start (batch padding); past
     ``sampler.padded_positions()`` the reader raises ``StopIteration``.
     """

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._shm import SharedBlock
+from .._utils.shm import SharedBlock
 
 __all__ = ["SharedListing"]
 

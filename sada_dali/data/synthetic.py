@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from tqdm.auto import tqdm
 
-from .._checks import check_int
+from .._utils.checks import check_int
 
 __all__ = ["create_digits_dataset", "create_photo_corpus", "default_cache_dir"]
 

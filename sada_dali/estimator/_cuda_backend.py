@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._arrays import _cupy, _is_torch, as_device_array, cuda_device_index
+from .._utils.arrays import _cupy, _is_torch, as_device_array, cuda_device_index
 from ._checks import check_batch
 from .config import _MAX_SAMPLES
 from ._kernels import CLAIM_KERNELS, UPDATE_KERNELS, kernels

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._arrays import as_host_array
-from .._random import STREAM_WARMUP, hash_uniform
+from .._utils.arrays import as_host_array
+from .._utils.rng import STREAM_WARMUP, hash_uniform
 from ._checks import check_batch
 
 __all__ = ["LOG_FLOOR", "NumpyBackend", "log_softmax", "kl_divergence", "window_variance", "ema",

@@ -3,7 +3,7 @@
 A state is small: the epoch, the number of batches already read in it, the strengths that
 epoch started with, the files the decoder rejected (never read again), and a fingerprint of everything that
 decides which samples a shard reads and which choices they get. Everything else is recomputed, because every per-sample
-choice is a pure function of (seed, epoch, index) (see :mod:`sada_dali._random`).
+choice is a pure function of (seed, epoch, index) (see :mod:`sada_dali._utils.rng`).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .strength import validate_strengths
+from ..strength import validate_strengths
 
 __all__ = ["LOADER_STATE_FORMAT", "listing_digest", "check_loader_state", "LoaderStateMixin"]
 

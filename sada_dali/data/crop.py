@@ -4,7 +4,7 @@ The DALI reader and the torchvision baseline both call :func:`crop_windows`, so 
 the same window in both, whatever the worker, thread or shard layout, and a resumed epoch
 crops exactly as the interrupted one would have. The rule is torchvision's
 ``RandomResizedCrop.get_params``, with its random draws taken from the counter-based
-generator (:func:`sada_dali._random.crop_uniforms`) instead of a stateful one:
+generator (:func:`sada_dali._utils.rng.crop_uniforms`) instead of a stateful one:
 
 - up to 10 attempts: an area fraction uniform in ``random_area``, an aspect ratio
   (width / height) log-uniform in ``random_aspect_ratio``, ``w = round(sqrt(A * r))`` and
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._random import crop_uniforms
-from .data._headers import image_size
+from .._utils.rng import crop_uniforms
+from ._headers import image_size
 
 __all__ = ["CropConfig", "crop_window", "crop_windows", "image_dims"]
 

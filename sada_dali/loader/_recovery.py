@@ -10,22 +10,13 @@ the failing batch; under "raise" the error names exactly those files.
 """
 from __future__ import annotations
 
-from ._loader_errors import dead_workers, innermost, read_failure
+from ..pipelines._compat import shutdown_pipeline
+from ._errors import dead_workers, innermost, read_failure
 
-__all__ = ["MAX_RECOVERIES_PER_BATCH", "PROBE_BATCH", "DecodeProbe", "shutdown_pipeline", "find_culprits", "recover"]
+__all__ = ["MAX_RECOVERIES_PER_BATCH", "PROBE_BATCH", "DecodeProbe", "find_culprits", "recover"]
 
 MAX_RECOVERIES_PER_BATCH = 8
 PROBE_BATCH = 8  # DALI 2.4's CPU decoder has crashed the process on a failing batch of 32 or more
-
-
-def shutdown_pipeline(pipe) -> None:
-    """Stop a DALI pipeline and its Python worker processes now, rather than when it is collected."""
-    if pipe is None:
-        return
-    pool = getattr(pipe, "_py_pool", None)
-    pipe._shutdown()
-    if pool is not None:
-        pool.close()
 
 
 class DecodeProbe:
@@ -57,7 +48,7 @@ class DecodeProbe:
     def _build(self):
         from nvidia.dali import fn, pipeline_def, types
 
-        from .pipelines._stages import decoder_args
+        from ..pipelines._stages import decoder_args
 
         @pipeline_def(batch_size=self.max_batch, num_threads=self.num_threads, device_id=self.device_id,
                       prefetch_queue_depth=1)

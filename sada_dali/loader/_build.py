@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 
-from ._checks import check_int
+from .._utils.checks import check_int
 from ._defaults import default_num_threads, default_workers
 from ._main_guard import check_main_guard
 
@@ -41,22 +41,22 @@ def create_loader_pipeline(reader, *, train: bool, device: str, device_id, seed:
                 device_id=device_id, seed=seed, py_num_workers=workers, py_start_method="spawn",
                 prefetch_queue_depth=prefetch_queue_depth)
     if train:
-        from .pipelines.train import create_train_pipeline
+        from ..pipelines.train import create_train_pipeline
 
         return create_train_pipeline(reader, device=device, **options, **args)
-    from .pipelines.val import create_val_pipeline
+    from ..pipelines.val import create_val_pipeline
 
     options = {k: options[k] for k in ("image_size", "fp16", "hw_decoder_load")}
     return create_val_pipeline(reader, device=device, **options, **args)
 
 
 def create_loader_runner(reader, owner, *, num_threads, workers, **args):
-    """The :class:`~sada_dali._epoch.EpochRunner` of a loader: its pipeline, built now by
+    """The :class:`~sada_dali.loader._epoch.EpochRunner` of a loader: its pipeline, built now by
     :func:`create_loader_pipeline` with ``args`` (rebuilt the same way after a decoder failure),
     and the probe that finds the files a failed pipeline's decoder rejected.
 
     ``num_threads`` and ``workers`` are checked and, when None, take the per-rank defaults of
-    :mod:`sada_dali._defaults` here, once, as is the main-script guard that workers need.
+    :mod:`sada_dali.loader._defaults` here, once, as is the main-script guard that workers need.
     """
     from ._epoch import EpochRunner
     from ._recovery import DecodeProbe
@@ -89,8 +89,8 @@ def create_loader_estimator(estimator, *, num_samples: int, num_classes: int, de
     if estimator is None or estimator is False:
         return None
     if estimator is True:
-        from .distributed import DistributedEstimator, shard_info
-        from .estimator import SADAEstimator
+        from ..distributed import DistributedEstimator, shard_info
+        from ..estimator import SADAEstimator
 
         where = "cpu" if device == "cpu" else f"cuda:{device_id}"
         created = SADAEstimator(num_samples, num_classes, device=where, seed=seed)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import signal
 
+from ..pipelines._compat import worker_processes
+
 __all__ = ["dead_workers", "innermost", "read_failure"]
 
 
@@ -14,9 +16,8 @@ def dead_workers(pipe) -> str:
     pipe : nvidia.dali.Pipeline
         A pipeline with a parallel ``external_source`` (its ``_py_pool``).
     """
-    pool = getattr(getattr(pipe, "_py_pool", None), "pool", None)
     dead = []
-    for process in getattr(pool, "_processes", ()):
+    for process in worker_processes(pipe):
         code = process.exitcode
         if code is not None and code < 0 and -code in signal.valid_signals():
             dead.append(f"worker pid {process.pid} killed by {signal.Signals(-code).name}")
@@ -35,11 +36,11 @@ def innermost(exc: BaseException) -> BaseException:
 def read_failure(runner, batch: int, exc: Exception, *, culprits=(), ahead=None) -> RuntimeError:
     """The error to raise when DALI failed while ``runner`` read ``batch`` of its running epoch.
 
-    ``runner`` is the loader's :class:`~sada_dali._epoch.EpochRunner` (its ``running`` epoch,
+    ``runner`` is the loader's :class:`~sada_dali.loader._epoch.EpochRunner` (its ``running`` epoch,
     ``pipe``, ``listing``, ``sampler`` and ``prefetch_queue_depth``; its repr names the loader).
 
     A dead worker is named as such. ``culprits``, the ``(position, index)`` of the files the
-    decoder rejected (:func:`sada_dali._recovery.find_culprits`), are named with their batch.
+    decoder rejected (:func:`sada_dali.loader._recovery.find_culprits`), are named with their batch.
     Any other failure carries DALI's innermost message and, when that message names no file,
     the files of the batches that may have failed (DALI reads up to ``prefetch_queue_depth``
     batches ahead). ``ahead`` is ``runner.read_ahead(batch)`` when the caller has it already.

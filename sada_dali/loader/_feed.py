@@ -49,7 +49,7 @@ class FeedLedger:
             self._dropped += 1
 
     def feed(self, logits, target=None) -> None:
-        """Update the estimator with ``logits`` of the oldest unfed batch (see :mod:`sada_dali._feed`)."""
+        """Update the estimator with ``logits`` of the oldest unfed batch (see :mod:`sada_dali.loader._feed`)."""
         if self._dropped:
             raise RuntimeError(
                 f"More than {MAX_UNFED} batches were yielded without feed(), so the oldest ones were forgotten; "

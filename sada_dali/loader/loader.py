@@ -1,8 +1,8 @@
 """``SADALoader``: a drop-in PyTorch-style iterator over a DALI SADA pipeline.
 
 The epoch handshake (strengths copied once per epoch, cheap early exit) lives in
-:mod:`sada_dali._epoch`, feeding the estimator from torch-style loops in
-:mod:`sada_dali._feed`, and what is decided at construction in :mod:`sada_dali._loader_build`.
+:mod:`sada_dali.loader._epoch`, feeding the estimator from torch-style loops in
+:mod:`sada_dali.loader._feed`, and what is decided at construction in :mod:`sada_dali.loader._build`.
 Resume is exact because every per-sample choice (order, op, sign, flip) is a pure function
 of (seed, epoch, index): :meth:`SADALoader.state_dict` saves the epoch, the batches read
 and the epoch's strengths, and a new loader restarts that epoch's order at the saved position.
@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import as_host_array
+from .._utils.arrays import as_host_array
 from ._feed import FeedingMixin, FeedLedger
-from ._loader_build import create_loader_estimator, create_loader_runner
-from ._loader_state import LoaderStateMixin
-from .data._reader import DEFAULT_MAX_PIXELS, SampleReader
-from .data.source import create_listing
-from .ops import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
-from .sampler import ShardSampler
-from .strength import StrengthTable, validate_strengths
+from ._build import create_loader_estimator, create_loader_runner
+from ._state import LoaderStateMixin
+from ..data._reader import DEFAULT_MAX_PIXELS, SampleReader
+from ..data.source import create_listing
+from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
+from ..sampler import ShardSampler
+from ..strength import StrengthTable, validate_strengths
 
 __all__ = ["SADALoader"]
 
@@ -62,7 +62,7 @@ class SADALoader(FeedingMixin, LoaderStateMixin):
         wrapping around and yields a partial last batch.
     num_threads, workers : int, optional
         DALI threads and reader processes (start method "spawn"; 0 reads inline). Default:
-        this rank's share of its usable CPUs (:mod:`sada_dali._defaults`).
+        this rank's share of its usable CPUs (:mod:`sada_dali.loader._defaults`).
     on_error : {"raise", "skip"}
         A file that cannot be read or decoded raises an error naming exactly it, or is skipped:
         its row is dropped, counted in :attr:`num_skipped`, and never read again (README, "Faults").
@@ -92,7 +92,7 @@ class SADALoader(FeedingMixin, LoaderStateMixin):
     The epoch advances by one after each complete pass; :meth:`set_epoch` overrides it. A
     pass left early ends at the next pass's start, reading at most ``prefetch_queue_depth +
     1`` more batches; without ``set_epoch`` the same epoch is read again. Every sample's
-    order, op, sign, flip and crop window (:mod:`sada_dali.crop`) are pure functions of
+    order, op, sign, flip and crop window (:mod:`sada_dali.data.crop`) are pure functions of
     (seed, epoch, index) and its header size, so resume (:meth:`state_dict`,
     :meth:`load_state_dict`) is exact to the pixel on the CPU: see the README.
     """
@@ -106,8 +106,8 @@ class SADALoader(FeedingMixin, LoaderStateMixin):
                  hw_decoder_load: float = 0.65, prefetch_queue_depth: int = 2,
                  random_area=(0.08, 1.0), random_aspect_ratio=(3 / 4, 4 / 3),
                  max_pixels: int | None = DEFAULT_MAX_PIXELS):
-        from .distributed import resolve_shards
-        from .pipelines._stages import check_device, resolve_device_id
+        from ..distributed import resolve_shards
+        from ..pipelines._stages import check_device, resolve_device_id
 
         num_shards, shard_id = resolve_shards(num_shards, shard_id)
         self.device = check_device(device)

@@ -10,15 +10,16 @@ An epoch left early ends cheaply: the runner sets the table's ``stop`` slot, so 
 reader call raises ``StopIteration``, and drops what DALI had already prepared (at most
 ``prefetch_queue_depth`` batches plus the one being read) instead of reading to the end.
 
-A decoder failure ends a DALI pipeline; the runner hands it to :func:`sada_dali._recovery.recover`,
+A decoder failure ends a DALI pipeline; the runner hands it to :func:`sada_dali.loader._recovery.recover`,
 which may rebuild the pipeline and resume the epoch at the failing batch (:meth:`EpochRunner.rebuild`).
 """
 from __future__ import annotations
 
 import weakref
 
-from ._loader_errors import dead_workers, read_failure
-from ._recovery import recover, shutdown_pipeline
+from ._errors import dead_workers, read_failure
+from ..pipelines._compat import shutdown_pipeline
+from ._recovery import recover
 
 __all__ = ["OUTPUTS", "EpochRunner"]
 
@@ -42,7 +43,7 @@ class EpochRunner:
         The loader, named in errors.
     prefetch_queue_depth : int
         DALI's queue depth (how far a failure may lie ahead of the batch yielded).
-    probe : sada_dali._recovery.DecodeProbe
+    probe : sada_dali.loader._recovery.DecodeProbe
         Finds the files a failed pipeline's decoder rejected.
 
     Attributes
@@ -152,7 +153,7 @@ class EpochRunner:
 
         Skipped files' rows are dropped and counted; a batch whose every row was skipped
         comes out with 0 rows, so every rank of a distributed run yields as many batches.
-        A decoder failure is recovered from or raised by :func:`sada_dali._recovery.recover`.
+        A decoder failure is recovered from or raised by :func:`sada_dali.loader._recovery.recover`.
         """
         while True:
             try:

@@ -1,0 +1,10 @@
+"""Private helpers shared by every layer of sada-dali.
+
+* ``arrays.py``: DLPack, torch, CuPy and NumPy arrays as host or device arrays;
+* ``rng.py``: the counter-based random streams every per-sample choice is drawn from;
+* ``shm.py``: named shared-memory blocks;
+* ``lazy.py``: lazy package attributes (PEP 562);
+* ``checks.py``: argument checks (integers, devices, strength tables).
+
+Nothing here imports DALI, torch or CuPy at import time, nor any other sada-dali module.
+"""
