@@ -2,22 +2,21 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, replace
 
 from .._utils.checks import check_int
 from ._defaults import default_num_threads, default_workers
 from ._main_guard import check_main_guard
 
-__all__ = ["create_loader_pipeline", "create_loader_runner", "create_loader_estimator"]
+__all__ = ["PipelineOptions", "create_loader_pipeline", "create_loader_runner", "create_loader_estimator"]
 
 
-def create_loader_pipeline(reader, *, train: bool, device: str, device_id, seed: int, num_threads: int,
-                           workers: int, prefetch_queue_depth: int, **options):
-    """Build the training or validation pipeline of a loader.
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Everything a loader's pipeline is built from, besides its reader (fixed at construction).
 
-    Parameters
+    Attributes
     ----------
-    reader : sada_dali.data._reader.SampleReader
-        The per-sample source.
     train : bool
         SADA training pipeline, or the validation one.
     device : {"gpu", "cpu"}
@@ -30,46 +29,81 @@ def create_loader_pipeline(reader, *, train: bool, device: str, device_id, seed:
         DALI threads and reader worker processes (resolved by :func:`create_loader_runner`).
     prefetch_queue_depth : int
         DALI's queue depth.
-    **options
-        The pipeline function's own arguments (image size, op space, crop ranges...).
+    image_size : int
+        Output side.
+    op_space : tuple of OpSpec
+        The SADA ops (training only).
+    num_magnitude_bins : int
+        Strength quantisation (training only).
+    fp16 : bool
+        float16 images.
+    hw_decoder_load : float
+        Share of JPEGs for the hardware decoder ("gpu").
+    """
+
+    train: bool
+    device: str
+    device_id: int | None
+    seed: int
+    num_threads: int | None
+    workers: int | None
+    prefetch_queue_depth: int
+    image_size: int
+    op_space: tuple
+    num_magnitude_bins: int
+    fp16: bool
+    hw_decoder_load: float
+
+
+def create_loader_pipeline(reader, options: PipelineOptions):
+    """Build the training or validation pipeline of a loader.
+
+    Parameters
+    ----------
+    reader : sada_dali.data._reader.SampleReader
+        The per-sample source.
+    options : PipelineOptions
+        With ``num_threads`` and ``workers`` resolved.
 
     Returns
     -------
     nvidia.dali.Pipeline
     """
-    args = dict(batch_size=reader.sampler.batch_size, num_threads=num_threads,
-                device_id=device_id, seed=seed, py_num_workers=workers, py_start_method="spawn",
-                prefetch_queue_depth=prefetch_queue_depth)
-    if train:
+    o = options
+    args = dict(batch_size=reader.sampler.batch_size, num_threads=o.num_threads, device_id=o.device_id,
+                seed=o.seed, py_num_workers=o.workers, py_start_method="spawn",
+                prefetch_queue_depth=o.prefetch_queue_depth, device=o.device, image_size=o.image_size,
+                fp16=o.fp16, hw_decoder_load=o.hw_decoder_load)
+    if o.train:
         from ..pipelines.train import create_train_pipeline
 
-        return create_train_pipeline(reader, device=device, **options, **args)
+        return create_train_pipeline(reader, op_space=o.op_space, num_magnitude_bins=o.num_magnitude_bins, **args)
     from ..pipelines.val import create_val_pipeline
 
-    options = {k: options[k] for k in ("image_size", "fp16", "hw_decoder_load")}
-    return create_val_pipeline(reader, device=device, **options, **args)
+    return create_val_pipeline(reader, **args)
 
 
-def create_loader_runner(reader, owner, *, num_threads, workers, **args):
+def create_loader_runner(reader, owner, options: PipelineOptions):
     """The :class:`~sada_dali.loader._epoch.EpochRunner` of a loader: its pipeline, built now by
-    :func:`create_loader_pipeline` with ``args`` (rebuilt the same way after a decoder failure),
-    and the probe that finds the files a failed pipeline's decoder rejected.
+    :func:`create_loader_pipeline` (rebuilt the same way after a decoder failure), and the probe
+    that finds the files a failed pipeline's decoder rejected.
 
-    ``num_threads`` and ``workers`` are checked and, when None, take the per-rank defaults of
-    :mod:`sada_dali.loader._defaults` here, once, as is the main-script guard that workers need.
+    ``options.num_threads`` and ``options.workers`` are checked and, when None, take the per-rank
+    defaults of :mod:`sada_dali.loader._defaults` here, once, as is the main-script guard that
+    workers need.
     """
     from ._epoch import EpochRunner
     from ._recovery import DecodeProbe
 
-    device = args["device"]
-    num_threads = default_num_threads(device) if num_threads is None else check_int(num_threads, "num_threads", 1)
-    workers = default_workers() if workers is None else check_int(workers, "workers", 0)
+    o = options
+    num_threads = default_num_threads(o.device) if o.num_threads is None else check_int(o.num_threads, "num_threads", 1)
+    workers = default_workers() if o.workers is None else check_int(o.workers, "workers", 0)
     check_main_guard(workers)
-    factory = functools.partial(create_loader_pipeline, reader, num_threads=num_threads, workers=workers, **args)
-    probe = DecodeProbe(device=device, device_id=args["device_id"], hw_decoder_load=args["hw_decoder_load"],
+    resolved = replace(o, num_threads=num_threads, workers=workers)
+    probe = DecodeProbe(device=o.device, device_id=o.device_id, hw_decoder_load=o.hw_decoder_load,
                         num_threads=num_threads, max_batch=reader.sampler.batch_size, crop=reader.choices)
-    return EpochRunner(factory, reader, listing=owner.listing, owner=owner,
-                       prefetch_queue_depth=args["prefetch_queue_depth"], probe=probe)
+    return EpochRunner(functools.partial(create_loader_pipeline, reader, resolved), reader, listing=owner.listing,
+                       owner=owner, prefetch_queue_depth=o.prefetch_queue_depth, probe=probe)
 
 
 def create_loader_estimator(estimator, *, num_samples: int, num_classes: int, device: str, device_id, seed: int,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 
-__all__ = ["FeedLedger", "FeedingMixin", "MAX_UNFED"]
+__all__ = ["FeedLedger", "MAX_UNFED"]
 
 MAX_UNFED = 16
 """Batches a trainer may be ahead of :meth:`FeedLedger.feed` (prefetchers hold 1 or 2)."""
@@ -90,44 +90,3 @@ class FeedLedger:
         if self._fed:
             self.estimator.end_epoch()
             self._fed = False
-
-
-class FeedingMixin:
-    """``feed()`` and the epoch-start hook of :class:`~sada_dali.SADALoader` (its ``_ledger``,
-    ``None`` without an estimator, and its ``_runner``)."""
-
-    def feed(self, logits, target=None) -> None:
-        """Update :attr:`estimator` with the logits of the oldest batch not fed yet.
-
-        Call it once per batch, in the order yielded (also behind a prefetching wrapper).
-
-        Parameters
-        ----------
-        logits : tensor or array
-            (B, K) logits of that batch (any DLPack producer; no host sync on the GPU).
-        target : tensor, optional
-            The batch's labels as the loop sees them, checked against that batch's (by
-            storage for a view or same-device move, else by value).
-
-        Raises
-        ------
-        RuntimeError
-            Without an estimator, or when calls and batches are out of step.
-        ValueError
-            When ``logits`` or ``target`` do not belong to the oldest unfed batch.
-        """
-        if self._ledger is None:
-            raise RuntimeError("feed() needs an estimator: create the loader with estimator=True (or pass one), "
-                               "or call estimator.update(indices, logits) yourself.")
-        self._ledger.feed(logits, target)
-
-    def _start_epoch(self) -> None:
-        if self._ledger is not None:
-            self._ledger.start_epoch()
-        self._runner.start()
-
-    def _emit(self, batch):
-        images, labels, indices = batch
-        if self._ledger is not None:
-            self._ledger.record(labels, indices)
-        return batch

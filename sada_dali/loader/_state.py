@@ -15,7 +15,7 @@ import numpy as np
 
 from ..strength import validate_strengths
 
-__all__ = ["LOADER_STATE_FORMAT", "listing_digest", "check_loader_state", "LoaderStateMixin"]
+__all__ = ["LOADER_STATE_FORMAT", "listing_digest", "check_loader_state", "LoaderState"]
 
 LOADER_STATE_FORMAT = "sada_dali.SADALoader/1"
 _KEYS = ("format", "config", "epoch", "position", "strengths", "pending_strengths", "num_skipped",
@@ -135,73 +135,63 @@ def check_loader_state(state, config: dict, *, num_batches: int, listing) -> dic
             "pending_strengths": _check_strengths(state, "pending_strengths", num_samples, train)}
 
 
-class LoaderStateMixin:
-    """``state_dict`` / ``load_state_dict`` of :class:`~sada_dali.SADALoader` (its ``sampler``,
-    ``listing``, ``train``, ``_reader``, ``_table`` and ``_runner``)."""
+class LoaderState:
+    """Saves and restores the state of one loader's sampler, reader, strength table and runner.
 
-    def _config(self) -> dict:
-        if getattr(self, "_digest", None) is None:
+    Parameters
+    ----------
+    sampler : sada_dali.sampler.ShardSampler
+        The loader's shard sampler (epoch, seed, shard layout, batch size).
+    reader : sada_dali.data._reader.SampleReader
+        The loader's reader (its listing, op count, bins and crop ranges).
+    table : sada_dali.strength.StrengthTable
+        The strengths in use this epoch.
+    runner : sada_dali.loader._epoch.EpochRunner
+        The epoch runner (position, pending strengths, skipped files).
+    train : bool
+        Whether the loader is a training one.
+    """
+
+    def __init__(self, sampler, reader, table, runner, *, train: bool):
+        self.sampler, self.reader, self.table, self.runner, self.train = sampler, reader, table, runner, train
+        self._digest = None
+
+    @property
+    def listing(self):
+        return self.runner.listing
+
+    def config(self) -> dict:
+        """The fingerprint a saved state must match (dataset digest, size, seed, shard layout...)."""
+        if self._digest is None:
             self._digest = listing_digest(self.listing)
-        s, reader = self.sampler, self._reader
+        s, reader = self.sampler, self.reader
         return {"num_samples": s.num_samples, "listing": self._digest, "seed": s.seed, "num_shards": s.num_shards,
                 "shard_id": s.shard_id, "batch_size": s.batch_size, "drop_last": s.drop_last, "train": self.train,
                 "num_ops": reader.num_ops, "num_magnitude_bins": reader.num_magnitude_bins,
                 "random_area": tuple(map(float, reader.crop.random_area)),
                 "random_aspect_ratio": tuple(map(float, reader.crop.random_aspect_ratio))}
 
-    def state_dict(self) -> dict:
-        """The loader's position, strengths and fingerprint, to resume with :meth:`load_state_dict`.
-
-        Call it between batches (e.g. with the model's checkpoint): ``position`` counts the
-        batches of ``epoch`` already yielded. After an epoch's last batch the state points to
-        the start of the next epoch.
-
-        Returns
-        -------
-        dict
-            ``format``, ``config`` (dataset digest, size, seed, shard layout, batch size...),
-            ``epoch``, ``position``, ``strengths`` (the (N,) float32 strengths of the epoch in
-            progress; None for validation), ``pending_strengths`` (an array given to
-            :meth:`set_strengths` for the next epoch, else None), ``num_skipped``,
-            ``skipped_files`` and ``bad_files`` (the files the decoder rejected, which a loaded
-            loader never reads). Plain Python values and NumPy arrays (``torch.save`` and pickle work).
-        """
-        runner = self._runner
+    def save(self) -> dict:
+        """The state :meth:`SADALoader.state_dict` returns."""
+        runner = self.runner
         epoch, position = runner.position()
-        strengths = self._table.array.copy() if self.train else None
+        strengths = self.table.array.copy() if self.train else None
         if runner.resume is not None:
             strengths = runner.resume["strengths"]
         pending = runner.pending if isinstance(runner.pending, np.ndarray) else None
-        return {"format": LOADER_STATE_FORMAT, "config": self._config(), "epoch": epoch, "position": position,
+        return {"format": LOADER_STATE_FORMAT, "config": self.config(), "epoch": epoch, "position": position,
                 "strengths": strengths, "pending_strengths": None if pending is None else pending.copy(),
                 "num_skipped": runner.num_skipped, "skipped_files": list(runner.skipped_files),
-                "bad_files": [self.listing.files[i] for i in self._reader.listing.bad_indices()]}
+                "bad_files": [self.listing.files[i] for i in self.reader.listing.bad_indices()]}
 
-    def load_state_dict(self, state_dict: dict) -> None:
-        """Continue from a :meth:`state_dict`: the next pass reads the rest of the saved epoch.
-
-        The resumed epoch reads the same remaining sample indices, with the same ops, magnitude
-        bins, signs, flips and strengths as the interrupted run; later epochs follow as usual
-        (attach the estimator again with :meth:`set_strengths` after loading its own state).
-
-        Parameters
-        ----------
-        state_dict : dict
-            From a loader over the same dataset with the same seed, shard layout, batch size,
-            ``drop_last``, ``train``, op space size and ``num_magnitude_bins``; workers,
-            threads and device may differ.
-
-        Raises
-        ------
-        TypeError, ValueError
-            If it is not such a state (the error names the mismatching key); the loader is
-            then left unchanged.
-        """
-        checked = check_loader_state(state_dict, self._config(), num_batches=len(self.sampler), listing=self.listing)
-        runner = self._runner
+    def load(self, state_dict) -> None:
+        """Check ``state_dict`` and make the next pass read the rest of its epoch (see
+        :meth:`SADALoader.load_state_dict`); nothing changes when the check fails."""
+        checked = check_loader_state(state_dict, self.config(), num_batches=len(self.sampler), listing=self.listing)
+        runner = self.runner
         self.sampler.set_epoch(checked["epoch"])
         runner.resume = checked
         if checked["pending_strengths"] is not None:
             runner.pending = checked["pending_strengths"]
         runner.num_skipped, runner.skipped_files = checked["num_skipped"], checked["skipped_files"]
-        self._reader.listing.mark_bad(checked["bad_indices"])
+        self.reader.listing.mark_bad(checked["bad_indices"])

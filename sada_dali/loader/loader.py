@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._utils.arrays import as_host_array
-from ._feed import FeedingMixin, FeedLedger
-from ._build import create_loader_estimator, create_loader_runner
-from ._state import LoaderStateMixin
+from ._build import PipelineOptions, create_loader_estimator, create_loader_runner
+from ._feed import FeedLedger
+from ._state import LoaderState
 from ..data._reader import DEFAULT_MAX_PIXELS, SampleReader
 from ..data.source import create_listing
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
@@ -24,7 +24,7 @@ from ..strength import StrengthTable, validate_strengths
 __all__ = ["SADALoader"]
 
 
-class SADALoader(FeedingMixin, LoaderStateMixin):
+class SADALoader:
     """Iterate ``(images, labels, indices)`` batches decoded and augmented by DALI.
 
     Parameters
@@ -125,11 +125,13 @@ class SADALoader(FeedingMixin, LoaderStateMixin):
                                     num_magnitude_bins=num_magnitude_bins, num_ops=len(op_space),
                                     on_error=on_error, choices=self.train, random_area=random_area,
                                     random_aspect_ratio=random_aspect_ratio, max_pixels=max_pixels)
-        self._runner = create_loader_runner(
-            self._reader, self, train=self.train, device=self.device, device_id=device_id,
+        options = PipelineOptions(
+            train=self.train, device=self.device, device_id=device_id,
             seed=(self.sampler.seed * 1_000_003 + shard_id) % (1 << 31), num_threads=num_threads, workers=workers,
             prefetch_queue_depth=prefetch_queue_depth, image_size=image_size, op_space=op_space,
             num_magnitude_bins=num_magnitude_bins, fp16=fp16, hw_decoder_load=hw_decoder_load)
+        self._runner = create_loader_runner(self._reader, self, options)
+        self._state = LoaderState(self.sampler, self._reader, self._table, self._runner, train=self.train)
         self.estimator = create_loader_estimator(
             estimator, num_samples=self.num_samples, num_classes=len(self.classes), device=self.device,
             device_id=device_id, seed=self.sampler.seed, batch_size=self.sampler.batch_size)
@@ -202,6 +204,82 @@ class SADALoader(FeedingMixin, LoaderStateMixin):
         if not hasattr(strengths, "strengths"):
             strengths = validate_strengths(strengths, self.num_samples).copy()
         self._runner.pending = strengths
+
+    def feed(self, logits, target=None) -> None:
+        """Update :attr:`estimator` with the logits of the oldest batch not fed yet.
+
+        Call it once per batch, in the order yielded (also behind a prefetching wrapper).
+
+        Parameters
+        ----------
+        logits : tensor or array
+            (B, K) logits of that batch (any DLPack producer; no host sync on the GPU).
+        target : tensor, optional
+            The batch's labels as the loop sees them, checked against that batch's (by
+            storage for a view or same-device move, else by value).
+
+        Raises
+        ------
+        RuntimeError
+            Without an estimator, or when calls and batches are out of step.
+        ValueError
+            When ``logits`` or ``target`` do not belong to the oldest unfed batch.
+        """
+        if self._ledger is None:
+            raise RuntimeError("feed() needs an estimator: create the loader with estimator=True (or pass one), "
+                               "or call estimator.update(indices, logits) yourself.")
+        self._ledger.feed(logits, target)
+
+    def state_dict(self) -> dict:
+        """The loader's position, strengths and fingerprint, to resume with :meth:`load_state_dict`.
+
+        Call it between batches (e.g. with the model's checkpoint): ``position`` counts the
+        batches of ``epoch`` already yielded. After an epoch's last batch the state points to
+        the start of the next epoch.
+
+        Returns
+        -------
+        dict
+            ``format``, ``config`` (dataset digest, size, seed, shard layout, batch size...),
+            ``epoch``, ``position``, ``strengths`` (the (N,) float32 strengths of the epoch in
+            progress; None for validation), ``pending_strengths`` (an array given to
+            :meth:`set_strengths` for the next epoch, else None), ``num_skipped``,
+            ``skipped_files`` and ``bad_files`` (the files the decoder rejected, which a loaded
+            loader never reads). Plain Python values and NumPy arrays (``torch.save`` and pickle work).
+        """
+        return self._state.save()
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Continue from a :meth:`state_dict`: the next pass reads the rest of the saved epoch.
+
+        The resumed epoch reads the same remaining sample indices, with the same ops, magnitude
+        bins, signs, flips and strengths as the interrupted run; later epochs follow as usual
+        (attach the estimator again with :meth:`set_strengths` after loading its own state).
+
+        Parameters
+        ----------
+        state_dict : dict
+            From a loader over the same dataset with the same seed, shard layout, batch size,
+            ``drop_last``, ``train``, op space size and ``num_magnitude_bins``; workers,
+            threads and device may differ.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If it is not such a state (the error names the mismatching key); the loader is
+            then left unchanged.
+        """
+        self._state.load(state_dict)
+
+    def _start_epoch(self) -> None:
+        if self._ledger is not None:
+            self._ledger.start_epoch()
+        self._runner.start()
+
+    def _emit(self, batch):
+        if self._ledger is not None:
+            self._ledger.record(batch[1], batch[2])
+        return batch
 
     def __iter__(self):
         self._start_epoch()
