@@ -4,6 +4,7 @@ Only one import name is installed, ``sada_dali``. The top-level ``pipelines/`` a
 ``kernels/`` folders are mapped to ``sada_dali.pipelines`` and ``sada_dali.kernels`` so the
 generic names never land at the top level of site-packages (PyPI already has a ``kernels``).
 """
+
 from setuptools import setup
 
 setup(
@@ -41,6 +42,8 @@ setup(
         "scikit-learn>=1.1",
         "pillow>=9",
     ],
-    extras_require={"test": ["pytest>=7", "nvidia-cuda-nvrtc-cu12>=12.0"]},  # NVRTC for tests/test_kernel_nvrtc.py
+    extras_require={
+        "test": ["pytest>=7", "ruff>=0.6", "nvidia-cuda-nvrtc-cu12>=12.0"]
+    },  # NVRTC for tests/test_kernel_nvrtc.py
     entry_points={"console_scripts": ["sada-dali=sada_dali.cli.main:main"]},
 )

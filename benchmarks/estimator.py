@@ -16,6 +16,7 @@ time covers the min/max and strength kernels only; its blocking read of the erro
 
 Example: ``python benchmarks/estimator.py --device auto --json results/estimator.json``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,12 +77,17 @@ def _timed(fn, repeats: int, device: str) -> tuple[float, float]:
 def bench_update(device: str, args) -> dict:
     xp = _xp(device)
     rng = np.random.default_rng(0)
-    est = SADAEstimator(args.num_samples, args.num_classes, window=args.window, device=device,
-                        state_dtype=args.state_dtype)
+    est = SADAEstimator(
+        args.num_samples, args.num_classes, window=args.window, device=device, state_dtype=args.state_dtype
+    )
     pool = rng.choice(args.num_samples, size=args.batch_size * 8, replace=False)
-    batches = [(xp.asarray(rng.permutation(pool)[: args.batch_size]),
-                xp.asarray(rng.normal(size=(args.batch_size, args.num_classes)).astype(np.float32) * 3))
-               for _ in range(16)]
+    batches = [
+        (
+            xp.asarray(rng.permutation(pool)[: args.batch_size]),
+            xp.asarray(rng.normal(size=(args.batch_size, args.num_classes)).astype(np.float32) * 3),
+        )
+        for _ in range(16)
+    ]
 
     def step(i):
         est.update(*batches[i % len(batches)])
@@ -129,8 +135,9 @@ def bench_end_epoch(device: str, args) -> dict:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto",
-                        help="auto: cuda (when present) and cpu")
+    parser.add_argument(
+        "--device", choices=["cpu", "cuda", "auto"], default="auto", help="auto: cuda (when present) and cpu"
+    )
     parser.add_argument("--num-samples", type=int, default=1_281_167)
     parser.add_argument("--num-classes", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=256)
@@ -140,18 +147,25 @@ def main(argv=None) -> dict:
     parser.add_argument("--epoch-iters", type=int, default=10, help="timed end_epoch calls")
     parser.add_argument("--json", help="write the results to this path")
     args = parser.parse_args(argv)
-    devices = {"cpu": ["cpu"], "cuda": ["cuda"], "auto": (["cuda"] if _has_cuda() else []) + ["cpu"]}[args.device]
+    devices = {"cpu": ["cpu"], "cuda": ["cuda"], "auto": (["cuda"] if _has_cuda() else []) + ["cpu"]}[
+        args.device
+    ]
     results = {"config": vars(args), "host": platform.processor() or platform.machine(), "devices": {}}
     for device in devices:
         row = bench_update(device, args) | bench_end_epoch(device, args)
         results["devices"][device] = row
-        print(f"{device:>4}: update {row['update_us']:9.1f} us (host {row['update_host_us']:9.1f} us) | "
-              f"end_epoch {row['end_epoch_ms']:8.2f} ms (one call with its sync {row['end_epoch_wall_ms']:8.2f} ms) | "
-              f"state {row['state_bytes'] / 2**30:6.3f} GiB  [N={args.num_samples}, K={args.num_classes}, "
-              f"B={args.batch_size}, L={args.window}, {args.state_dtype}]")
+        print(
+            f"{device:>4}: update {row['update_us']:9.1f} us (host {row['update_host_us']:9.1f} us) | "
+            f"end_epoch {row['end_epoch_ms']:8.2f} ms "
+            f"(one call with its sync {row['end_epoch_wall_ms']:8.2f} ms) | "
+            f"state {row['state_bytes'] / 2**30:6.3f} GiB  [N={args.num_samples}, K={args.num_classes}, "
+            f"B={args.batch_size}, L={args.window}, {args.state_dtype}]"
+        )
         if "update_torch_us" in row:
-            print(f"{device:>4}: update from torch tensors {row['update_torch_us']:9.1f} us "
-                  f"(host {row['update_torch_host_us']:9.1f} us)")
+            print(
+                f"{device:>4}: update from torch tensors {row['update_torch_us']:9.1f} us "
+                f"(host {row['update_torch_host_us']:9.1f} us)"
+            )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2)

@@ -10,6 +10,7 @@ interpreter's baseline.
 
 Example: ``python benchmarks/listing_memory.py --json listing_memory.json``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,12 +41,15 @@ def synthetic_listing(n: int):
 
     classes = [f"n{1440764 + 97 * k:08d}" for k in range(1000)]
     labels = np.arange(n, dtype=np.int64) % 1000
-    files = tuple(f"/data/imagenet/train/{classes[y]}/{classes[y]}_{i + 10000}.JPEG" for i, y in enumerate(labels))
+    files = tuple(
+        f"/data/imagenet/train/{classes[y]}/{classes[y]}_{i + 10000}.JPEG" for i, y in enumerate(labels)
+    )
     return Listing(files, labels, tuple(classes), "/data/imagenet/train")
 
 
 def _worker(payload: bytes, queue) -> None:
     import nvidia.dali  # noqa: F401  (a DALI worker has it loaded)
+
     import sada_dali.data._reader  # noqa: F401
 
     base = private_mb()
@@ -55,8 +59,10 @@ def _worker(payload: bytes, queue) -> None:
         touched = sum(len(obj[i]) for i in rng.integers(0, len(obj), 4096))
     else:
         size = obj.sampler.shard_size
-        touched = sum(len(obj.listing.path(obj.index_at(int(p), 0))) + int(obj.listing.labels[obj.index_at(int(p), 0)])
-                      for p in rng.integers(0, size, 4096))
+        touched = sum(
+            len(obj.listing.path(obj.index_at(int(p), 0))) + int(obj.listing.labels[obj.index_at(int(p), 0)])
+            for p in rng.integers(0, size, 4096)
+        )
     queue.put({"baseline_mb": base, "after_mb": private_mb(), "touched": touched})
 
 
@@ -85,8 +91,9 @@ def main(argv=None) -> dict:
     start = time.perf_counter()
     listing = synthetic_listing(args.num_samples)
     table = StrengthTable(len(listing))
-    reader = SampleReader(listing, ShardSampler(len(listing), 256), table=table, num_magnitude_bins=101,
-                          num_ops=len(OPS))
+    reader = SampleReader(
+        listing, ShardSampler(len(listing), 256), table=table, num_magnitude_bins=101, num_ops=len(OPS)
+    )
     reader.publish_order(0)
     setup_s = time.perf_counter() - start
     reader_bytes = pickle.dumps(reader)
@@ -95,14 +102,22 @@ def main(argv=None) -> dict:
     old = measure(pickled_tuple)
     reader.close()
     table.close()
-    result = {"num_samples": args.num_samples, "setup_s": round(setup_s, 2),
-              "shared_listing_worker": shared, "pickled_tuple_worker": old,
-              "pickled_reader_bytes": len(reader_bytes),
-              "pickled_tuple_bytes": len(pickled_tuple), "goal_mb": 30,
-              "meets_goal": shared["above_baseline_mb"] <= 30, "machine": platform.platform()}
+    result = {
+        "num_samples": args.num_samples,
+        "setup_s": round(setup_s, 2),
+        "shared_listing_worker": shared,
+        "pickled_tuple_worker": old,
+        "pickled_reader_bytes": len(reader_bytes),
+        "pickled_tuple_bytes": len(pickled_tuple),
+        "goal_mb": 30,
+        "meets_goal": shared["above_baseline_mb"] <= 30,
+        "machine": platform.platform(),
+    }
     print(f"N = {args.num_samples:,} paths ({len(pickled_tuple) / 1e6:.0f} MB pickled as a tuple)")
-    print(f"  shared listing: {shared['above_baseline_mb']:7.1f} MB per worker above its baseline "
-          f"({shared['baseline_mb']:.0f} MB)  goal <= 30 MB: {'met' if result['meets_goal'] else 'MISSED'}")
+    print(
+        f"  shared listing: {shared['above_baseline_mb']:7.1f} MB per worker above its baseline "
+        f"({shared['baseline_mb']:.0f} MB)  goal <= 30 MB: {'met' if result['meets_goal'] else 'MISSED'}"
+    )
     print(f"  pickled tuple:  {old['above_baseline_mb']:7.1f} MB per worker above its baseline")
     if args.json:
         with open(args.json, "w") as handle:

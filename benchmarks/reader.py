@@ -9,6 +9,7 @@ A worker's share of a loader's rate is about ``1e6 / call_us`` samples per secon
 
 Example: ``python benchmarks/reader.py --json reader.json``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,21 +35,35 @@ def run(args) -> dict:
 
     with tempfile.TemporaryDirectory() as root:
         create_photo_corpus(root, num_images=args.num_images, num_classes=4, progress=False)
-        loader = SADALoader(os.path.join(root, "train"), 16, device="cpu", workers=0, num_threads=1,
-                            image_size=32, train=not args.val)
+        loader = SADALoader(
+            os.path.join(root, "train"),
+            16,
+            device="cpu",
+            workers=0,
+            num_threads=1,
+            image_size=32,
+            train=not args.val,
+        )
         try:
             reader = loader._reader
             reader.publish_order(0)
             infos = [types.SimpleNamespace(idx_in_epoch=i) for i in range(loader.sampler.shard_size)]
             _per_sample_us(reader, infos)  # warm-up: page cache, imports, cached stream keys
             calls = [_per_sample_us(reader, infos) for _ in range(args.repeats)]
-            files = [_per_sample_us(lambda info: reader.sample(reader.index_at(info.idx_in_epoch, 0)), infos)
-                     for _ in range(args.repeats)]
+            files = [
+                _per_sample_us(lambda info: reader.sample(reader.index_at(info.idx_in_epoch, 0)), infos)
+                for _ in range(args.repeats)
+            ]
         finally:
             loader.close()
-    return {"config": vars(args), "host": platform.processor() or platform.machine(),
-            "call_us": statistics.median(calls), "file_us": statistics.median(files),
-            "calls_us": calls, "files_us": files}
+    return {
+        "config": vars(args),
+        "host": platform.processor() or platform.machine(),
+        "call_us": statistics.median(calls),
+        "file_us": statistics.median(files),
+        "calls_us": calls,
+        "files_us": files,
+    }
 
 
 def main(argv=None) -> dict:
@@ -59,8 +74,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--json", help="write the results to this path")
     args = parser.parse_args(argv)
     result = run(args)
-    print(f"reader call {result['call_us']:.1f} us per sample (median of {args.repeats}); of which file read "
-          f"and checks {result['file_us']:.1f} us  [{'val' if args.val else 'train'}, {args.num_images} images]")
+    print(
+        f"reader call {result['call_us']:.1f} us per sample (median of {args.repeats}); of which file read "
+        f"and checks {result['file_us']:.1f} us  [{'val' if args.val else 'train'}, {args.num_images} images]"
+    )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(result, handle, indent=2)

@@ -1,15 +1,16 @@
 """Benchmark: the time a loader with ``on_error="skip"`` loses to a file its decoder rejects.
 
-Writes an ImageFolder of generated photo-like JPEGs (``create_photo_corpus``), breaks one file in a chosen batch so that it passes
-the reader's checks and fails in DALI's decoder (the 250 bytes after the JPEG frame header
-flipped), and reads one epoch. Reported: the median time of a ``next()`` without a failure,
-and the time of the ``next()`` that met the failure, i.e. from the failure to the next batch
-(finding the file with the probe pipeline, rebuilding the pipeline and its workers, and
-reading the batch again). ``device="gpu"`` needs a CUDA device; without one the benchmark
-prints that it is skipped and exits 0.
+Writes an ImageFolder of generated photo-like JPEGs (``create_photo_corpus``), breaks one file
+in a chosen batch so that it passes the reader's checks and fails in DALI's decoder (the 250
+bytes after the JPEG frame header flipped), and reads one epoch. Reported: the median time of a
+``next()`` without a failure, and the time of the ``next()`` that met the failure, i.e. from the
+failure to the next batch (finding the file with the probe pipeline, rebuilding the pipeline and
+its workers, and reading the batch again). ``device="gpu"`` needs a CUDA device; without one the
+benchmark prints that it is skipped and exits 0.
 
 Example: ``python benchmarks/recovery.py --device cpu --json results/recovery_cpu.json``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ import time
 
 def _break(data: bytes) -> bytes:
     sof = data.find(b"\xff\xc0")
-    end = sof + 2 + int.from_bytes(data[sof + 2:sof + 4], "big")
+    end = sof + 2 + int.from_bytes(data[sof + 2 : sof + 4], "big")
     broken = bytearray(data)
     for i in range(end, end + 250):
         broken[i] ^= 0xFF
@@ -44,10 +45,24 @@ def run(args) -> dict:
     epoch_module.recover = timed_recover
 
     with tempfile.TemporaryDirectory() as root:
-        create_photo_corpus(root, num_images=args.num_images, num_classes=4, width=args.source_size,
-                            height=args.source_size, progress=False)
-        loader = SADALoader(os.path.join(root, "train"), args.batch_size, device=args.device, image_size=args.image_size,
-                            workers=args.workers, num_threads=args.threads, on_error="skip", seed=1)
+        create_photo_corpus(
+            root,
+            num_images=args.num_images,
+            num_classes=4,
+            width=args.source_size,
+            height=args.source_size,
+            progress=False,
+        )
+        loader = SADALoader(
+            os.path.join(root, "train"),
+            args.batch_size,
+            device=args.device,
+            image_size=args.image_size,
+            workers=args.workers,
+            num_threads=args.threads,
+            on_error="skip",
+            seed=1,
+        )
         position = args.bad_batch * args.batch_size + args.batch_size // 2
         path = loader.listing.files[int(loader.sampler.indices(0)[position])]
         with open(path, "rb") as handle:
@@ -69,12 +84,22 @@ def run(args) -> dict:
         skipped = list(loader.skipped_files)
         loader.close()
     epoch_module.recover = recover
-    (failed_at, failure_to_next), = recovered
+    ((failed_at, failure_to_next),) = recovered
     normal = [t for i, t in enumerate(times) if i not in (0, failed_at)]  # the first pays DALI's start
-    return {"device": args.device, "workers": args.workers, "threads": args.threads, "batch_size": args.batch_size,
-            "num_images": args.num_images, "source_size": args.source_size, "bad_batch": args.bad_batch,
-            "skipped": len(skipped), "batch_median_s": statistics.median(normal),
-            "failed_at_batch": failed_at, "failure_to_next_batch_s": failure_to_next, "host": platform.node()}
+    return {
+        "device": args.device,
+        "workers": args.workers,
+        "threads": args.threads,
+        "batch_size": args.batch_size,
+        "num_images": args.num_images,
+        "source_size": args.source_size,
+        "bad_batch": args.bad_batch,
+        "skipped": len(skipped),
+        "batch_median_s": statistics.median(normal),
+        "failed_at_batch": failed_at,
+        "failure_to_next_batch_s": failure_to_next,
+        "host": platform.node(),
+    }
 
 
 def main(argv=None) -> int:
@@ -82,11 +107,15 @@ def main(argv=None) -> int:
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--workers", type=int, default=1, help="reader processes (0 reads inline)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=16, help="DALI 2.4 may crash on a failing CPU batch of 32+")
+    parser.add_argument(
+        "--batch-size", type=int, default=16, help="DALI 2.4 may crash on a failing CPU batch of 32+"
+    )
     parser.add_argument("--num-images", type=int, default=320)
     parser.add_argument("--source-size", type=int, default=256, help="side of the generated JPEGs")
     parser.add_argument("--image-size", type=int, default=128)
-    parser.add_argument("--bad-batch", type=int, default=5, help="the batch holding the broken file (< batches)")
+    parser.add_argument(
+        "--bad-batch", type=int, default=5, help="the batch holding the broken file (< batches)"
+    )
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args(argv)
     if args.device == "gpu":
@@ -96,9 +125,12 @@ def main(argv=None) -> int:
             print("recovery benchmark on the GPU skipped: no CUDA device")
             return 0
     result = run(args)
-    print(f"{result['device']}, workers={result['workers']}, batch {result['batch_size']}: next() "
-          f"{result['batch_median_s'] * 1e3:.1f} ms (median); failure to next batch "
-          f"{result['failure_to_next_batch_s']:.2f} s (at batch {result['failed_at_batch']}); files skipped {result['skipped']}")
+    print(
+        f"{result['device']}, workers={result['workers']}, batch {result['batch_size']}: next() "
+        f"{result['batch_median_s'] * 1e3:.1f} ms (median); failure to next batch "
+        f"{result['failure_to_next_batch_s']:.2f} s (at batch {result['failed_at_batch']}); "
+        f"files skipped {result['skipped']}"
+    )
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as handle:

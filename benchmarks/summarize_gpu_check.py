@@ -8,6 +8,7 @@ first (which includes cuDNN autotuning and the pipelines' warm-up).
 
 Example: ``python benchmarks/summarize_gpu_check.py runs/gpu-check``
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,11 @@ def _tests(out: Path) -> dict | None:
     suite = root if root.tag == "testsuite" else root.find("testsuite")
     counts = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
     counts["passed"] = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
-    counts["failed"] = [f"{case.get('classname')}::{case.get('name')}" for case in suite.iter("testcase")
-                        if case.find("failure") is not None or case.find("error") is not None]
+    counts["failed"] = [
+        f"{case.get('classname')}::{case.get('name')}"
+        for case in suite.iter("testcase")
+        if case.find("failure") is not None or case.find("error") is not None
+    ]
     return counts
 
 
@@ -64,8 +68,12 @@ def summarize(out) -> dict:
         "steps": _steps(out),
         "gpu_tests": _tests(out),
         "estimator": estimator["devices"] if estimator else None,
-        "loader_bench": {r["name"]: r.get("images_per_s") or r.get("fraction_of_step") or r["status"]
-                         for r in bench["rows"]} if bench else None,
+        "loader_bench": {
+            r["name"]: r.get("images_per_s") or r.get("fraction_of_step") or r["status"]
+            for r in bench["rows"]
+        }
+        if bench
+        else None,
         "train_images_per_s": {"sada": sada, "no_sada": plain},
         "sada_training_overhead": 1.0 - sada / plain if sada and plain else None,
     }
@@ -78,17 +86,26 @@ def format_summary(summary: dict) -> str:
         lines.append(f"  step {name:<16} exit {step['exit']!s:<8} {step['seconds']:>4d} s")
     tests = summary["gpu_tests"]
     if tests:
-        lines.append(f"  gpu tests: {tests['passed']} passed, {tests['failures'] + tests['errors']} failed, "
-                     f"{tests['skipped']} skipped")
+        lines.append(
+            f"  gpu tests: {tests['passed']} passed, {tests['failures'] + tests['errors']} failed, "
+            f"{tests['skipped']} skipped"
+        )
         lines += [f"    FAILED {name}" for name in tests["failed"]]
     for device, row in (summary["estimator"] or {}).items():
-        lines.append(f"  estimator {device}: update {row['update_us']:.1f} us kernels "
-                     f"({row.get('update_host_us', row['update_us']):.1f} us host), end_epoch {row['end_epoch_ms']:.2f} ms")
+        lines.append(
+            f"  estimator {device}: update {row['update_us']:.1f} us kernels "
+            f"({row.get('update_host_us', row['update_us']):.1f} us host), "
+            f"end_epoch {row['end_epoch_ms']:.2f} ms"
+        )
         if "update_torch_us" in row:
-            lines.append(f"  estimator {device} from torch tensors: update {row['update_torch_us']:.1f} us kernels "
-                         f"({row['update_torch_host_us']:.1f} us host)")
+            lines.append(
+                f"  estimator {device} from torch tensors: update {row['update_torch_us']:.1f} us kernels "
+                f"({row['update_torch_host_us']:.1f} us host)"
+            )
     for name, value in (summary["loader_bench"] or {}).items():
-        lines.append(f"  bench {name}: {value:.4g}" if isinstance(value, float) else f"  bench {name}: {value}")
+        lines.append(
+            f"  bench {name}: {value:.4g}" if isinstance(value, float) else f"  bench {name}: {value}"
+        )
     rates = summary["train_images_per_s"]
     if rates["sada"] or rates["no_sada"]:
         lines.append(f"  train images/s: SADA {rates['sada']}, no SADA {rates['no_sada']}")
@@ -100,8 +117,10 @@ def format_summary(summary: dict) -> str:
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or not Path(args[0]).is_dir():
-        print("usage: python benchmarks/summarize_gpu_check.py OUT_DIR (the folder gpu-check.sh wrote)",
-              file=sys.stderr)
+        print(
+            "usage: python benchmarks/summarize_gpu_check.py OUT_DIR (the folder gpu-check.sh wrote)",
+            file=sys.stderr,
+        )
         return 2
     summary = summarize(args[0])
     (Path(args[0]) / "summary.json").write_text(json.dumps(summary, indent=2))

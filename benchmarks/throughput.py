@@ -3,6 +3,7 @@
 Example: ``python benchmarks/throughput.py --images 512 --json benchmarks/throughput.json``.
 See ``benchmarks/RESULTS.md`` for measured figures.
 """
+
 import sys
 
 from sada_dali.cli.main import main

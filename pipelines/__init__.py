@@ -2,6 +2,7 @@
 
 Names are imported on first use, so ``import sada_dali.pipelines.ops`` does not build the rest.
 """
+
 from __future__ import annotations
 
 from sada_dali._utils.lazy import lazy_attributes

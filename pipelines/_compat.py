@@ -3,6 +3,7 @@
 A DALI upgrade that renames one of these breaks this module only. Each helper imports DALI
 (or touches a private attribute) when called, never at import time.
 """
+
 from __future__ import annotations
 
 __all__ = ["shutdown_pipeline", "worker_processes", "conditionals_enabled"]

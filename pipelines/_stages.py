@@ -4,13 +4,23 @@ Each stage takes ``device`` ("gpu" | "cpu") so that both pipelines are one code 
 "gpu" images are decoded by nvJPEG (``device="mixed"``) and stay on the GPU; on "cpu" every
 operator runs on the CPU.
 """
+
 from __future__ import annotations
 
 from nvidia.dali import fn, types
 from nvidia.dali.pipeline import Pipeline
 
-__all__ = ["DEVICES", "IMAGENET_MEAN", "IMAGENET_STD", "check_device", "resolve_device_id", "read_samples",
-           "decoder_args", "normalize", "to_device"]
+__all__ = [
+    "DEVICES",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "check_device",
+    "resolve_device_id",
+    "read_samples",
+    "decoder_args",
+    "normalize",
+    "to_device",
+]
 
 DEVICES = ("gpu", "cpu")
 IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
@@ -43,8 +53,10 @@ def resolve_device_id(device: str, device_id=None):
 
         return torch.cuda.current_device()
     if isinstance(device_id, bool) or not isinstance(device_id, int) or device_id < 0:
-        raise ValueError(f"The `device_id` must be a non-negative integer (a CUDA device ordinal) or None for "
-                         f"the current device, got {device_id!r}.")
+        raise ValueError(
+            f"The `device_id` must be a non-negative integer (a CUDA device ordinal) or None for "
+            f"the current device, got {device_id!r}."
+        )
     return device_id
 
 
@@ -68,8 +80,9 @@ def read_samples(reader) -> dict:
     dtypes = [_DTYPES.get(name, types.INT32) for name in names]
     ndims = [1 if name in _VECTORS else 0 for name in names]
     parallel = Pipeline.current().py_num_workers > 0
-    nodes = fn.external_source(source=reader, num_outputs=len(names), batch=False, parallel=parallel,
-                               dtype=dtypes, ndim=ndims)
+    nodes = fn.external_source(
+        source=reader, num_outputs=len(names), batch=False, parallel=parallel, dtype=dtypes, ndim=ndims
+    )
     return dict(zip(names, nodes))
 
 
@@ -85,9 +98,14 @@ def normalize(images, *, fp16: bool = False, **kwargs):
 
     ``kwargs`` pass on to the operator (``crop``, ``mirror``...).
     """
-    return fn.crop_mirror_normalize(images, dtype=types.FLOAT16 if fp16 else types.FLOAT,
-                                    output_layout="CHW", mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD),
-                                    **kwargs)
+    return fn.crop_mirror_normalize(
+        images,
+        dtype=types.FLOAT16 if fp16 else types.FLOAT,
+        output_layout="CHW",
+        mean=list(IMAGENET_MEAN),
+        std=list(IMAGENET_STD),
+        **kwargs,
+    )
 
 
 def to_device(node, device: str):

@@ -24,6 +24,7 @@ posterize                   ``(8, 8 - max)``                bits kept (``poster_
 Every op has a CPU and a GPU implementation in DALI 2.4 (``equalize`` and ``filter``
 included), so no CPU fallback is needed.
 """
+
 from __future__ import annotations
 
 from nvidia.dali import fn, types
@@ -38,8 +39,10 @@ __all__ = ["create_augmentation", "create_augmentations", "apply_sada_op"]
 
 _ENHANCE = {"color": _aa.color, "contrast": _aa.contrast, "brightness": _aa.brightness}
 _GEOMETRIC = {"rotate": _aa.rotate, "shear_x": _aa.shear_x, "shear_y": _aa.shear_y}
-_TRANSLATE = {"translate_x": (_aa.translate_x_no_shape, _aa.translate_x),
-              "translate_y": (_aa.translate_y_no_shape, _aa.translate_y)}
+_TRANSLATE = {
+    "translate_x": (_aa.translate_x_no_shape, _aa.translate_x),
+    "translate_y": (_aa.translate_y_no_shape, _aa.translate_y),
+}
 
 
 # auto_aug's own equalize and sharpness still call the deprecated `fn.experimental.equalize` and
@@ -50,8 +53,13 @@ def _equalize(data, _):
     return fn.equalize(data)
 
 
-@augmentation(mag_range=(0, 0.9), randomly_negate=True, mag_to_param=_aa.sharpness_kernel, param_device="auto",
-              name="sharpness")
+@augmentation(
+    mag_range=(0, 0.9),
+    randomly_negate=True,
+    mag_to_param=_aa.sharpness_kernel,
+    param_device="auto",
+    name="sharpness",
+)
 def _sharpness(data, kernel):
     return fn.filter(data, kernel)
 
@@ -81,22 +89,26 @@ def create_augmentation(spec: OpSpec):
     if name in _FREE:
         return _FREE[name]
     if name in _ENHANCE:
-        return _ENHANCE[name].augmentation(mag_range=(0.0, top), randomly_negate=True,
-                                           mag_to_param=_aa.shift_enhance_range)
+        return _ENHANCE[name].augmentation(
+            mag_range=(0.0, top), randomly_negate=True, mag_to_param=_aa.shift_enhance_range
+        )
     if name == "sharpness":
-        return _sharpness.augmentation(mag_range=(0.0, top), randomly_negate=True,
-                                          mag_to_param=_aa.sharpness_kernel)
+        return _sharpness.augmentation(
+            mag_range=(0.0, top), randomly_negate=True, mag_to_param=_aa.sharpness_kernel
+        )
     if name in _GEOMETRIC:
         return _GEOMETRIC[name].augmentation(mag_range=(0.0, top), randomly_negate=True)
     if name in _TRANSLATE:
         absolute, relative = _TRANSLATE[name]
         return (relative if spec.relative else absolute).augmentation(
-            mag_range=(0.0, top), randomly_negate=True)
+            mag_range=(0.0, top), randomly_negate=True
+        )
     if name == "solarize":
         return _aa.solarize.augmentation(mag_range=(256.0, 256.0 - top), randomly_negate=False)
     if name == "posterize":
-        return _aa.posterize.augmentation(mag_range=(8.0, 8.0 - top), randomly_negate=False,
-                                          mag_to_param=_aa.poster_mask_uint8)
+        return _aa.posterize.augmentation(
+            mag_range=(8.0, 8.0 - top), randomly_negate=False, mag_to_param=_aa.poster_mask_uint8
+        )
     raise ValueError(f"The `spec.name` must be one of {', '.join(OPS)}, got {name!r}.")
 
 
@@ -128,12 +140,22 @@ def _check_conditionals(num_ops: int) -> None:
     if num_ops >= 2 and conditionals_enabled() is False:  # a single op needs no conditional split
         raise RuntimeError(
             "The `apply_sada_op` selects one op per sample with DALI conditionals; define the "
-            "pipeline with `@pipeline_def(enable_conditionals=True)`.")
+            "pipeline with `@pipeline_def(enable_conditionals=True)`."
+        )
 
 
-def apply_sada_op(images, op_idx, magnitude_bin, negate, *, augmentations,
-                  num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS, fill_value=128,
-                  interp_type=None, shape=None):
+def apply_sada_op(
+    images,
+    op_idx,
+    magnitude_bin,
+    negate,
+    *,
+    augmentations,
+    num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS,
+    fill_value=128,
+    interp_type=None,
+    shape=None,
+):
     """Apply each sample's op at its magnitude bin and sign (one SADA step).
 
     Parameters
@@ -170,8 +192,10 @@ def apply_sada_op(images, op_idx, magnitude_bin, negate, *, augmentations,
         If several ops are selected outside a pipeline with ``enable_conditionals=True``.
     """
     if not augmentations:
-        raise ValueError("The `augmentations` must hold at least one augmentation, got an empty list; "
-                         "build them with `create_augmentations()`.")
+        raise ValueError(
+            "The `augmentations` must hold at least one augmentation, got an empty list; "
+            "build them with `create_augmentations()`."
+        )
     if not isinstance(num_magnitude_bins, int) or num_magnitude_bins < 2:
         raise ValueError(f"The `num_magnitude_bins` must be an integer >= 2, got {num_magnitude_bins!r}.")
     _check_conditionals(len(augmentations))
@@ -180,5 +204,6 @@ def apply_sada_op(images, op_idx, magnitude_bin, negate, *, augmentations,
         kwargs["shape"] = images.shape(dtype=types.FLOAT) if shape is None else shape
     # The sign is combined with the bin before the split, as auto_aug recommends.
     mag_bin = signed_bin(magnitude_bin, random_sign=negate)
-    return select(augmentations, op_idx, images, magnitude_bin=mag_bin,
-                  num_magnitude_bins=num_magnitude_bins, **kwargs)
+    return select(
+        augmentations, op_idx, images, magnitude_bin=mag_bin, num_magnitude_bins=num_magnitude_bins, **kwargs
+    )

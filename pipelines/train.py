@@ -6,6 +6,7 @@ on the CPU. The ``RandomResizedCrop`` window is not drawn by DALI: the reader co
 (seed, epoch, index) and the image size in the file header (:mod:`sada_dali.data.crop`), and
 ``fn.decoders.image_slice`` decodes just that region.
 """
+
 from __future__ import annotations
 
 from nvidia.dali import fn, pipeline_def
@@ -19,9 +20,17 @@ __all__ = ["create_train_pipeline"]
 
 
 @pipeline_def(enable_conditionals=True)
-def create_train_pipeline(reader, *, device: str = "gpu", image_size: int = 224, op_space=None,
-                          num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS, fp16: bool = False,
-                          hw_decoder_load: float = 0.65, fill_value: int = 128):
+def create_train_pipeline(
+    reader,
+    *,
+    device: str = "gpu",
+    image_size: int = 224,
+    op_space=None,
+    num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS,
+    fp16: bool = False,
+    hw_decoder_load: float = 0.65,
+    fill_value: int = 128,
+):
     """Build the SADA training pipeline.
 
     Besides the arguments below it takes DALI's pipeline arguments (``batch_size``,
@@ -68,11 +77,21 @@ def create_train_pipeline(reader, *, device: str = "gpu", image_size: int = 224,
     """
     check_device(device)
     data = read_samples(reader)
-    images = fn.decoders.image_slice(data["encoded"], start=data["crop_start"], shape=data["crop_shape"],
-                                     **decoder_args(device, hw_decoder_load))
+    images = fn.decoders.image_slice(
+        data["encoded"],
+        start=data["crop_start"],
+        shape=data["crop_shape"],
+        **decoder_args(device, hw_decoder_load),
+    )
     images = fn.resize(images, size=[image_size, image_size])
-    images = apply_sada_op(images, data["op"], data["magnitude_bin"], data["negate"],
-                           augmentations=create_augmentations(op_space),
-                           num_magnitude_bins=num_magnitude_bins, fill_value=fill_value)
+    images = apply_sada_op(
+        images,
+        data["op"],
+        data["magnitude_bin"],
+        data["negate"],
+        augmentations=create_augmentations(op_space),
+        num_magnitude_bins=num_magnitude_bins,
+        fill_value=fill_value,
+    )
     images = normalize(images, fp16=fp16, mirror=data["flip"])
     return images, to_device(data["label"], device), to_device(data["index"], device), data["valid"]

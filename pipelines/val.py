@@ -1,4 +1,5 @@
 """The validation pipeline: decode, resize the shorter side, centre crop, normalise."""
+
 from __future__ import annotations
 
 from nvidia.dali import fn, pipeline_def
@@ -9,8 +10,15 @@ __all__ = ["create_val_pipeline"]
 
 
 @pipeline_def
-def create_val_pipeline(reader, *, device: str = "gpu", image_size: int = 224, resize_size: int | None = None,
-                        fp16: bool = False, hw_decoder_load: float = 0.65):
+def create_val_pipeline(
+    reader,
+    *,
+    device: str = "gpu",
+    image_size: int = 224,
+    resize_size: int | None = None,
+    fp16: bool = False,
+    hw_decoder_load: float = 0.65,
+):
     """Build the validation pipeline (no augmentation).
 
     Takes DALI's pipeline arguments as well (``batch_size``, ``num_threads``, ``device_id``,

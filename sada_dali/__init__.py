@@ -3,6 +3,7 @@
 Importing the package needs no GPU and loads neither DALI, torch nor CuPy: each public
 name is imported on first use.
 """
+
 from __future__ import annotations
 
 from ._utils.lazy import lazy_attributes

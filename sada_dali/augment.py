@@ -9,6 +9,7 @@ than its nearest bin, the pipeline holds a one-op augmentation list built by
 ``select`` applies it without a conditional split: the parameter mapping and the op code are
 the loader's, only the per-sample split is skipped.
 """
+
 from __future__ import annotations
 
 import threading
@@ -27,18 +28,22 @@ _LOCK = threading.Lock()
 
 def _validate_images(images) -> list:
     if isinstance(images, np.ndarray) or not isinstance(images, (list, tuple)):
-        raise TypeError(f"The `images` must be a list of HWC uint8 NumPy arrays, "
-                        f"got {type(images).__name__}.")
+        raise TypeError(
+            f"The `images` must be a list of HWC uint8 NumPy arrays, got {type(images).__name__}."
+        )
     if not images:
         raise ValueError("The `images` must hold at least one image, got an empty list.")
     for i, image in enumerate(images):
         if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
             kind = getattr(image, "dtype", type(image).__name__)
-            raise TypeError(f"The `images[{i}]` must be a uint8 NumPy array, got {kind}; convert it "
-                            f"with `np.asarray(image, dtype=np.uint8)`.")
+            raise TypeError(
+                f"The `images[{i}]` must be a uint8 NumPy array, got {kind}; convert it "
+                f"with `np.asarray(image, dtype=np.uint8)`."
+            )
         if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
-            raise ValueError(f"The `images[{i}]` must be an HWC image with 3 channels, got shape "
-                             f"{image.shape}.")
+            raise ValueError(
+                f"The `images[{i}]` must be an HWC image with 3 channels, got shape {image.shape}."
+            )
     return [np.ascontiguousarray(image) for image in images]
 
 
@@ -55,13 +60,24 @@ def _resolve_spec(op: str, magnitude, op_space):
     if m < 0 and not spec.signed:
         raise ValueError(f"The `magnitude` of {op!r} must be non-negative (the op is unsigned), got {m}.")
     if abs(m) > spec.max_magnitude:
-        raise ValueError(f"The `magnitude` of {op!r} must lie within ±{spec.max_magnitude} (the op's "
-                         f"max), got {m}; raise it with `op_space=create_op_space({{{op!r}: ...}})`.")
+        raise ValueError(
+            f"The `magnitude` of {op!r} must lie within ±{spec.max_magnitude} (the op's "
+            f"max), got {m}; raise it with `op_space=create_op_space({{{op!r}: ...}})`."
+        )
     return replace(spec, max_magnitude=abs(m)), m < 0
 
 
-def augment(images, op: str, magnitude: float, *, device: str = "cpu", device_id: int | None = None,
-            fill_value=128, interp_type=None, op_space=None) -> list:
+def augment(
+    images,
+    op: str,
+    magnitude: float,
+    *,
+    device: str = "cpu",
+    device_id: int | None = None,
+    fill_value=128,
+    interp_type=None,
+    op_space=None,
+) -> list:
     """Apply one op at one signed magnitude to a list of images with DALI.
 
     Parameters
@@ -109,8 +125,9 @@ def augment(images, op: str, magnitude: float, *, device: str = "cpu", device_id
 
     device_id = resolve_device_id(device, device_id)
     capacity = max(8, 1 << (len(batch) - 1).bit_length())
-    pipe, inputs = _build_pipeline(spec, device, device_id, None if fill_value is None else int(fill_value),
-                                   interp_type, capacity)
+    pipe, inputs = _build_pipeline(
+        spec, device, device_id, None if fill_value is None else int(fill_value), interp_type, capacity
+    )
     n = len(batch)
     scalars = {"magnitude_bin": 1, "negate": int(negate)}
     with _LOCK:
@@ -142,8 +159,13 @@ def _build_pipeline(spec, device: str, device_id, fill_value, interp_type, capac
 
     augmentations = [create_augmentation(spec)]
 
-    @pipeline_def(enable_conditionals=True, batch_size=capacity, num_threads=1,
-                  device_id=device_id, prefetch_queue_depth=1)
+    @pipeline_def(
+        enable_conditionals=True,
+        batch_size=capacity,
+        num_threads=1,
+        device_id=device_id,
+        prefetch_queue_depth=1,
+    )
     def one_op():
         images = fn.external_source(name="images", dtype=types.UINT8, layout="HWC")
         magnitude_bin = fn.external_source(name="magnitude_bin", dtype=types.INT32)
@@ -152,12 +174,21 @@ def _build_pipeline(spec, device: str, device_id, fill_value, interp_type, capac
         op_idx = types.Constant(0, dtype=types.INT32, device="cpu")
         if device == "gpu":
             images = images.gpu()
-        return apply_sada_op(images, op_idx, magnitude_bin, negate, augmentations=augmentations,
-                             num_magnitude_bins=2, fill_value=fill_value, interp_type=interp_type)
+        return apply_sada_op(
+            images,
+            op_idx,
+            magnitude_bin,
+            negate,
+            augmentations=augmentations,
+            num_magnitude_bins=2,
+            fill_value=fill_value,
+            interp_type=interp_type,
+        )
 
     pipe = one_op()
     pipe.build()
     aug = augmentations[0]
-    inputs = (("magnitude_bin",) if aug.mag_range is not None else ()) + \
-        (("negate",) if aug.randomly_negate else ())
+    inputs = (("magnitude_bin",) if aug.mag_range is not None else ()) + (
+        ("negate",) if aug.randomly_negate else ()
+    )
     return pipe, inputs

@@ -5,6 +5,7 @@
 ``fsync``s the folder so that the rename itself survives a power cut. Until the replace, the
 previous checkpoint stays untouched; after it, the new one is complete.
 """
+
 from __future__ import annotations
 
 import os
@@ -50,8 +51,10 @@ def save_checkpoint(obj, path) -> None:
     path = os.path.abspath(os.fspath(path))
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"The checkpoint folder {directory!r} does not exist; create it before saving "
-                                f"{os.path.basename(path)!r}.")
+        raise FileNotFoundError(
+            f"The checkpoint folder {directory!r} does not exist; create it before saving "
+            f"{os.path.basename(path)!r}."
+        )
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(tmp, "xb") as handle:  # the umask applies, unlike tempfile's 0600
@@ -97,12 +100,15 @@ def load_checkpoint(path, *, map_location=None, weights_only: bool = False):
 
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"The checkpoint {path!r} does not exist; pass the path of a file written by "
-                                "save_checkpoint().")
+        raise FileNotFoundError(
+            f"The checkpoint {path!r} does not exist; pass the path of a file written by save_checkpoint()."
+        )
     try:
         return torch.load(path, map_location=map_location, weights_only=weights_only)
     except Exception as exc:
         if (isinstance(exc, OSError) and exc.errno is not None) or "Weights only load failed" in str(exc):
             raise  # a read error (permissions, I/O) or a weights_only refusal, not a bad file
-        raise ValueError(f"The checkpoint {path!r} ({os.path.getsize(path)} bytes) is truncated or corrupt "
-                         f"({type(exc).__name__}: {str(exc).strip()}); resume from an earlier checkpoint.") from exc
+        raise ValueError(
+            f"The checkpoint {path!r} ({os.path.getsize(path)} bytes) is truncated or corrupt "
+            f"({type(exc).__name__}: {str(exc).strip()}); resume from an earlier checkpoint."
+        ) from exc

@@ -7,6 +7,7 @@ identical strengths everywhere, normalised over the whole dataset, without furth
 The gathered tensors live where the backend wants them (CUDA for NCCL, host memory for gloo),
 and the selection of real rows runs as tensor operations on that device without a host sync.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,8 +53,10 @@ def resolve_shards(num_shards: int | None, shard_id: int | None) -> tuple[int, i
     if num_shards is None and shard_id is None:
         return shard_info()
     if num_shards is None or shard_id is None:
-        raise ValueError(f"The `num_shards` and `shard_id` must be given together or both left None (then they "
-                         f"come from torch.distributed), got num_shards={num_shards!r}, shard_id={shard_id!r}.")
+        raise ValueError(
+            f"The `num_shards` and `shard_id` must be given together or both left None (then they "
+            f"come from torch.distributed), got num_shards={num_shards!r}, shard_id={shard_id!r}."
+        )
     return num_shards, shard_id
 
 
@@ -66,8 +69,10 @@ def _comm_device(backend: str, estimator_index: int) -> torch.device:
         return torch.device("cpu")
     device = torch.device("cuda", torch.cuda.current_device())
     if estimator_index not in (-1, device.index):
-        raise ValueError(f"The `estimator` is on cuda:{estimator_index} but this rank's CUDA device is {device}; call "
-                         "torch.cuda.set_device(local_rank) and create it with device=f'cuda:{local_rank}'.")
+        raise ValueError(
+            f"The `estimator` is on cuda:{estimator_index} but this rank's CUDA device is {device}; call "
+            "torch.cuda.set_device(local_rank) and create it with device=f'cuda:{local_rank}'."
+        )
     return device
 
 
@@ -85,7 +90,8 @@ def _as_tensor(x, name: str) -> torch.Tensor:
         return torch.as_tensor(x)
     except Exception as exc:
         raise TypeError(
-            f"The `{name}` must be an array (torch, NumPy, CuPy or DLPack), got {type(x).__name__}.") from exc
+            f"The `{name}` must be an array (torch, NumPy, CuPy or DLPack), got {type(x).__name__}."
+        ) from exc
 
 
 class DistributedEstimator:
@@ -113,10 +119,14 @@ class DistributedEstimator:
         if not isinstance(estimator, SADAEstimator):
             raise TypeError(f"The `estimator` must be a SADAEstimator, got {type(estimator).__name__}.")
         if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-            raise ValueError(f"The `batch_size` must be a positive integer (the per-rank batch), got {batch_size!r}.")
+            raise ValueError(
+                f"The `batch_size` must be a positive integer (the per-rank batch), got {batch_size!r}."
+            )
         if not (dist.is_available() and dist.is_initialized()):
-            raise RuntimeError("The DistributedEstimator needs an initialised process group; call "
-                               "torch.distributed.init_process_group() first (torchrun sets its environment).")
+            raise RuntimeError(
+                "The DistributedEstimator needs an initialised process group; call "
+                "torch.distributed.init_process_group() first (torchrun sets its environment)."
+            )
         self.estimator, self.batch_size, self.group = estimator, int(batch_size), group
         self.world_size, self.rank = shard_info(group)
         self.device = _comm_device(dist.get_backend(group), estimator.config.device_index)
@@ -131,26 +141,36 @@ class DistributedEstimator:
         dist.all_gather_into_tensor(every, mine, group=self.group)
         if not bool((every == every[0]).all()):
             ranks = (every != every[0]).nonzero().flatten().tolist()
-            raise ValueError(f"The `estimator` settings, `batch_size` or epoch of rank(s) {ranks} differ from rank "
-                             f"0's; create every replica with the same settings (this rank's: {settings}).")
+            raise ValueError(
+                f"The `estimator` settings, `batch_size` or epoch of rank(s) {ranks} differ from rank "
+                f"0's; create every replica with the same settings (this rank's: {settings})."
+            )
 
     def _local(self, indices, logits) -> tuple[torch.Tensor, torch.Tensor]:
         idx, x = _as_tensor(indices, "indices"), _as_tensor(logits, "logits")
         num_classes = self.estimator.config.num_classes
         if idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool:
-            raise TypeError(f"The `indices` must be an integer array (dataset indices), got dtype {idx.dtype}.")
+            raise TypeError(
+                f"The `indices` must be an integer array (dataset indices), got dtype {idx.dtype}."
+            )
         if not x.is_floating_point():
-            raise TypeError(f"The `logits` must be a float array (float16, bfloat16, float32), got dtype {x.dtype}.")
+            raise TypeError(
+                f"The `logits` must be a float array (float16, bfloat16, float32), got dtype {x.dtype}."
+            )
         if idx.ndim != 1:
             raise ValueError(f"The `indices` must be 1-D (one index per row), got shape {tuple(idx.shape)}.")
         if x.ndim != 2 or x.shape[1] != num_classes:
             raise ValueError(f"The `logits` must have shape (batch, {num_classes}), got {tuple(x.shape)}.")
         if x.shape[0] != idx.shape[0]:
-            raise ValueError(f"The `indices` and `logits` must have the same batch length, got {idx.shape[0]} "
-                             f"and {x.shape[0]}.")
+            raise ValueError(
+                f"The `indices` and `logits` must have the same batch length, got {idx.shape[0]} "
+                f"and {x.shape[0]}."
+            )
         if idx.shape[0] > self.batch_size:
-            raise ValueError(f"The `indices` hold {idx.shape[0]} rows but `batch_size` is {self.batch_size}; "
-                             "create the DistributedEstimator with the largest per-rank batch.")
+            raise ValueError(
+                f"The `indices` hold {idx.shape[0]} rows but `batch_size` is {self.batch_size}; "
+                "create the DistributedEstimator with the largest per-rank batch."
+            )
         return idx.to(self.device, torch.int64), x.to(self.device)
 
     def update(self, indices, logits) -> None:
@@ -194,8 +214,12 @@ class DistributedEstimator:
         """Close the epoch; the same strengths on every rank (no communication)."""
         return self.estimator.end_epoch()
 
-    strengths = _delegate("strengths", "(N,) float32 strengths of the current epoch, identical on every rank.")
-    variance = _delegate("variance", "(N,) float32 EMA-smoothed window variance (``SADAEstimator.variance``).")
+    strengths = _delegate(
+        "strengths", "(N,) float32 strengths of the current epoch, identical on every rank."
+    )
+    variance = _delegate(
+        "variance", "(N,) float32 EMA-smoothed window variance (``SADAEstimator.variance``)."
+    )
     valid = _delegate("valid", "(N,) bool: samples with a valid variance.")
     epoch = _delegate("epoch", "The epoch whose strengths :attr:`strengths` holds.")
     num_skipped = _delegate("num_skipped", "Rows of all ranks skipped for NaN or Inf logits (never padding).")
@@ -210,5 +234,7 @@ class DistributedEstimator:
         self.estimator.load_state_dict(state_dict)
 
     def __repr__(self) -> str:
-        return (f"DistributedEstimator(rank={self.rank}, world_size={self.world_size}, "
-                f"batch_size={self.batch_size}, device={str(self.device)!r})")
+        return (
+            f"DistributedEstimator(rank={self.rank}, world_size={self.world_size}, "
+            f"batch_size={self.batch_size}, device={str(self.device)!r})"
+        )

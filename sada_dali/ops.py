@@ -5,6 +5,7 @@ This module is the single definition both loaders share: the DALI pipeline build
 the same parameters through :func:`op_parameter`. A sample with strength ``s`` gets magnitude
 bin ``round(s * (num_bins - 1))`` and magnitude ``bin / (num_bins - 1) * max``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -13,15 +14,30 @@ import numpy as np
 
 from ._utils.rng import per_sample_choices
 
-__all__ = ["OPS", "DEFAULT_NUM_MAGNITUDE_BINS", "OpSpec", "create_op_space", "strength_to_bin",
-           "bin_to_magnitude", "op_parameter", "sample_choices"]
+__all__ = [
+    "OPS",
+    "DEFAULT_NUM_MAGNITUDE_BINS",
+    "OpSpec",
+    "create_op_space",
+    "strength_to_bin",
+    "bin_to_magnitude",
+    "op_parameter",
+    "sample_choices",
+]
 
 OPS: tuple[str, ...] = (
-    "identity", "auto_contrast", "equalize",
-    "color", "contrast", "brightness", "sharpness",
+    "identity",
+    "auto_contrast",
+    "equalize",
+    "color",
+    "contrast",
+    "brightness",
+    "sharpness",
     "rotate",
-    "translate_x", "translate_y",
-    "shear_x", "shear_y",
+    "translate_x",
+    "translate_y",
+    "shear_x",
+    "shear_y",
     "solarize",
     "posterize",
 )
@@ -73,12 +89,19 @@ _DEFAULTS = {
     "posterize": OpSpec("posterize", 4.0, False),
 }
 
-_LIMITS = {"color": 1.0, "contrast": 1.0, "brightness": 1.0, "sharpness": 1.0,
-           "solarize": 256.0, "posterize": 7.0}
+_LIMITS = {
+    "color": 1.0,
+    "contrast": 1.0,
+    "brightness": 1.0,
+    "sharpness": 1.0,
+    "solarize": 256.0,
+    "posterize": 7.0,
+}
 
 
-def create_op_space(max_magnitudes: dict | None = None, *, translate_relative: float | None = None
-                    ) -> tuple[OpSpec, ...]:
+def create_op_space(
+    max_magnitudes: dict | None = None, *, translate_relative: float | None = None
+) -> tuple[OpSpec, ...]:
     """Build the 14-op space, optionally with other maxima.
 
     Parameters
@@ -131,8 +154,9 @@ def bin_to_magnitude(spec: OpSpec, magnitude_bin, num_bins: int = DEFAULT_NUM_MA
     return np.asarray(magnitude_bin, dtype=np.float64) / (num_bins - 1) * spec.max_magnitude
 
 
-def op_parameter(spec: OpSpec, magnitude_bin: int, negate: bool = False,
-                 num_bins: int = DEFAULT_NUM_MAGNITUDE_BINS) -> float:
+def op_parameter(
+    spec: OpSpec, magnitude_bin: int, negate: bool = False, num_bins: int = DEFAULT_NUM_MAGNITUDE_BINS
+) -> float:
     """The op's parameter as torchvision/PIL take it, for one sample.
 
     Returns the enhance factor (``1 ± m``), the angle in degrees, the translation in pixels
@@ -152,8 +176,15 @@ def op_parameter(spec: OpSpec, magnitude_bin: int, negate: bool = False,
     return m
 
 
-def sample_choices(seed: int, epoch: int, indices, strengths, *, num_ops: int = len(OPS),
-                   num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS):
+def sample_choices(
+    seed: int,
+    epoch: int,
+    indices,
+    strengths,
+    *,
+    num_ops: int = len(OPS),
+    num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS,
+):
     """Everything one visit decides for each sample: op, magnitude bin, sign and flip.
 
     A pure function of (seed, epoch, index, strength), shared by the DALI reader and the

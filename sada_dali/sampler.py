@@ -4,6 +4,7 @@ The order of epoch ``e`` is ``argsort(hash_uniform(seed, e, arange(N), STREAM_PE
 pure function of ``(seed, epoch)``: every shard of every process computes the same
 permutation without communicating, and a resumed run reproduces it exactly.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,8 +46,17 @@ class ShardSampler:
     first samples and :meth:`rows_in_batch` tells the loader how many rows to keep.
     """
 
-    def __init__(self, num_samples: int, batch_size: int, *, num_shards: int = 1, shard_id: int = 0,
-                 seed: int = 0, shuffle: bool = True, drop_last: bool = True):
+    def __init__(
+        self,
+        num_samples: int,
+        batch_size: int,
+        *,
+        num_shards: int = 1,
+        shard_id: int = 0,
+        seed: int = 0,
+        shuffle: bool = True,
+        drop_last: bool = True,
+    ):
         self.num_samples = check_int(num_samples, "num_samples", 1)
         self.batch_size = check_int(batch_size, "batch_size", 1)
         self.num_shards = check_int(num_shards, "num_shards", 1)
@@ -66,7 +76,8 @@ class ShardSampler:
             raise ValueError(
                 f"The `batch_size` {batch_size} is larger than a shard ({self.shard_size} samples of "
                 f"{self.num_samples} over {self.num_shards} shards) with `drop_last=True`; "
-                "use a smaller batch or `drop_last=False`.")
+                "use a smaller batch or `drop_last=False`."
+            )
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -87,7 +98,7 @@ class ShardSampler:
         total = self.shard_size * self.num_shards
         if total > perm.size:
             perm = np.resize(perm, total)  # wraps around to the start
-        return perm[self.shard_id:total:self.num_shards]
+        return perm[self.shard_id : total : self.num_shards]
 
     def padded_positions(self) -> int:
         """How many samples the pipeline reads per epoch: ``num_batches * batch_size``."""
@@ -102,6 +113,8 @@ class ShardSampler:
         return self.num_batches
 
     def __repr__(self) -> str:
-        return (f"ShardSampler(num_samples={self.num_samples}, batch_size={self.batch_size}, "
-                f"num_shards={self.num_shards}, shard_id={self.shard_id}, seed={self.seed}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last})")
+        return (
+            f"ShardSampler(num_samples={self.num_samples}, batch_size={self.batch_size}, "
+            f"num_shards={self.num_shards}, shard_id={self.shard_id}, seed={self.seed}, "
+            f"shuffle={self.shuffle}, drop_last={self.drop_last})"
+        )

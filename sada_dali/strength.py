@@ -4,6 +4,7 @@ The table is what the loaders read per sample. It lives in POSIX shared memory s
 DALI's parallel ``external_source`` workers and torch ``DataLoader`` workers all see the
 trainer's updates without a copy per worker: pickling a table sends only its name.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,7 +46,9 @@ def validate_strengths(values, num_samples: int, *, name: str = "strengths") -> 
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"The `{name}` must be a numeric array, got dtype {arr.dtype}.")
     if arr.shape != (num_samples,):
-        raise ValueError(f"The `{name}` must have shape ({num_samples},) (one per sample), got {tuple(arr.shape)}.")
+        raise ValueError(
+            f"The `{name}` must have shape ({num_samples},) (one per sample), got {tuple(arr.shape)}."
+        )
     arr = arr.astype(np.float32, copy=False)
     if not np.all(np.isfinite(arr)):
         bad = int(np.flatnonzero(~np.isfinite(arr))[0])
@@ -70,7 +73,8 @@ class StrengthTable(SharedBlock):
     -----
     Besides the (N,) float32 strengths the block holds an ``epoch`` slot, a ``start`` slot
     (the position a resumed epoch starts at) and a ``stop`` slot (readers end the epoch
-    early while it is set), so workers that were started once see what the trainer set. The creating process owns the block
+    early while it is set), so workers that were started once see what the trainer set. The creating
+    process owns the block
     and unlinks it on :meth:`close` (or at garbage collection); unpickled copies only attach.
     """
 

@@ -1,13 +1,13 @@
 """Crafted files that break image decoders, each written under a ``.JPEG`` name as in ImageNet."""
+
 from __future__ import annotations
 
 import io
 import os
 
 import numpy as np
-from PIL import Image
-
 from _images import make_image
+from PIL import Image
 
 __all__ = ["BAD_CONTENT", "DECODER_REJECTS", "write_bad_file", "write_png16"]
 
@@ -34,21 +34,21 @@ def tables_corrupt() -> bytes:
     """The 250 bytes after a JPEG's frame header flipped: its size is readable, its Huffman tables are not."""
     data = _encoded("JPEG", quality=90)
     sof = data.find(b"\xff\xc0")
-    end = sof + 2 + int.from_bytes(data[sof + 2:sof + 4], "big")
+    end = sof + 2 + int.from_bytes(data[sof + 2 : sof + 4], "big")
     return _flipped(data, end, end + 250)
 
 
 def truncated_png() -> bytes:
     """The first half of a PNG with its IEND chunk appended (passes the reader's framing check)."""
     data = _encoded("PNG", 64, 64)
-    return data[:len(data) // 2] + data[-12:]
+    return data[: len(data) // 2] + data[-12:]
 
 
 def bomb_header() -> bytes:
     """A small JPEG whose SOF0 frame header declares 30000 x 30000 pixels."""
     data = bytearray(_encoded("JPEG", 32, 32))
     sof = data.find(b"\xff\xc0")
-    data[sof + 5:sof + 9] = (30000).to_bytes(2, "big") * 2
+    data[sof + 5 : sof + 9] = (30000).to_bytes(2, "big") * 2
     return bytes(data)
 
 

@@ -1,4 +1,5 @@
 """Write small generated image datasets for tests (ImageFolder layout, odd encodings included)."""
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,9 @@ def make_image(height: int, width: int, *, seed: int = 0) -> np.ndarray:
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def write_image(path, height: int = 48, width: int = 40, *, mode: str = "RGB", fmt: str = "JPEG",
-                seed: int = 0) -> str:
+def write_image(
+    path, height: int = 48, width: int = 40, *, mode: str = "RGB", fmt: str = "JPEG", seed: int = 0
+) -> str:
     """Write one generated image to ``path``.
 
     Parameters
@@ -46,8 +48,9 @@ def write_image(path, height: int = 48, width: int = 40, *, mode: str = "RGB", f
     return os.fspath(path)
 
 
-def write_image_folder(root, num_classes: int = 3, per_class: int = 8, *, sizes=(40, 64), seed: int = 0,
-                       extension: str = ".JPEG") -> list[str]:
+def write_image_folder(
+    root, num_classes: int = 3, per_class: int = 8, *, sizes=(40, 64), seed: int = 0, extension: str = ".JPEG"
+) -> list[str]:
     """Write ``root/class_<k>/img_<j><extension>`` RGB JPEGs of random sizes within ``sizes``.
 
     Returns

@@ -4,6 +4,7 @@ The libraries come from the NVIDIA runtime-compiler wheels: ``nvidia-cuda-nvrtc-
 (``nvidia/cuda_nvrtc/lib/libnvrtc.so.12``) and the CUDA 13 ``nvidia-cuda-nvrtc``
 (``nvidia/cu13/lib/libnvrtc.so.13``).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -47,8 +48,12 @@ def cupy_nvrtc_options(arch: int) -> tuple[str, ...]:
     """
     from cupy._core.core import assemble_cupy_compiler_options
 
-    return (*assemble_cupy_compiler_options(OPTIONS), "-ftz=true", f"-arch=sm_{arch}",
-            "--device-as-default-execution-space")
+    return (
+        *assemble_cupy_compiler_options(OPTIONS),
+        "-ftz=true",
+        f"-arch=sm_{arch}",
+        "--device-as-default-execution-space",
+    )
 
 
 class Nvrtc:
@@ -70,7 +75,9 @@ class Nvrtc:
     def compile(self, source: str, options) -> tuple[bool, str, bytes]:
         """Compile ``source`` with ``options``; return (ok, log, cubin or b"")."""
         prog = ctypes.c_void_p()
-        self._check(self.lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(), b"sada_stats.cu", 0, None, None))
+        self._check(
+            self.lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(), b"sada_stats.cu", 0, None, None)
+        )
         try:
             opts = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
             ok = self.lib.nvrtcCompileProgram(prog, len(options), opts) == 0

@@ -1,7 +1,7 @@
 """Shared pytest configuration: the ``gpu`` marker skips tests when no CUDA device is present,
 and fixtures used by both the CPU and the GPU test files."""
-import pytest
 
+import pytest
 from _images import truncate_file, write_image_folder
 
 

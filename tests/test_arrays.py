@@ -1,4 +1,5 @@
 """Any trainer's arrays reach the estimator and the strength table: torch, NumPy and bare DLPack producers."""
+
 import numpy as np
 import pytest
 import torch
@@ -30,9 +31,11 @@ def test_bare_dlpack_producer_is_read_without_copy_on_the_host():
 def test_estimator_gives_the_same_state_for_dlpack_torch_and_numpy_inputs():
     rng = np.random.default_rng(0)
     steps = [(rng.permutation(12)[:5], rng.normal(size=(5, 4)).astype(np.float32)) for _ in range(9)]
-    feeds = {"numpy": lambda i, x: (i, x),
-             "torch": lambda i, x: (torch.from_numpy(i), torch.from_numpy(x)),
-             "dlpack": lambda i, x: (DLPackOnly(i), DLPackOnly(x))}
+    feeds = {
+        "numpy": lambda i, x: (i, x),
+        "torch": lambda i, x: (torch.from_numpy(i), torch.from_numpy(x)),
+        "dlpack": lambda i, x: (DLPackOnly(i), DLPackOnly(x)),
+    }
     variances = {}
     for name, feed in feeds.items():
         est = SADAEstimator(12, 4, window=3, seed=1)
@@ -84,6 +87,9 @@ def test_dlpack_import_failure_becomes_a_type_error_naming_the_argument(monkeypa
 
     monkeypatch.setattr(cupy, "from_dlpack", lambda x: x.__dlpack__())  # CuPy 14's path, minus the driver
 
-    with pytest.raises(TypeError, match=r"The `logits` \(FakeCuda\) cannot be imported by CuPy through DLPack "
-                                        r"\(bfloat16 needs ml_dtypes\).*pip install ml_dtypes"):
+    with pytest.raises(
+        TypeError,
+        match=r"The `logits` \(FakeCuda\) cannot be imported by CuPy through DLPack "
+        r"\(bfloat16 needs ml_dtypes\).*pip install ml_dtypes",
+    ):
         as_device_array(FakeCuda(0), name="logits")

@@ -2,6 +2,7 @@
 
 Pixel fidelity against the torchvision twin lives in ``test_ops_fidelity.py``.
 """
+
 import numpy as np
 import pytest
 from nvidia.dali import fn, pipeline_def, types
@@ -26,7 +27,7 @@ def photo_like(height: int, width: int, seed: int) -> np.ndarray:
         img[..., c] = 128 + 90 * (a * x / width + b * y / height) + 30 * np.sin(6 * d * x / width + c)
     cy, cx, r = rng.uniform(0.3, 0.7) * height, rng.uniform(0.3, 0.7) * width, 0.25 * min(height, width)
     img[(y - cy) ** 2 + (x - cx) ** 2 < r * r] = rng.uniform(0, 255, 3)
-    img[height // 10:height * 3 // 10, width * 6 // 10:width * 9 // 10] = rng.uniform(0, 255, 3)
+    img[height // 10 : height * 3 // 10, width * 6 // 10 : width * 9 // 10] = rng.uniform(0, 255, 3)
     img += rng.normal(0, 4, img.shape)
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
@@ -35,6 +36,7 @@ IMAGES = [photo_like(48, 64, seed) for seed in range(3)]
 
 
 # --- the magnitude mapping: DALI's bin -> parameter equals op_parameter -------------------
+
 
 def _dali_parameter(aug, magnitude_bin, negate, num_bins):
     magnitude = aug._get_magnitudes(num_bins)[magnitude_bin]  # DALI's own linspace grid
@@ -77,8 +79,10 @@ def test_dali_magnitude_grid_equals_bin_to_magnitude():
         assert aug.randomly_negate == spec.signed
 
 
-@pytest.mark.parametrize(("relative", "dali_x", "dali_y"), [
-    (None, aa.translate_x_no_shape, aa.translate_y_no_shape), (0.1, aa.translate_x, aa.translate_y)])
+@pytest.mark.parametrize(
+    ("relative", "dali_x", "dali_y"),
+    [(None, aa.translate_x_no_shape, aa.translate_y_no_shape), (0.1, aa.translate_x, aa.translate_y)],
+)
 def test_translation_picks_the_dali_op_of_its_unit(relative, dali_x, dali_y):
     space = create_op_space(translate_relative=relative)
     assert create_augmentation(space[OPS.index("translate_x")]).op is dali_x.op
@@ -87,12 +91,15 @@ def test_translation_picks_the_dali_op_of_its_unit(relative, dali_x, dali_y):
 
 # --- strength reaches pixels through apply_sada_op -----------------------------------------
 
-@pipeline_def(enable_conditionals=True, batch_size=len(OPS), num_threads=1, device_id=None,
-              prefetch_queue_depth=1)
+
+@pipeline_def(
+    enable_conditionals=True, batch_size=len(OPS), num_threads=1, device_id=None, prefetch_queue_depth=1
+)
 def _sada_pipeline(augmentations):
     images = fn.external_source(name="images", dtype=types.UINT8, layout="HWC")
-    op_idx, magnitude_bin, negate = (fn.external_source(name=n, dtype=types.INT32)
-                                     for n in ("op_idx", "magnitude_bin", "negate"))
+    op_idx, magnitude_bin, negate = (
+        fn.external_source(name=n, dtype=types.INT32) for n in ("op_idx", "magnitude_bin", "negate")
+    )
     return apply_sada_op(images, op_idx, magnitude_bin, negate, augmentations=augmentations)
 
 
@@ -132,14 +139,17 @@ def test_strength_zero_is_identity_and_strength_one_changes_pixels(sada_pipeline
 def test_strength_orders_the_change_of_each_op(sada_pipeline):
     images = [IMAGES[0]] * len(OPS)
     negate = np.zeros(len(OPS), np.int32)
-    changes = [[np.abs(out.astype(int) - IMAGES[0]).mean()
-                for out in _run_sada(sada_pipeline, images, s, negate)] for s in (0.3, 1.0)]
+    changes = [
+        [np.abs(out.astype(int) - IMAGES[0]).mean() for out in _run_sada(sada_pipeline, images, s, negate)]
+        for s in (0.3, 1.0)
+    ]
     for i, name in enumerate(OPS):
         if name not in MAGNITUDE_FREE:
             assert changes[1][i] > changes[0][i] > 0.0, name
 
 
 # --- augment ------------------------------------------------------------------------------
+
 
 def test_augment_reproduces_the_loader_at_a_bin(sada_pipeline):
     space = create_op_space()
@@ -169,28 +179,32 @@ def test_augment_fill_value_reaches_the_corners():
 def test_augment_exact_ops_match_their_definition():
     image = IMAGES[2]
     np.testing.assert_array_equal(augment([image], "posterize", 3)[0], image & 0b11111000)
-    np.testing.assert_array_equal(augment([image], "solarize", 100)[0],
-                                  np.where(image >= 156, 255 - image, image))
+    np.testing.assert_array_equal(
+        augment([image], "solarize", 100)[0], np.where(image >= 156, 255 - image, image)
+    )
     np.testing.assert_array_equal(augment([image], "translate_y", 5.0)[0][5:], image[:-5])
 
 
-@pytest.mark.parametrize(("kwargs", "error", "match"), [
-    (dict(images=np.zeros((4, 4, 3), np.uint8)), TypeError, "`images` must be a list"),
-    (dict(images=[]), ValueError, "at least one image"),
-    (dict(images=[np.zeros((4, 4, 3), np.float32)]), TypeError, r"`images\[0\]` must be a uint8"),
-    (dict(images=[[[0]]]), TypeError, r"`images\[0\]` must be a uint8"),
-    (dict(images=[np.zeros((4, 4), np.uint8)]), ValueError, "HWC image with 3 channels"),
-    (dict(images=[np.zeros((4, 4, 4), np.uint8)]), ValueError, "HWC image with 3 channels"),
-    (dict(op="cutout"), ValueError, "`op` must be one of"),
-    (dict(magnitude="big"), TypeError, "`magnitude` must be a number"),
-    (dict(magnitude=float("nan")), ValueError, "`magnitude` must be finite"),
-    (dict(magnitude=31.0), ValueError, r"must lie within ±30.0"),
-    (dict(op="solarize", magnitude=-1), ValueError, "must be non-negative"),
-    (dict(op="equalize", magnitude=1), ValueError, r"within ±0.0"),
-    (dict(device="tpu"), ValueError, "`device` must be 'cpu' or 'gpu'"),
-    (dict(fill_value=256), ValueError, "`fill_value` must be an integer in"),
-    (dict(fill_value=1.5), ValueError, "`fill_value` must be an integer in"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(images=np.zeros((4, 4, 3), np.uint8)), TypeError, "`images` must be a list"),
+        (dict(images=[]), ValueError, "at least one image"),
+        (dict(images=[np.zeros((4, 4, 3), np.float32)]), TypeError, r"`images\[0\]` must be a uint8"),
+        (dict(images=[[[0]]]), TypeError, r"`images\[0\]` must be a uint8"),
+        (dict(images=[np.zeros((4, 4), np.uint8)]), ValueError, "HWC image with 3 channels"),
+        (dict(images=[np.zeros((4, 4, 4), np.uint8)]), ValueError, "HWC image with 3 channels"),
+        (dict(op="cutout"), ValueError, "`op` must be one of"),
+        (dict(magnitude="big"), TypeError, "`magnitude` must be a number"),
+        (dict(magnitude=float("nan")), ValueError, "`magnitude` must be finite"),
+        (dict(magnitude=31.0), ValueError, r"must lie within ±30.0"),
+        (dict(op="solarize", magnitude=-1), ValueError, "must be non-negative"),
+        (dict(op="equalize", magnitude=1), ValueError, r"within ±0.0"),
+        (dict(device="tpu"), ValueError, "`device` must be 'cpu' or 'gpu'"),
+        (dict(fill_value=256), ValueError, "`fill_value` must be an integer in"),
+        (dict(fill_value=1.5), ValueError, "`fill_value` must be an integer in"),
+    ],
+)
 def test_augment_rejects_bad_arguments(kwargs, error, match):
     args = dict(images=[IMAGES[0]], op="rotate", magnitude=10.0) | kwargs
     with pytest.raises(error, match=match):
@@ -206,6 +220,7 @@ def test_augment_accepts_a_wider_op_space():
 
 def test_augment_gpu_without_cuda_is_refused():
     from nvidia.dali.backend import GetCUDADeviceCount
+
     if GetCUDADeviceCount() > 0:
         pytest.skip("a CUDA GPU is present")
     with pytest.raises(RuntimeError, match="needs a CUDA GPU"):
@@ -214,8 +229,10 @@ def test_augment_gpu_without_cuda_is_refused():
 
 # --- create_augmentation(s) and apply_sada_op validation -----------------------------------
 
+
 def test_create_augmentation_rejects_unknown_op():
     from sada_dali.ops import OpSpec
+
     with pytest.raises(ValueError, match="`spec.name` must be one of"):
         create_augmentation(OpSpec("cutout", 1.0))
 
@@ -230,8 +247,10 @@ def _build_with(augmentations, num_magnitude_bins=101, enable_conditionals=True)
     def pipe():
         images = fn.external_source(name="images", dtype=types.UINT8, layout="HWC")
         idx = fn.external_source(name="idx", dtype=types.INT32)
-        return apply_sada_op(images, idx, idx, idx, augmentations=augmentations,
-                             num_magnitude_bins=num_magnitude_bins)
+        return apply_sada_op(
+            images, idx, idx, idx, augmentations=augmentations, num_magnitude_bins=num_magnitude_bins
+        )
+
     return pipe()
 
 

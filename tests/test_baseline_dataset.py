@@ -1,15 +1,16 @@
 """The torchvision SADA Dataset: outputs, validation, live strength updates, agreement with DALI's choices."""
+
 import numpy as np
 import pytest
 import torch
+from _images import write_image_folder
 from PIL import Image
 from torchvision.transforms.v2 import functional as F
 
-from _images import write_image_folder
 from sada_dali._utils.rng import per_sample_choices
 from sada_dali.baseline.dataset import IMAGENET_MEAN, IMAGENET_STD, SADAImageFolder
-from sada_dali.data.crop import CropConfig
 from sada_dali.data._reader import SampleReader
+from sada_dali.data.crop import CropConfig
 from sada_dali.data.source import create_listing
 from sada_dali.ops import OPS, create_op_space, op_parameter, strength_to_bin
 from sada_dali.sampler import ShardSampler
@@ -79,8 +80,9 @@ def test_output_applies_the_op_at_the_op_parameter_of_the_samples_strength(folde
     factor = op_parameter(spec, magnitude_bin, bool(negate))
     assert factor != 1.0
     enhance = {"brightness": F.adjust_brightness, "contrast": F.adjust_contrast, "color": F.adjust_saturation}
-    expected = F.resized_crop(dataset.decode(index), 0, 0, *F.get_size(dataset.decode(index)), [SIZE, SIZE],
-                              antialias=True)
+    expected = F.resized_crop(
+        dataset.decode(index), 0, 0, *F.get_size(dataset.decode(index)), [SIZE, SIZE], antialias=True
+    )
     expected = enhance[spec.name](expected, factor)
     expected = F.horizontal_flip(expected) if flip else expected
     expected = F.normalize(F.to_dtype(expected, torch.float32, scale=True), IMAGENET_MEAN, IMAGENET_STD)
@@ -108,7 +110,7 @@ def test_choices_match_the_dali_loaders_reader_for_the_same_sample_strength_and_
 
 
 def _worker_output(loader):
-    (image, label, index), = list(loader)
+    ((image, label, index),) = list(loader)
     return image[0]
 
 
@@ -116,8 +118,9 @@ def test_persistent_workers_see_strength_and_epoch_updates_made_after_they_start
     dataset = SADAImageFolder(folder, table, image_size=SIZE, seed=SEED)
     index = _index_with_op(dataset, {"rotate", "brightness", "contrast", "color", "shear_x", "shear_y"})
     dataset = _full_frame(dataset, index)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=1, sampler=[index], num_workers=1,
-                                         persistent_workers=True)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=1, sampler=[index], num_workers=1, persistent_workers=True
+    )
     table.set(np.zeros(len(dataset), dtype=np.float32))
     weak = _worker_output(loader)
     assert torch.equal(weak, dataset[index][0])
@@ -130,7 +133,9 @@ def test_persistent_workers_see_strength_and_epoch_updates_made_after_they_start
 
 
 def test_dataset_requires_a_table_for_training(folder):
-    with pytest.raises(ValueError, match=r"The `table` is required when `train=True`: pass a StrengthTable of 12"):
+    with pytest.raises(
+        ValueError, match=r"The `table` is required when `train=True`: pass a StrengthTable of 12"
+    ):
         SADAImageFolder(folder)
 
 

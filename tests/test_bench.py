@@ -1,4 +1,5 @@
 """``sada-dali bench`` in its tiny CPU mode, its table and ratios, its errors, and the photo-like corpus."""
+
 import json
 
 import pytest
@@ -15,7 +16,10 @@ HAS_GPU = torch.cuda.is_available()
 
 def test_tiny_bench_writes_json_with_gpu_rows_skipped_and_the_cpu_ratio(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert main(["bench", "--tiny", "--workers", "1", "--cache", str(tmp_path / "cache"), "--json", str(out)]) == 0
+    assert (
+        main(["bench", "--tiny", "--workers", "1", "--cache", str(tmp_path / "cache"), "--json", str(out)])
+        == 0
+    )
     report = json.loads(out.read_text())
     rows = {row["row"]: row for row in report["rows"]}
     assert sorted(rows) == [1, 2, 3, 4, 5]
@@ -35,23 +39,33 @@ def test_tiny_bench_writes_json_with_gpu_rows_skipped_and_the_cpu_ratio(tmp_path
 
 
 def test_ratios_divide_images_per_second_and_are_none_for_skipped_rows():
-    rows = [{"row": 1, "images_per_s": 900.0}, {"row": 2, "images_per_s": 1000.0},
-            {"row": 3, "images_per_s": None}, {"row": 4, "images_per_s": 300.0}]
+    rows = [
+        {"row": 1, "images_per_s": 900.0},
+        {"row": 2, "images_per_s": 1000.0},
+        {"row": 3, "images_per_s": None},
+        {"row": 4, "images_per_s": 300.0},
+    ]
     assert compute_ratios(rows) == {"row1/row2": 0.9, "row1/row4": 3.0, "row3/row4": None}
 
 
 def test_table_shows_rates_skips_and_the_estimator_fraction():
-    rows = [{"row": 3, "name": "cpu", "status": "ok", "images_per_s": 123.45},
-            {"row": 1, "name": "gpu", "status": "skipped: no GPU", "images_per_s": None},
-            {"row": 5, "name": "est", "status": "ok", "images_per_s": None, "fraction_of_step": 0.0123}]
+    rows = [
+        {"row": 3, "name": "cpu", "status": "ok", "images_per_s": 123.45},
+        {"row": 1, "name": "gpu", "status": "skipped: no GPU", "images_per_s": None},
+        {"row": 5, "name": "est", "status": "ok", "images_per_s": None, "fraction_of_step": 0.0123},
+    ]
     table = format_table(rows, {"row3/row4": None, "row1/row4": 2.5})
     assert "123.5" in table and "skipped: no GPU" in table and "1.23% of step" in table
     assert "ratio row3/row4: n/a (a row was skipped)" in table and "ratio row1/row4: 2.50x" in table
 
 
 def test_photo_corpus_writes_deterministic_jpegs_round_robin_over_classes(tmp_path):
-    first = create_photo_corpus(tmp_path / "a", num_images=6, num_classes=3, width=64, height=48, progress=False)
-    second = create_photo_corpus(tmp_path / "b", num_images=6, num_classes=3, width=64, height=48, progress=False)
+    first = create_photo_corpus(
+        tmp_path / "a", num_images=6, num_classes=3, width=64, height=48, progress=False
+    )
+    second = create_photo_corpus(
+        tmp_path / "b", num_images=6, num_classes=3, width=64, height=48, progress=False
+    )
     listing = create_listing(first / "train")
     assert listing.classes == ("class_000", "class_001", "class_002")
     assert list(listing.labels) == [0, 0, 1, 1, 2, 2]
@@ -69,23 +83,29 @@ def test_photo_corpus_is_not_white_noise(tmp_path):
     assert neighbours > 0.5  # smooth content: neighbouring pixels correlate, unlike noise
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"num_images": 0}, r"The `num_images` must be an integer >= 1, got 0."),
-    ({"num_classes": 2.5}, r"The `num_classes` must be an integer >= 1, got 2.5."),
-    ({"width": 8}, r"The `width` must be an integer >= 16, got 8."),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_images": 0}, r"The `num_images` must be an integer >= 1, got 0."),
+        ({"num_classes": 2.5}, r"The `num_classes` must be an integer >= 1, got 2.5."),
+        ({"width": 8}, r"The `width` must be an integer >= 16, got 8."),
+    ],
+)
 def test_photo_corpus_rejects_bad_sizes(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         create_photo_corpus(tmp_path, **kwargs)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--rows", "1,9"], "The `--rows` must be a comma-separated subset of 1,2,3,4,5, got '1,9'."),
-    (["--rows", "x"], "The `--rows` must be a comma-separated subset of 1,2,3,4,5, got 'x'."),
-    (["--data", "/no/such/corpus"], "The `--data` '/no/such/corpus' does not exist"),
-    (["--repeats", "0"], "The `--repeats` must be an integer >= 1, got '0'."),
-    (["--images", "-5"], "The `--images` must be an integer >= 1, got '-5'."),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--rows", "1,9"], "The `--rows` must be a comma-separated subset of 1,2,3,4,5, got '1,9'."),
+        (["--rows", "x"], "The `--rows` must be a comma-separated subset of 1,2,3,4,5, got 'x'."),
+        (["--data", "/no/such/corpus"], "The `--data` '/no/such/corpus' does not exist"),
+        (["--repeats", "0"], "The `--repeats` must be an integer >= 1, got '0'."),
+        (["--images", "-5"], "The `--images` must be an integer >= 1, got '-5'."),
+    ],
+)
 def test_bench_rejects_bad_input_with_a_clear_message(argv, message, capsys):
     with pytest.raises(SystemExit) as info:
         main(["bench", *argv])
@@ -108,7 +128,9 @@ def test_reader_benchmark_times_the_per_sample_call_and_writes_json(tmp_path, mo
     import reader
 
     out = tmp_path / "reader.json"
-    result = reader.main(["--num-images", "16", "--repeats", "2", "--json", str(out)] + (["--val"] if val else []))
+    result = reader.main(
+        ["--num-images", "16", "--repeats", "2", "--json", str(out)] + (["--val"] if val else [])
+    )
     assert len(result["calls_us"]) == len(result["files_us"]) == 2
     assert result["call_us"] > 0 and result["file_us"] > 0
     assert json.loads(out.read_text())["config"]["val"] is val

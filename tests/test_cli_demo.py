@@ -1,4 +1,5 @@
 """``sada-dali demo`` end to end in its shortened mode, its input errors, and the digits builder."""
+
 import json
 
 import numpy as np
@@ -41,9 +42,29 @@ def test_digits_dataset_rejects_a_bad_val_fraction(tmp_path):
 
 def test_demo_short_run_writes_summary_and_strength_figure(digits, tmp_path, capsys):
     out = tmp_path / "out"
-    status = main(["demo", "--epochs", "1", "--limit", "64", "--batch-size", "32", "--image-size", "16",
-                   "--cache", str(digits), "--out", str(out), "--device", "cpu", "--workers", "0",
-                   "--threads", "1"])
+    status = main(
+        [
+            "demo",
+            "--epochs",
+            "1",
+            "--limit",
+            "64",
+            "--batch-size",
+            "32",
+            "--image-size",
+            "16",
+            "--cache",
+            str(digits),
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+            "--workers",
+            "0",
+            "--threads",
+            "1",
+        ]
+    )
     assert status == 0
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) >= {"config", "runs", "final_accuracy", "elapsed_s"}
@@ -57,7 +78,10 @@ def test_demo_short_run_writes_summary_and_strength_figure(digits, tmp_path, cap
         assert 0.0 <= s["min"] <= s["q25"] <= s["median"] <= s["q75"] <= s["max"] <= 1.0
         assert summary["final_accuracy"][name] == epoch["val_accuracy"]
     # Before any variance is valid SADA uses the warm-up draw, which is the baseline's draw.
-    assert summary["runs"]["sada"]["epochs"][0]["strength"] == summary["runs"]["trivial_augment"]["epochs"][0]["strength"]
+    assert (
+        summary["runs"]["sada"]["epochs"][0]["strength"]
+        == summary["runs"]["trivial_augment"]["epochs"][0]["strength"]
+    )
     assert (out / "strength_evolution.png").read_bytes()[:8] == PNG_MAGIC
     assert len((out / "lists" / "train.txt").read_text().splitlines()) == 64
     assert "[sada] epoch 1/1" in capsys.readouterr().out
@@ -70,13 +94,16 @@ def test_demo_rejects_a_limit_below_the_batch_size(tmp_path, capsys):
     assert "The `--limit` (8) must be at least the `--batch-size` (32)" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--epochs", "0"], "The `--epochs` must be an integer >= 1, got '0'."),
-    (["--lr", "fast"], "The `--lr` must be a positive number, got 'fast'."),
-    (["--lr", "-1"], "The `--lr` must be a positive number, got '-1'."),
-    (["--image-size", "4"], "The `--image-size` must be an integer >= 8, got '4'."),
-    (["--device", "tpu"], "argument --device: invalid choice: 'tpu'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--epochs", "0"], "The `--epochs` must be an integer >= 1, got '0'."),
+        (["--lr", "fast"], "The `--lr` must be a positive number, got 'fast'."),
+        (["--lr", "-1"], "The `--lr` must be a positive number, got '-1'."),
+        (["--image-size", "4"], "The `--image-size` must be an integer >= 8, got '4'."),
+        (["--device", "tpu"], "argument --device: invalid choice: 'tpu'"),
+    ],
+)
 def test_demo_rejects_bad_numbers_with_a_clear_message(argv, message, capsys):
     with pytest.raises(SystemExit) as info:
         main(["demo", *argv])
@@ -86,5 +113,7 @@ def test_demo_rejects_bad_numbers_with_a_clear_message(argv, message, capsys):
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the error raised without a GPU")
 def test_demo_refuses_the_gpu_device_without_cuda(tmp_path):
-    with pytest.raises(SystemExit, match=r"The `--device gpu` needs a CUDA GPU, but torch sees none; use --device cpu."):
+    with pytest.raises(
+        SystemExit, match=r"The `--device gpu` needs a CUDA GPU, but torch sees none; use --device cpu."
+    ):
         main(["demo", "--device", "gpu", "--out", str(tmp_path)])

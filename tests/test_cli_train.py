@@ -1,9 +1,10 @@
 """``sada-dali train``: a CPU smoke run of a few steps, resuming from its checkpoint, and input errors."""
+
 import numpy as np
 import pytest
 import torch
-
 from _images import write_image_folder
+
 from sada_dali.cli.main import main
 from sada_dali.cli.models import SmallCNN, create_model
 
@@ -19,9 +20,30 @@ def data(tmp_path_factory):
 
 
 def _train(data, out, *extra):
-    return main(["train", "--data", str(data), "--arch", "small_cnn", "--image-size", "32", "--batch-size",
-                 str(BATCH), "--max-steps", str(STEPS), "--workers", "0", "--threads", "1", "--device", "cpu",
-                 "--out", str(out), *extra])
+    return main(
+        [
+            "train",
+            "--data",
+            str(data),
+            "--arch",
+            "small_cnn",
+            "--image-size",
+            "32",
+            "--batch-size",
+            str(BATCH),
+            "--max-steps",
+            str(STEPS),
+            "--workers",
+            "0",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
 
 
 def test_train_smoke_run_checkpoints_and_resume_restores_epoch_and_estimator(data, tmp_path, capsys):
@@ -59,14 +81,20 @@ def test_create_model_builds_torchvision_and_small_models_with_the_class_count()
     assert isinstance(model, SmallCNN) and model(torch.zeros(2, 3, 16, 16)).shape == (2, 3)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--data", "/no/such/dir"], "The `--data` '/no/such/dir' does not exist; pass an existing directory."),
-    (["--batch-size", "-3"], "The `--batch-size` must be an integer >= 1, got '-3'."),
-    (["--epochs", "two"], "The `--epochs` must be an integer >= 1, got 'two'."),
-    (["--max-steps", "0"], "The `--max-steps` must be an integer >= 1, got '0'."),
-    (["--arch", "resnet5000"], "The `--arch` must be 'small_cnn' or a torchvision classification model"),
-    (["--resume", "/no/such/checkpoint.pt"], "The `--resume` '/no/such/checkpoint.pt' is not a file"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--data", "/no/such/dir"],
+            "The `--data` '/no/such/dir' does not exist; pass an existing directory.",
+        ),
+        (["--batch-size", "-3"], "The `--batch-size` must be an integer >= 1, got '-3'."),
+        (["--epochs", "two"], "The `--epochs` must be an integer >= 1, got 'two'."),
+        (["--max-steps", "0"], "The `--max-steps` must be an integer >= 1, got '0'."),
+        (["--arch", "resnet5000"], "The `--arch` must be 'small_cnn' or a torchvision classification model"),
+        (["--resume", "/no/such/checkpoint.pt"], "The `--resume` '/no/such/checkpoint.pt' is not a file"),
+    ],
+)
 def test_train_rejects_bad_input_with_a_clear_message(data, argv, message, capsys):
     with pytest.raises(SystemExit) as info:
         main(["train", "--data", str(data), "--device", "cpu", *argv])
@@ -108,11 +136,18 @@ def test_train_step_on_a_batch_emptied_by_skips_keeps_stepping_with_zero_loss():
 
     torch.manual_seed(0)
     model = SmallCNN(3, width=8)
-    batches = [(torch.zeros(0, 3, 16, 16), torch.zeros(0, dtype=torch.int64), torch.zeros(0, dtype=torch.int64)),
-               (torch.randn(2, 3, 16, 16), torch.tensor([0, 2]), torch.tensor([5, 6]))]
+    batches = [
+        (torch.zeros(0, 3, 16, 16), torch.zeros(0, dtype=torch.int64), torch.zeros(0, dtype=torch.int64)),
+        (torch.randn(2, 3, 16, 16), torch.tensor([0, 2]), torch.tensor([5, 6])),
+    ]
     recorder = Recorder()
-    stats = train_one_epoch(model, batches, torch.optim.SGD(model.parameters(), lr=0.1), device=torch.device("cpu"),
-                            estimator=recorder)
+    stats = train_one_epoch(
+        model,
+        batches,
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        device=torch.device("cpu"),
+        estimator=recorder,
+    )
     assert stats["steps"] == 2 and stats["images"] == 2
     assert recorder.rows == [(0, (0, 3)), (2, (2, 3))]
     assert np.isfinite(stats["loss"]) and stats["loss"] > 0
@@ -123,8 +158,13 @@ def _ddp_rank(rank: int, world: int, port: int, data: str, out: str) -> None:
 
     import torch.distributed as dist
 
-    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port))
+    os.environ.update(
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+    )
     try:
         assert _train(data, out, "--epochs", "1") == 0
     finally:

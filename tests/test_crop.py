@@ -1,5 +1,6 @@
 """Crop windows (``sada_dali.data.crop``) against a float64 reference of torchvision's
 ``RandomResizedCrop.get_params`` fed the same counter-based uniforms, and their validation."""
+
 import math
 
 import numpy as np
@@ -36,8 +37,16 @@ def reference_window(u, width, height, area_range, ratio_range):
     return (height - h) // 2, (width - w) // 2, h, w, True
 
 
-@pytest.mark.parametrize("area,ratio", [((0.08, 1.0), (3 / 4, 4 / 3)), ((0.5, 0.5), (1.0, 1.0)),
-                                        ((0.9, 1.0), (2.5, 4.0)), ((0.9, 1.0), (0.2, 0.3)), ((1.0, 1.0), (1.0, 1.0))])
+@pytest.mark.parametrize(
+    "area,ratio",
+    [
+        ((0.08, 1.0), (3 / 4, 4 / 3)),
+        ((0.5, 0.5), (1.0, 1.0)),
+        ((0.9, 1.0), (2.5, 4.0)),
+        ((0.9, 1.0), (0.2, 0.3)),
+        ((1.0, 1.0), (1.0, 1.0)),
+    ],
+)
 def test_windows_follow_torchvisions_rule_on_the_same_uniforms(area, ratio):
     rng = np.random.default_rng(0)
     indices = rng.choice(10**7, 600, replace=False)
@@ -72,8 +81,12 @@ def test_window_distribution_matches_torchvisions_get_params():
     image = torch.zeros(1, 375, 500)
     theirs = np.array([RandomResizedCrop.get_params(image, [0.08, 1.0], [3 / 4, 4 / 3]) for _ in range(4000)])
     ours = crop_windows(SEED, 0, np.arange(4000), [[500, 375]] * 4000).astype(np.int64)
-    for name, stat in (("area", lambda t: t[:, 2] * t[:, 3] / (500 * 375)), ("ratio", lambda t: t[:, 3] / t[:, 2]),
-                       ("centre_x", lambda t: t[:, 1] + t[:, 3] / 2), ("centre_y", lambda t: t[:, 0] + t[:, 2] / 2)):
+    for name, stat in (
+        ("area", lambda t: t[:, 2] * t[:, 3] / (500 * 375)),
+        ("ratio", lambda t: t[:, 3] / t[:, 2]),
+        ("centre_x", lambda t: t[:, 1] + t[:, 3] / 2),
+        ("centre_y", lambda t: t[:, 0] + t[:, 2] / 2),
+    ):
         a, b = stat(ours), stat(theirs)
         assert abs(a.mean() - b.mean()) < 0.05 * b.std() + 1e-3 * abs(b.mean()) + 0.1 * b.std(), name
         assert abs(a.std() - b.std()) < 0.05 * b.std(), name
@@ -123,17 +136,29 @@ def test_pil_fallback_swaps_width_and_height_as_exif_transpose_does(orientation)
     assert _pil_dims(buffer.getvalue()) == expected == ((7, 13) if orientation >= 5 else (13, 7))
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(random_area=(0.0, 1.0)), r"`random_area` must be a pair \(lo, hi\) with 0 < lo <= hi <= 1, got \(0.0, 1.0\)"),
-    (dict(random_area=(0.5, 0.2)), r"`random_area` must be .* got \(0.5, 0.2\)"),
-    (dict(random_area=(0.5, 1.5)), r"`random_area` must be .* <= 1, got \(0.5, 1.5\)"),
-    (dict(random_area=(float("nan"), 1.0)), r"`random_area` must be .* got \(nan, 1.0\)"),
-    (dict(random_area=0.5), r"`random_area` must be a pair .* got 0.5; e.g. \(0.08, 1.0\)"),
-    (dict(random_area=(0.1, 0.2, 0.3)), r"`random_area` must be a pair"),
-    (dict(random_aspect_ratio=(0.0, 1.0)), r"`random_aspect_ratio` must be a pair \(lo, hi\) with 0 < lo <= hi, got"),
-    (dict(random_aspect_ratio=(2.0, 1.0)), r"`random_aspect_ratio` must be .* got \(2.0, 1.0\); e.g. \(0.75"),
-    (dict(random_aspect_ratio=("a", "b")), r"`random_aspect_ratio` must be a pair"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (
+            dict(random_area=(0.0, 1.0)),
+            r"`random_area` must be a pair \(lo, hi\) with 0 < lo <= hi <= 1, got \(0.0, 1.0\)",
+        ),
+        (dict(random_area=(0.5, 0.2)), r"`random_area` must be .* got \(0.5, 0.2\)"),
+        (dict(random_area=(0.5, 1.5)), r"`random_area` must be .* <= 1, got \(0.5, 1.5\)"),
+        (dict(random_area=(float("nan"), 1.0)), r"`random_area` must be .* got \(nan, 1.0\)"),
+        (dict(random_area=0.5), r"`random_area` must be a pair .* got 0.5; e.g. \(0.08, 1.0\)"),
+        (dict(random_area=(0.1, 0.2, 0.3)), r"`random_area` must be a pair"),
+        (
+            dict(random_aspect_ratio=(0.0, 1.0)),
+            r"`random_aspect_ratio` must be a pair \(lo, hi\) with 0 < lo <= hi, got",
+        ),
+        (
+            dict(random_aspect_ratio=(2.0, 1.0)),
+            r"`random_aspect_ratio` must be .* got \(2.0, 1.0\); e.g. \(0.75",
+        ),
+        (dict(random_aspect_ratio=("a", "b")), r"`random_aspect_ratio` must be a pair"),
+    ],
+)
 def test_crop_config_rejects_bad_ranges_naming_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         CropConfig(**kwargs)
@@ -157,6 +182,7 @@ def test_a_file_whose_size_cannot_be_told_is_unreadable_in_the_reader_and_the_tw
     from types import SimpleNamespace
 
     from _images import write_image_folder
+
     from sada_dali.baseline.dataset import SADAImageFolder
     from sada_dali.data._reader import SampleReader
     from sada_dali.data.source import create_listing
@@ -168,15 +194,26 @@ def test_a_file_whose_size_cannot_be_told_is_unreadable_in_the_reader_and_the_tw
         handle.write(b"\xff\xd8\xff\xe0\x00\x10" + b"\x00" * 14 + b"\xff\xd9")
     listing, table = create_listing(tmp_path), StrengthTable(2)
     try:
-        def reader(on_error):
-            return SampleReader(listing, ShardSampler(2, 2, shuffle=False), table=table, num_magnitude_bins=11,
-                                num_ops=14, on_error=on_error)
 
-        with pytest.raises(ValueError, match=r"img_001.JPEG\): the image size cannot be read from its header"):
+        def reader(on_error):
+            return SampleReader(
+                listing,
+                ShardSampler(2, 2, shuffle=False),
+                table=table,
+                num_magnitude_bins=11,
+                num_ops=14,
+                on_error=on_error,
+            )
+
+        with pytest.raises(
+            ValueError, match=r"img_001.JPEG\): the image size cannot be read from its header"
+        ):
             reader("raise")(SimpleNamespace(idx_in_epoch=1))
         out = reader("skip")(SimpleNamespace(idx_in_epoch=1))
         (left, top), (width, height) = out[-2].tolist(), out[-1].tolist()
-        assert int(out[3]) == 0 and left + width <= 16 and top + height <= 16  # a window of the 16x16 placeholder
+        assert (
+            int(out[3]) == 0 and left + width <= 16 and top + height <= 16
+        )  # a window of the 16x16 placeholder
         assert reader("skip").choices_of([1], 0)["crop"].tolist() == [[top, left, height, width]]
         with pytest.raises(ValueError, match=r"img_001.JPEG\): the image size cannot be read .* Re-encode"):
             SADAImageFolder(tmp_path, table).crop_window(1)

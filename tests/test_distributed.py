@@ -3,6 +3,7 @@
 Every rank feeds its own batches (unequal sizes, empty ranks, an all-empty step, NaN/Inf rows);
 the replicas must end bit-identical to one process fed the union of the ranks' rows per step.
 """
+
 import os
 import re
 
@@ -11,8 +12,8 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-
 from _images import write_image_folder
+
 from sada_dali.distributed import DistributedEstimator, _comm_device, resolve_shards, shard_info
 from sada_dali.estimator import SADAEstimator
 
@@ -49,8 +50,13 @@ def make_schedule(world: int, dtype) -> list:
 
 def summarize(estimator, strengths) -> dict:
     state = estimator.state_dict()
-    return {"strengths": np.stack(strengths), "variance": state["variance"], "log_prev": state["log_prev"],
-            "seen": state["seen"], "num_skipped": np.int64(estimator.num_skipped)}
+    return {
+        "strengths": np.stack(strengths),
+        "variance": state["variance"],
+        "log_prev": state["log_prev"],
+        "seen": state["seen"],
+        "num_skipped": np.int64(estimator.num_skipped),
+    }
 
 
 def _worker(rank: int, world: int, store: str, out: str, images) -> None:
@@ -73,8 +79,16 @@ def _worker(rank: int, world: int, store: str, out: str, images) -> None:
         if images is not None:
             from sada_dali.loader import SADALoader
 
-            loader = SADALoader(images, 2, device="cpu", image_size=32, workers=0, num_threads=1,
-                                num_magnitude_bins=11, seed=3)
+            loader = SADALoader(
+                images,
+                2,
+                device="cpu",
+                image_size=32,
+                workers=0,
+                num_threads=1,
+                num_magnitude_bins=11,
+                seed=3,
+            )
             result["loader_shard"] = np.array([loader.sampler.num_shards, loader.sampler.shard_id])
             result["loader_indices"] = loader.sampler.indices()
             loader.close()
@@ -165,16 +179,49 @@ def test_distributed_estimator_needs_an_initialised_group():
         DistributedEstimator(SADAEstimator(N, K), CAP)
 
 
-@pytest.mark.parametrize("indices,logits,error,match", [
-    (np.zeros(CAP + 1, np.int64), np.zeros((CAP + 1, K)), ValueError, "hold 7 rows but `batch_size` is 6"),
-    (np.zeros((2, 1), np.int64), np.zeros((2, K)), ValueError, r"The `indices` must be 1-D .*got shape \(2, 1\)"),
-    (np.zeros(2), np.zeros((2, K)), TypeError, "The `indices` must be an integer array .*got dtype torch.float64"),
-    (np.zeros(2, np.int64), np.zeros((2, K + 1)), ValueError, r"The `logits` must have shape \(batch, 7\), got \(2, 8\)"),
-    (np.zeros(2, np.int64), np.zeros(2), ValueError, r"The `logits` must have shape \(batch, 7\), got \(2,\)"),
-    (np.zeros(2, np.int64), np.zeros((2, K), np.int32), TypeError, "The `logits` must be a float array .*torch.int32"),
-    (np.zeros(2, np.int64), np.zeros((3, K)), ValueError, "same batch length, got 2 and 3"),
-    ("abc", np.zeros((2, K)), TypeError, "The `indices` must be an array .*got str"),
-])
+@pytest.mark.parametrize(
+    "indices,logits,error,match",
+    [
+        (
+            np.zeros(CAP + 1, np.int64),
+            np.zeros((CAP + 1, K)),
+            ValueError,
+            "hold 7 rows but `batch_size` is 6",
+        ),
+        (
+            np.zeros((2, 1), np.int64),
+            np.zeros((2, K)),
+            ValueError,
+            r"The `indices` must be 1-D .*got shape \(2, 1\)",
+        ),
+        (
+            np.zeros(2),
+            np.zeros((2, K)),
+            TypeError,
+            "The `indices` must be an integer array .*got dtype torch.float64",
+        ),
+        (
+            np.zeros(2, np.int64),
+            np.zeros((2, K + 1)),
+            ValueError,
+            r"The `logits` must have shape \(batch, 7\), got \(2, 8\)",
+        ),
+        (
+            np.zeros(2, np.int64),
+            np.zeros(2),
+            ValueError,
+            r"The `logits` must have shape \(batch, 7\), got \(2,\)",
+        ),
+        (
+            np.zeros(2, np.int64),
+            np.zeros((2, K), np.int32),
+            TypeError,
+            "The `logits` must be a float array .*torch.int32",
+        ),
+        (np.zeros(2, np.int64), np.zeros((3, K)), ValueError, "same batch length, got 2 and 3"),
+        ("abc", np.zeros((2, K)), TypeError, "The `indices` must be an array .*got str"),
+    ],
+)
 def test_update_rejects_a_bad_batch_before_communicating(group, indices, logits, error, match):
     estimator = DistributedEstimator(SADAEstimator(N, K), CAP)
     with pytest.raises(error, match=match):
@@ -198,7 +245,9 @@ def test_gathers_run_on_the_host_for_gloo_and_on_this_ranks_gpu_for_nccl(monkeyp
     assert _comm_device("gloo", 1) == torch.device("cpu")
     assert _comm_device("nccl", -1) == _comm_device("nccl", 1) == torch.device("cuda", 1)
     assert _comm_device("cpu:gloo,cuda:nccl", 1) == torch.device("cuda", 1)
-    with pytest.raises(ValueError, match=r"The `estimator` is on cuda:0 but this rank's CUDA device is cuda:1"):
+    with pytest.raises(
+        ValueError, match=r"The `estimator` is on cuda:0 but this rank's CUDA device is cuda:1"
+    ):
         _comm_device("nccl", 0)
 
 

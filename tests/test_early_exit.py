@@ -1,7 +1,8 @@
 """Leaving an epoch early costs a few batches of reading, not the rest of the epoch."""
-import pytest
 
+import pytest
 from _images import write_image_folder
+
 from sada_dali import SADAClassificationIterator
 from sada_dali.data._reader import SampleReader
 from sada_dali.loader import SADALoader
@@ -31,8 +32,17 @@ def reads(monkeypatch):
 
 
 def make(cls, root, **kwargs):
-    return cls(root, BATCH, device="cpu", image_size=16, workers=0, num_threads=1, num_magnitude_bins=3,
-               prefetch_queue_depth=DEPTH, **kwargs)
+    return cls(
+        root,
+        BATCH,
+        device="cpu",
+        image_size=16,
+        workers=0,
+        num_threads=1,
+        num_magnitude_bins=3,
+        prefetch_queue_depth=DEPTH,
+        **kwargs,
+    )
 
 
 def break_after(loader, steps):

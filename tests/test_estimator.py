@@ -1,4 +1,5 @@
 """The NumPy estimator against a float64, per-sample reference of paper Eqs. 5-7."""
+
 import subprocess
 import sys
 
@@ -29,7 +30,7 @@ class Reference:
             lp -= np.log(np.exp(lp).sum())
             if i in self.prev:
                 d = abs(np.sum(np.exp(lp) * (lp - np.maximum(self.prev[i], -16.0))))
-                self.ring[i] = (self.ring[i] + [d])[-self.window:]
+                self.ring[i] = (self.ring[i] + [d])[-self.window :]
                 if len(self.ring[i]) >= 2:
                     w = np.array(self.ring[i])
                     v_t = ((w - w.mean()) ** 2).sum() / (len(w) if self.mean else 1)
@@ -39,7 +40,11 @@ class Reference:
 
     def strengths(self, seed, epoch, warmup=None):
         n = self.V.size
-        s = np.full(n, warmup) if warmup is not None else hash_uniform(seed, epoch, np.arange(n), STREAM_WARMUP)
+        s = (
+            np.full(n, warmup)
+            if warmup is not None
+            else hash_uniform(seed, epoch, np.arange(n), STREAM_WARMUP)
+        )
         v = self.V[self.valid]
         if v.size and v.max() > v.min():
             s[self.valid] = 1 - (v - v.min()) / (v.max() - v.min())
@@ -53,7 +58,7 @@ def run_epochs(est, ref, rng, epochs, batch_sizes=(1, 7, 13), scale=3.0, k=10):
         order = np.concatenate([order, order[:2]])  # and a few repeat, sometimes within one batch
         pos, b = 0, 0
         while pos < order.size:
-            idx = order[pos: pos + batch_sizes[b % len(batch_sizes)]]
+            idx = order[pos : pos + batch_sizes[b % len(batch_sizes)]]
             logits = (rng.normal(size=(idx.size, k)) * scale * rng.uniform(0.1, 1.0)).astype(np.float32)
             est.update(idx, logits)
             ref.update(idx, logits)
@@ -61,7 +66,9 @@ def run_epochs(est, ref, rng, epochs, batch_sizes=(1, 7, 13), scale=3.0, k=10):
         s = est.end_epoch()
         np.testing.assert_array_equal(est.valid, ref.valid)
         np.testing.assert_allclose(est.variance, ref.V, rtol=2e-4, atol=1e-6)
-        np.testing.assert_allclose(s, ref.strengths(est.config.seed, epoch, est.config.warmup_strength), atol=2e-4)
+        np.testing.assert_allclose(
+            s, ref.strengths(est.config.seed, epoch, est.config.warmup_strength), atol=2e-4
+        )
         assert est.epoch == epoch and s.dtype == np.float32 and s.min() >= 0 and s.max() <= 1
 
 
@@ -89,7 +96,9 @@ def test_estimator_handles_large_magnitude_logits():
     run_epochs(est, ref, rng, epochs=4, batch_sizes=(7,), scale=1e4)
     state = est.state_dict()
     assert est.valid.sum() >= 8 and np.isfinite(est.variance).all()
-    assert state["log_prev"].min() == -16.0 and 0 < state["ring"].max() <= 16.0  # |KL| is bounded by the floor
+    assert (
+        state["log_prev"].min() == -16.0 and 0 < state["ring"].max() <= 16.0
+    )  # |KL| is bounded by the floor
 
 
 def test_estimator_accepts_torch_fp16_bf16_and_int32_inputs_like_numpy():
@@ -135,16 +144,59 @@ def test_update_skips_and_counts_rows_with_nan_or_inf_logits():
     np.testing.assert_allclose(s, ref.strengths(0, 1), atol=2e-4)
 
 
-@pytest.mark.parametrize("indices,logits,error,match", [
-    (np.zeros((2, 1), np.int64), np.zeros((2, 3), np.float32), ValueError, r"`indices` must be 1-D.*got shape \(2, 1\)"),
-    (np.zeros(2, np.float32), np.zeros((2, 3), np.float32), TypeError, r"`indices` must be an integer array.*float32"),
-    (np.zeros(2, np.int64), np.zeros((2, 4), np.float32), ValueError, r"`logits` must have shape \(batch, 3\).*\(2, 4\)"),
-    (np.zeros(2, np.int64), np.zeros(3, np.float32), ValueError, r"`logits` must have shape \(batch, 3\).*\(3,\)"),
-    (np.zeros(2, np.int64), np.zeros((2, 3), np.int32), TypeError, r"`logits` must be float16, bfloat16.*int32"),
-    (np.zeros(2, np.int64), np.zeros((3, 3), np.float32), ValueError, r"same batch length, got 2 indices and 3"),
-    (np.array([0, 10]), np.zeros((2, 3), np.float32), ValueError, r"`indices` must lie in \[0, 10\), got 10 at batch row 1"),
-    (np.array([-1, 0]), np.zeros((2, 3), np.float32), ValueError, r"`indices` must lie in \[0, 10\), got -1 at batch row 0"),
-])
+@pytest.mark.parametrize(
+    "indices,logits,error,match",
+    [
+        (
+            np.zeros((2, 1), np.int64),
+            np.zeros((2, 3), np.float32),
+            ValueError,
+            r"`indices` must be 1-D.*got shape \(2, 1\)",
+        ),
+        (
+            np.zeros(2, np.float32),
+            np.zeros((2, 3), np.float32),
+            TypeError,
+            r"`indices` must be an integer array.*float32",
+        ),
+        (
+            np.zeros(2, np.int64),
+            np.zeros((2, 4), np.float32),
+            ValueError,
+            r"`logits` must have shape \(batch, 3\).*\(2, 4\)",
+        ),
+        (
+            np.zeros(2, np.int64),
+            np.zeros(3, np.float32),
+            ValueError,
+            r"`logits` must have shape \(batch, 3\).*\(3,\)",
+        ),
+        (
+            np.zeros(2, np.int64),
+            np.zeros((2, 3), np.int32),
+            TypeError,
+            r"`logits` must be float16, bfloat16.*int32",
+        ),
+        (
+            np.zeros(2, np.int64),
+            np.zeros((3, 3), np.float32),
+            ValueError,
+            r"same batch length, got 2 indices and 3",
+        ),
+        (
+            np.array([0, 10]),
+            np.zeros((2, 3), np.float32),
+            ValueError,
+            r"`indices` must lie in \[0, 10\), got 10 at batch row 1",
+        ),
+        (
+            np.array([-1, 0]),
+            np.zeros((2, 3), np.float32),
+            ValueError,
+            r"`indices` must lie in \[0, 10\), got -1 at batch row 0",
+        ),
+    ],
+)
 def test_update_rejects_bad_batches_without_touching_state(indices, logits, error, match):
     est = SADAEstimator(10, 3)
     est.update(np.arange(10), np.ones((10, 3), np.float32))
@@ -164,12 +216,16 @@ def test_empty_batch_changes_nothing():
 
 def test_default_warmup_is_a_seeded_uniform_draw_that_changes_each_epoch():
     a, b, c = SADAEstimator(500, 3, seed=1), SADAEstimator(500, 3, seed=1), SADAEstimator(500, 3, seed=2)
-    np.testing.assert_array_equal(a.strengths, hash_uniform(1, 0, np.arange(500), STREAM_WARMUP).astype(np.float32))
+    np.testing.assert_array_equal(
+        a.strengths, hash_uniform(1, 0, np.arange(500), STREAM_WARMUP).astype(np.float32)
+    )
     np.testing.assert_array_equal(a.strengths, b.strengths)
     assert not np.array_equal(a.strengths, c.strengths)
     first = a.strengths
     second = a.end_epoch()
-    np.testing.assert_array_equal(second, hash_uniform(1, 1, np.arange(500), STREAM_WARMUP).astype(np.float32))
+    np.testing.assert_array_equal(
+        second, hash_uniform(1, 1, np.arange(500), STREAM_WARMUP).astype(np.float32)
+    )
     assert not np.array_equal(first, second) and a.strengths is second
     assert 0.4 < second.mean() < 0.6 and second.min() >= 0 and second.max() < 1
 
@@ -230,17 +286,44 @@ def _bad_state(key, value):
     return state
 
 
-@pytest.mark.parametrize("state,error,match", [
-    ([1, 2], TypeError, r"`state_dict` must be a dict.*got list"),
-    (_bad_state("format", "other/1"), ValueError, r"`state_dict` must have format 'sada_dali.SADAEstimator/1'"),
-    (_bad_state("ring", None), ValueError, r"`state_dict` lacks the key\(s\) \['ring'\]"),
-    (_bad_state("config", 1), ValueError, r"saved with window=5 but this estimator has window=10"),
-    (_bad_state("epoch", -1), ValueError, r"`state_dict\['epoch'\]` must be a non-negative integer, got -1"),
-    (_bad_state("variance", np.zeros(5, np.float32)), ValueError, r"`state_dict\['variance'\]` must be a float32 array of shape \(4,\)"),
-    (_bad_state("variance", np.array([0, np.nan, 0, 0], np.float32)), ValueError, r"`state_dict\['variance'\]` must lie in"),
-    (_bad_state("log_prev", np.ones((4, 3), np.float16)), ValueError, r"`state_dict\['log_prev'\]` must lie in \[-16.0, 0.0\]"),
-    (_bad_state("strengths", np.full(4, 2.0, np.float32)), ValueError, r"`state_dict\['strengths'\]` must lie in \[0, 1\]"),
-])
+@pytest.mark.parametrize(
+    "state,error,match",
+    [
+        ([1, 2], TypeError, r"`state_dict` must be a dict.*got list"),
+        (
+            _bad_state("format", "other/1"),
+            ValueError,
+            r"`state_dict` must have format 'sada_dali.SADAEstimator/1'",
+        ),
+        (_bad_state("ring", None), ValueError, r"`state_dict` lacks the key\(s\) \['ring'\]"),
+        (_bad_state("config", 1), ValueError, r"saved with window=5 but this estimator has window=10"),
+        (
+            _bad_state("epoch", -1),
+            ValueError,
+            r"`state_dict\['epoch'\]` must be a non-negative integer, got -1",
+        ),
+        (
+            _bad_state("variance", np.zeros(5, np.float32)),
+            ValueError,
+            r"`state_dict\['variance'\]` must be a float32 array of shape \(4,\)",
+        ),
+        (
+            _bad_state("variance", np.array([0, np.nan, 0, 0], np.float32)),
+            ValueError,
+            r"`state_dict\['variance'\]` must lie in",
+        ),
+        (
+            _bad_state("log_prev", np.ones((4, 3), np.float16)),
+            ValueError,
+            r"`state_dict\['log_prev'\]` must lie in \[-16.0, 0.0\]",
+        ),
+        (
+            _bad_state("strengths", np.full(4, 2.0, np.float32)),
+            ValueError,
+            r"`state_dict\['strengths'\]` must lie in \[0, 1\]",
+        ),
+    ],
+)
 def test_load_state_dict_rejects_bad_states_and_keeps_the_live_one(state, error, match):
     est = SADAEstimator(4, 3)
     est.update(np.arange(4), np.ones((4, 3), np.float32))
@@ -250,9 +333,11 @@ def test_load_state_dict_rejects_bad_states_and_keeps_the_live_one(state, error,
 
 
 def test_cpu_estimator_imports_neither_cupy_nor_torch():
-    code = ("import sys, numpy as np, sada_dali; e = sada_dali.SADAEstimator(3, 2); "
-            "e.update(np.arange(3), np.ones((3, 2), np.float32)); e.end_epoch(); "
-            "print(sorted(m for m in ('cupy', 'torch') if m in sys.modules))")
+    code = (
+        "import sys, numpy as np, sada_dali; e = sada_dali.SADAEstimator(3, 2); "
+        "e.update(np.arange(3), np.ones((3, 2), np.float32)); e.end_epoch(); "
+        "print(sorted(m for m in ('cupy', 'torch') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -273,8 +358,26 @@ def test_benchmark_script_reports_state_size_and_timings(tmp_path):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     out = tmp_path / "r.json"
-    bench.main(["--device", "cpu", "--num-samples", "300", "--num-classes", "5", "--batch-size", "8",
-                "--window", "3", "--iters", "2", "--epoch-iters", "1", "--json", str(out)])
+    bench.main(
+        [
+            "--device",
+            "cpu",
+            "--num-samples",
+            "300",
+            "--num-classes",
+            "5",
+            "--batch-size",
+            "8",
+            "--window",
+            "3",
+            "--iters",
+            "2",
+            "--epoch-iters",
+            "1",
+            "--json",
+            str(out),
+        ]
+    )
     row = json.loads(out.read_text())["devices"]["cpu"]
     assert row["state_bytes"] == SADAEstimator(300, 5, window=3).nbytes
     assert row["update_us"] > 0 and row["end_epoch_ms"] > 0
@@ -302,4 +405,7 @@ def test_update_padded_ignores_the_leading_padding_rows_entirely():
         padded._update_padded(np.array([99, -1, 3, 1, 2, 3, 4]), np.concatenate([junk, x]), np.array([3]))
         plain.update(np.array([1, 2, 3, 4]), x)
     np.testing.assert_array_equal(padded.state_dict()["variance"], plain.state_dict()["variance"])
-    assert padded.num_skipped == 0 and padded.state_dict()["seen"].tolist() == plain.state_dict()["seen"].tolist()
+    assert (
+        padded.num_skipped == 0
+        and padded.state_dict()["seen"].tolist() == plain.state_dict()["seen"].tolist()
+    )

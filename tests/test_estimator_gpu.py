@@ -1,4 +1,5 @@
 """The CUDA backend against its NumPy twin (skipped without a GPU)."""
+
 import numpy as np
 import pytest
 
@@ -22,7 +23,9 @@ def _assert_same_state(gpu, cpu, rtol=1e-3):
     # float16 log-probabilities in [-16, 0] agree up to one ulp (at most 2**-6) where float32 sums
     # land near a rounding tie; those must be rare
     g_log, c_log = g["log_prev"].astype(np.float32), c["log_prev"].astype(np.float32)
-    np.testing.assert_allclose(g_log, c_log, rtol=0, atol=1e-3 if g["log_prev"].dtype == np.float32 else 2**-6)
+    np.testing.assert_allclose(
+        g_log, c_log, rtol=0, atol=1e-3 if g["log_prev"].dtype == np.float32 else 2**-6
+    )
     assert np.mean(g_log != c_log) < 0.01  # rounding toward zero would differ in about half the entries
     np.testing.assert_array_equal(_host(gpu.valid), cpu.valid)
     assert g["num_skipped"] == c["num_skipped"]
@@ -36,10 +39,10 @@ def test_cuda_backend_matches_numpy_over_epochs_with_duplicates_and_nan_rows(sta
     kw = dict(window=4, variance=variance, state_dtype=state_dtype, seed=5)
     gpu, cpu = SADAEstimator(300, 37, device="cuda", **kw), SADAEstimator(300, 37, **kw)
     np.testing.assert_array_equal(_host(gpu.strengths), cpu.strengths)
-    for epoch in range(1, 6):
+    for _epoch in range(1, 6):
         order = np.concatenate([rng.permutation(300)[:280], rng.integers(0, 300, 20)])
         for start in range(0, order.size, 64):
-            idx = order[start:start + 64]
+            idx = order[start : start + 64]
             x = (rng.normal(size=(idx.size, 37)) * rng.uniform(0.5, 8)).astype(np.float32)
             x[rng.random(idx.size) < 0.02, 3] = np.nan
             gpu.update(idx, x)
@@ -61,7 +64,9 @@ def test_cuda_backend_takes_torch_cuda_logits_on_the_current_stream(dtype_name):
     side = torch.cuda.Stream()
     with torch.cuda.stream(side):
         for step in range(6):
-            idx = torch.from_numpy(rng.permutation(64)[:48]).to("cuda", torch.int32 if step % 2 else torch.int64)
+            idx = torch.from_numpy(rng.permutation(64)[:48]).to(
+                "cuda", torch.int32 if step % 2 else torch.int64
+            )
             x = (torch.randn(48, 10, device="cuda") * 3).to(getattr(torch, dtype_name))
             gpu.update(idx, x)
             cpu.update(idx.cpu(), x.cpu())
@@ -96,7 +101,7 @@ def test_cuda_out_of_range_indices_are_skipped_and_raise_at_the_next_sync():
     assert gpu.state_dict()["seen"].tolist() == [1, 0, 1] + [0] * 7
     gpu.update(np.array([11]), np.ones((1, 3), np.float32))
     with pytest.raises(ValueError, match=r"`indices`"):
-        gpu.num_skipped
+        _ = gpu.num_skipped
 
 
 def test_cuda_warmup_draws_equal_the_host_hash_bit_for_bit():
@@ -141,8 +146,9 @@ def _feed_both(gpu, cpu, batches):
 
 
 @pytest.mark.parametrize("k", [1000, 64])
-@pytest.mark.parametrize("logits_dtype,state_dtype", [("float16", "float32"), ("float16", "float16"),
-                                                      ("float32", "float16")])
+@pytest.mark.parametrize(
+    "logits_dtype,state_dtype", [("float16", "float32"), ("float16", "float16"), ("float32", "float16")]
+)
 def test_cuda_matches_numpy_at_imagenet_k_and_a_multiple_of_32(k, logits_dtype, state_dtype):
     rng = np.random.default_rng(k)
     gpu = SADAEstimator(200, k, device="cuda", window=4, state_dtype=state_dtype)
@@ -219,7 +225,9 @@ def test_load_state_dict_copies_into_the_live_buffers_without_staging():
     rng = np.random.default_rng(6)
     _feed_both(gpu, cpu, _batches(rng, 4000, 500, 6, batch=2000))
     state = cpu.state_dict()
-    pointers = {name: getattr(gpu._backend, name).data.ptr for name in ("log_prev", "ring", "variance", "seen")}
+    pointers = {
+        name: getattr(gpu._backend, name).data.ptr for name in ("log_prev", "ring", "variance", "seen")
+    }
     pool, pinned = cupy.get_default_memory_pool(), cupy.get_default_pinned_memory_pool()
     pool.free_all_blocks()
     held, pinned_blocks = pool.total_bytes(), pinned.n_free_blocks()
@@ -276,7 +284,9 @@ def test_batches_beyond_int32_rows_are_rejected_before_launching():
     rows = 2**31
     idx = cupy.broadcast_to(cupy.zeros(1, cupy.int32), (rows,))  # no memory behind the rows
     x = cupy.broadcast_to(cupy.zeros((1, 3), cupy.float32), (rows, 3))
-    with pytest.raises(ValueError, match=r"The `indices` hold 2147483648 rows; one update takes at most 2147483647"):
+    with pytest.raises(
+        ValueError, match=r"The `indices` hold 2147483648 rows; one update takes at most 2147483647"
+    ):
         gpu.update(idx, x)
 
 

@@ -1,4 +1,5 @@
 """Faults without data loss: dead data workers, corrupt files mid-epoch, crashes while checkpointing."""
+
 import os
 import re
 import select
@@ -11,8 +12,8 @@ import time
 import numpy as np
 import pytest
 import torch
-
 from _images import truncate_file, write_image_folder
+
 from sada_dali.checkpoint import load_checkpoint, save_checkpoint
 from sada_dali.estimator import SADAEstimator
 from sada_dali.loader import SADALoader
@@ -49,7 +50,9 @@ if __name__ == "__main__":
 
 
 def make_loader(root, **kwargs):
-    args = dict(device="cpu", image_size=32, workers=1, num_threads=1, num_magnitude_bins=11, drop_last=False, seed=2)
+    args = dict(
+        device="cpu", image_size=32, workers=1, num_threads=1, num_magnitude_bins=11, drop_last=False, seed=2
+    )
     args.update(kwargs)
     return SADALoader(root, BATCH, **args)
 
@@ -65,7 +68,7 @@ def child_pids(pid):
                 stat = handle.read()
         except OSError:
             continue
-        if int(stat[stat.rindex(b")") + 2:].split()[1]) == pid:
+        if int(stat[stat.rindex(b")") + 2 :].split()[1]) == pid:
             children.append(int(entry))
     return children
 
@@ -91,8 +94,13 @@ def test_killed_data_worker_raises_a_clear_error_naming_the_loader(tmp_path):
     write_image_folder(root, num_classes=3, per_class=8, sizes=(40, 48), seed=4)
     script = tmp_path / "read.py"
     script.write_text(WORKER_SCRIPT)
-    child = subprocess.Popen([sys.executable, str(script), str(root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     workers = []
     try:
         assert read_line(child.stdout, 120).strip() == "READY"
@@ -152,9 +160,13 @@ def test_corrupt_file_found_mid_epoch_raises_naming_the_file_and_batch(dataset):
     batches = iter(loader)
     next(batches)
     bad = corrupt_later_files(loader, paths)  # position 19: batch 6
-    with pytest.raises(RuntimeError, match=r"Reading batch \d \(or up to 2 ahead\) of epoch 0 failed: Sample") as info:
+    with pytest.raises(
+        RuntimeError, match=r"Reading batch \d \(or up to 2 ahead\) of epoch 0 failed: Sample"
+    ) as info:
         list(batches)
-    assert 4 <= int(re.search(r"batch (\d)", str(info.value)).group(1)) <= 6  # DALI reads up to 2 batches ahead
+    assert (
+        4 <= int(re.search(r"batch (\d)", str(info.value)).group(1)) <= 6
+    )  # DALI reads up to 2 batches ahead
     assert f"Sample {bad[0]} ({paths[bad[0]]}): truncated JPEG" in str(info.value)
     assert "These batches hold" not in str(info.value)  # the reader named the file already
 
@@ -209,12 +221,15 @@ def test_writer_killed_mid_write_never_leaves_a_truncated_checkpoint(tmp_path):
     assert leftovers[0].read_bytes() == b"PK-partial-bytes"  # the partial write went to the temporary file
 
 
-@pytest.mark.parametrize("content,match", [
-    (None, "does not exist"),
-    (b"", r"\(0 bytes\) is truncated or corrupt \(EOFError"),
-    ("half", r"is truncated or corrupt \(RuntimeError: PytorchStreamReader"),
-    (b"<html>proxy error</html>", "is truncated or corrupt"),
-])
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        (None, "does not exist"),
+        (b"", r"\(0 bytes\) is truncated or corrupt \(EOFError"),
+        ("half", r"is truncated or corrupt \(RuntimeError: PytorchStreamReader"),
+        (b"<html>proxy error</html>", "is truncated or corrupt"),
+    ],
+)
 def test_load_checkpoint_names_a_missing_truncated_or_corrupt_file(tmp_path, content, match):
     path = tmp_path / "ck.pt"
     if content == "half":

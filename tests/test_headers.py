@@ -1,5 +1,6 @@
 """Image sizes from file headers (``sada_dali.data._headers.image_size``): every format PIL
 writes, EXIF orientation as DALI's decoder applies it, and malformed input."""
+
 import io
 import struct
 
@@ -62,8 +63,10 @@ def test_big_endian_tiff_and_its_orientation():
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
-@pytest.mark.parametrize("orientation,size", [(1, (WIDTH, HEIGHT)), (3, (WIDTH, HEIGHT)), (6, (HEIGHT, WIDTH)),
-                                              (8, (HEIGHT, WIDTH))])
+@pytest.mark.parametrize(
+    "orientation,size",
+    [(1, (WIDTH, HEIGHT)), (3, (WIDTH, HEIGHT)), (6, (HEIGHT, WIDTH)), (8, (HEIGHT, WIDTH))],
+)
 def test_exif_orientation_swaps_the_size_as_dali_decodes_it(fmt, orientation, size):
     data = encode(fmt, orientation=orientation)
     assert image_size(data) == size
@@ -97,20 +100,44 @@ def test_every_truncation_of_a_header_gives_none_or_the_right_size(name):
         assert image_size(data[:end]) in (None, (WIDTH, HEIGHT)), end
 
 
-@pytest.mark.parametrize("data", [
-    b"", b"\xff\xd8\xff", b"\xff\xd8\xff\xd9", b"\xff\xd8\xff\xda\x00\x02", b"\xff\xd8\xff\xe0\x00\x00",
-    b"\x89PNG\r\n\x1a\n", b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x00\x00\x00\x00\x05",
-    b"GIF89a\x00\x00\x05\x00", b"RIFF\x00\x00\x00\x00WEBPVP8X", b"II*\x00\xff\xff\xff\xff",
-    b"MM\x00*\x00\x00\x00\x08\xff\xff", b"P6 12", b"P6 a b", b"BM" + b"\x00" * 30, b"not an image at all",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\xff\xd8\xff",
+        b"\xff\xd8\xff\xd9",
+        b"\xff\xd8\xff\xda\x00\x02",
+        b"\xff\xd8\xff\xe0\x00\x00",
+        b"\x89PNG\r\n\x1a\n",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x00\x00\x00\x00\x05",
+        b"GIF89a\x00\x00\x05\x00",
+        b"RIFF\x00\x00\x00\x00WEBPVP8X",
+        b"II*\x00\xff\xff\xff\xff",
+        b"MM\x00*\x00\x00\x00\x08\xff\xff",
+        b"P6 12",
+        b"P6 a b",
+        b"BM" + b"\x00" * 30,
+        b"not an image at all",
+    ],
+)
 def test_malformed_headers_give_none(data):
     assert image_size(data) is None
 
 
 def test_random_garbage_behind_every_magic_never_raises():
     rng = np.random.default_rng(0)
-    magics = [b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"BM", b"RIFF\x00\x00\x00\x00WEBPVP8 ",
-              b"RIFF\x00\x00\x00\x00WEBPVP8L", b"RIFF\x00\x00\x00\x00WEBPVP8X", b"II*\x00", b"MM\x00*", b"P5"]
+    magics = [
+        b"\xff\xd8\xff",
+        b"\x89PNG\r\n\x1a\n",
+        b"GIF89a",
+        b"BM",
+        b"RIFF\x00\x00\x00\x00WEBPVP8 ",
+        b"RIFF\x00\x00\x00\x00WEBPVP8L",
+        b"RIFF\x00\x00\x00\x00WEBPVP8X",
+        b"II*\x00",
+        b"MM\x00*",
+        b"P5",
+    ]
     for magic in magics:
         for length in (0, 3, 17, 64, 1000):
             for _ in range(20):
@@ -126,8 +153,10 @@ def test_bytes_like_inputs_are_accepted():
 def test_sizes_match_the_images_dali_decodes():
     from nvidia.dali import fn, pipeline_def, types
 
-    files = [FILES[name]() for name in ("jpeg", "cmyk jpeg", "png", "bmp", "lossless webp", "little-endian tiff",
-                                        "ppm", "pgm")]
+    files = [
+        FILES[name]()
+        for name in ("jpeg", "cmyk jpeg", "png", "bmp", "lossless webp", "little-endian tiff", "ppm", "pgm")
+    ]
     files += [encode(fmt, orientation=o) for fmt in ("JPEG", "PNG", "WEBP") for o in (3, 6)]
     files.append(encode("TIFF", tiffinfo={274: 8}))
     arrays = [np.frombuffer(data, dtype=np.uint8) for data in files]

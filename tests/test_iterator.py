@@ -1,16 +1,17 @@
 """SADAClassificationIterator under DALI's example loops, pairs mode behind a prefetcher, and feed()."""
+
 import math
 
 import numpy as np
 import pytest
 import torch
 import torchvision
+from _images import write_image_folder
 from nvidia.dali.plugin.base_iterator import LastBatchPolicy
 
-from _images import write_image_folder
 from sada_dali import SADAClassificationIterator, SADAEstimator
-from sada_dali.loader._feed import MAX_UNFED
 from sada_dali.loader import SADALoader
+from sada_dali.loader._feed import MAX_UNFED
 
 SIZE, BATCH, BINS = 32, 5, 11
 COMMON = dict(device="cpu", image_size=SIZE, workers=0, num_threads=1, num_magnitude_bins=BINS, seed=3)
@@ -65,14 +66,18 @@ def dali_example_validate(val_loader, model, batch_size):
 
 def tiny_model(num_classes=3):
     torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(4), torch.nn.Flatten(), torch.nn.Linear(48, num_classes))
+    return torch.nn.Sequential(
+        torch.nn.AdaptiveAvgPool2d(4), torch.nn.Flatten(), torch.nn.Linear(48, num_classes)
+    )
 
 
 def test_dali_example_loops_run_three_epochs_with_reset_and_feed_the_estimator(dataset):
-    train_loader = SADAClassificationIterator(dataset, BATCH, last_batch_policy=LastBatchPolicy.PARTIAL,
-                                              estimator=True, **COMMON)
-    val_loader = SADAClassificationIterator(dataset, BATCH, train=False, last_batch_policy=LastBatchPolicy.PARTIAL,
-                                            **COMMON)
+    train_loader = SADAClassificationIterator(
+        dataset, BATCH, last_batch_policy=LastBatchPolicy.PARTIAL, estimator=True, **COMMON
+    )
+    val_loader = SADAClassificationIterator(
+        dataset, BATCH, train=False, last_batch_policy=LastBatchPolicy.PARTIAL, **COMMON
+    )
     reference = torchvision.datasets.ImageFolder(str(dataset))
     model = tiny_model()
     assert train_loader._size == train_loader.size == 24 and train_loader.batch_size == BATCH
@@ -103,8 +108,14 @@ def test_labels_come_out_with_shape_b_by_1_as_dali_gives_them(dataset):
     assert loader.next()[0]["data"].shape[0] == BATCH
 
 
-@pytest.mark.parametrize("policy,sizes", [(LastBatchPolicy.FILL, [5] * 5), (LastBatchPolicy.PARTIAL, [5, 5, 5, 5, 4]),
-                                          (LastBatchPolicy.DROP, [5] * 4)])
+@pytest.mark.parametrize(
+    "policy,sizes",
+    [
+        (LastBatchPolicy.FILL, [5] * 5),
+        (LastBatchPolicy.PARTIAL, [5, 5, 5, 5, 4]),
+        (LastBatchPolicy.DROP, [5] * 4),
+    ],
+)
 def test_last_batch_policy_keeps_dali_meaning(dataset, policy, sizes):
     loader = SADAClassificationIterator(dataset, BATCH, last_batch_policy=policy, **COMMON)
     batches = [b[0]["index"] for b in loader]
@@ -155,7 +166,9 @@ def test_pairs_behind_a_one_ahead_prefetcher_feed_exactly_the_right_indices(data
     for epoch in range(2):
         for images, target in OneAheadPrefetcher(loader):
             assert images.shape[0] == target.shape[0]
-            logits = torch.nn.functional.one_hot(target, 3).float()  # row r encodes the label it was made from
+            logits = torch.nn.functional.one_hot(
+                target, 3
+            ).float()  # row r encodes the label it was made from
             loader.feed(logits, target)
         fed = estimator.updates[-5:]
         indices = torch.cat([i for i, _ in fed])
@@ -168,7 +181,8 @@ def test_pairs_behind_a_one_ahead_prefetcher_feed_exactly_the_right_indices(data
 def test_feed_raises_for_a_later_batchs_target(dataset):
     loader = SADALoader(dataset, BATCH, pairs=True, estimator=RecordingEstimator(24), **COMMON)
     it = iter(loader)
-    (_, first), (_, second) = next(it), next(it)
+    next(it)
+    _, second = next(it)
     with pytest.raises(ValueError, match="belongs to a later batch"):
         loader.feed(torch.zeros(BATCH, 3), second)
 
@@ -230,12 +244,15 @@ def test_an_estimator_without_update_is_refused(dataset):
         SADALoader(dataset, BATCH, estimator=object(), **COMMON)
 
 
-@pytest.mark.parametrize("kwargs,error,match", [
-    (dict(last_batch_policy="SOMETIMES"), ValueError, "The `last_batch_policy` must be"),
-    (dict(auto_reset="maybe"), ValueError, "The `auto_reset` must be True, False"),
-    (dict(drop_last=True), TypeError, "takes no `drop_last`"),
-    (dict(pairs=True), TypeError, "takes no `pairs`"),
-])
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        (dict(last_batch_policy="SOMETIMES"), ValueError, "The `last_batch_policy` must be"),
+        (dict(auto_reset="maybe"), ValueError, "The `auto_reset` must be True, False"),
+        (dict(drop_last=True), TypeError, "takes no `drop_last`"),
+        (dict(pairs=True), TypeError, "takes no `pairs`"),
+    ],
+)
 def test_iterator_arguments_are_validated(dataset, kwargs, error, match):
     with pytest.raises(error, match=match):
         SADAClassificationIterator(dataset, BATCH, **kwargs, **COMMON)

@@ -3,6 +3,7 @@
 The NumPy backend must agree with it bit for bit on the scalar statistics (same float32
 operations in the same order), and the hash must equal ``_random.hash_uniform`` exactly.
 """
+
 import ctypes
 import shutil
 import subprocess
@@ -28,8 +29,21 @@ def lib(tmp_path_factory):
     if shutil.which("g++") is None:
         pytest.skip("needs g++")
     out = tmp_path_factory.mktemp("shim") / "sada_stats_shim.so"
-    subprocess.run(["g++", "-O2", "-shared", "-fPIC", "-ffp-contract=off", "-std=c++14", f"-I{KERNEL_DIR}",
-                    str(SHIM), "-o", str(out)], check=True)
+    subprocess.run(
+        [
+            "g++",
+            "-O2",
+            "-shared",
+            "-fPIC",
+            "-ffp-contract=off",
+            "-std=c++14",
+            f"-I{KERNEL_DIR}",
+            str(SHIM),
+            "-o",
+            str(out),
+        ],
+        check=True,
+    )
     lib = ctypes.CDLL(str(out))
     signatures = {
         "shim_hash_uniform": [U64, U64, I64, INT, U64, F64],
@@ -72,8 +86,10 @@ def test_host_window_variance_equals_numpy_twin_and_float64_reference(lib, mean_
     out = np.empty(64, np.float32)
     lib.shim_window_variance(d, held, 64, 10, int(mean_mode), out)
     np.testing.assert_array_equal(out, twin.window_variance(d, held, mean_mode))
-    ref = [((r[:h].astype(np.float64) - r[:h].astype(np.float64).mean()) ** 2).sum() / (h if mean_mode else 1)
-           for r, h in zip(d, held)]
+    ref = [
+        ((r[:h].astype(np.float64) - r[:h].astype(np.float64).mean()) ** 2).sum() / (h if mean_mode else 1)
+        for r, h in zip(d, held)
+    ]
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-12)
 
 

@@ -5,11 +5,12 @@ the CUDA 13 ``nvidia-cuda-nvrtc`` wheel. Options: CuPy's own (include folders, t
 ``-ftz=true``, the target) around the backend's; every kernel the backend can launch must come
 out, for sm_80 (A100) and sm_90 (H100), without register spills.
 """
+
 import re
 
 import pytest
-
 from _nvrtc import Nvrtc, cupy_nvrtc_options, find_nvrtc
+
 from sada_dali.estimator._kernels import CLAIM_KERNELS, KERNEL_NAMES, OPTIONS, UPDATE_KERNELS
 from sada_dali.kernels import read_source
 
@@ -22,8 +23,10 @@ def nvrtc(request):
     major = request.param
     if major not in LIBS:
         if major == 12:
-            pytest.fail("libnvrtc.so.12 not found: install the test extra (pip install -e '.[test]', "
-                        "which brings nvidia-cuda-nvrtc-cu12).")
+            pytest.fail(
+                "libnvrtc.so.12 not found: install the test extra (pip install -e '.[test]', "
+                "which brings nvidia-cuda-nvrtc-cu12)."
+            )
         pytest.skip(f"no libnvrtc.so.{major} installed")
     return Nvrtc(LIBS[major])
 
@@ -55,7 +58,9 @@ def test_nvrtc_build_has_no_register_spills_or_stack(builds, arch):
 
 
 def test_nvrtc_reports_a_compile_error(nvrtc):
-    ok, log, cubin = nvrtc.compile(read_source("sada_stats.cu") + "\nint broken = ;\n", cupy_nvrtc_options(80))
+    ok, log, cubin = nvrtc.compile(
+        read_source("sada_stats.cu") + "\nint broken = ;\n", cupy_nvrtc_options(80)
+    )
     assert not ok and "error" in log and cubin == b""
 
 
@@ -68,6 +73,7 @@ def test_nvrtc_options_are_cupys_with_ftz_after_ours():
 
 def test_nvrtc_kernel_table_covers_every_dtype_the_backend_accepts():
     assert set(CLAIM_KERNELS) == {"int32", "int64"}
-    assert set(UPDATE_KERNELS) == {(x, i, s) for x in ("float16", "float32") for i in ("int32", "int64")
-                                   for s in ("float16", "float32")}
+    assert set(UPDATE_KERNELS) == {
+        (x, i, s) for x in ("float16", "float32") for i in ("int32", "int64") for s in ("float16", "float32")
+    }
     assert len(set(KERNEL_NAMES)) == len(KERNEL_NAMES) == 12

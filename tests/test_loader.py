@@ -1,24 +1,38 @@
 """SADALoader on the CPU pipeline (GPU parity under ``@pytest.mark.gpu``), with generated JPEGs."""
+
 import os
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
+from _images import truncate_file, write_image, write_image_folder
 from PIL import Image
 
-from _images import truncate_file, write_image, write_image_folder
 from sada_dali._utils.rng import per_sample_choices
 from sada_dali.loader import SADALoader
 from sada_dali.ops import OPS
 
 SIZE, BATCH, BINS = 32, 5, 11  # 11 bins keep the DALI graph quick to build
-MAGNITUDE_OPS = {"color", "contrast", "brightness", "sharpness", "rotate", "translate_x", "translate_y",
-                 "shear_x", "shear_y", "solarize", "posterize"}
+MAGNITUDE_OPS = {
+    "color",
+    "contrast",
+    "brightness",
+    "sharpness",
+    "rotate",
+    "translate_x",
+    "translate_y",
+    "shear_x",
+    "shear_y",
+    "solarize",
+    "posterize",
+}
 
 
 def make_loader(root, batch_size=BATCH, **kwargs):
-    args = dict(device="cpu", image_size=SIZE, workers=0, num_threads=1, num_magnitude_bins=BINS, drop_last=False)
+    args = dict(
+        device="cpu", image_size=SIZE, workers=0, num_threads=1, num_magnitude_bins=BINS, drop_last=False
+    )
     args.update(kwargs)
     return SADALoader(root, batch_size, **args)
 
@@ -60,7 +74,7 @@ def test_shards_cover_the_dataset_and_drop_last_drops_the_partial_batch(dataset,
         loader = make_loader(dataset, seed=3, num_shards=2, shard_id=shard, drop_last=drop_last)
         (_, _, indices), batches = run_epoch(loader)
         assert [len(b[0]) for b in batches] == sizes  # 12 samples per shard
-        assert indices.tolist() == loader.sampler.indices(0)[:sum(sizes)].tolist()
+        assert indices.tolist() == loader.sampler.indices(0)[: sum(sizes)].tolist()
         seen.append(set(indices.tolist()))
     assert not seen[0] & seen[1]
     assert len(seen[0] | seen[1]) == (20 if drop_last else 24)
@@ -104,13 +118,16 @@ def test_estimator_strengths_are_copied_once_per_epoch(dataset):
     assert np.all(loader.strengths == 0.75)
 
 
-@pytest.mark.parametrize("values,error,match", [
-    (np.zeros(23), ValueError, r"shape \(24,\)"),
-    (np.full(24, np.nan), ValueError, "must be finite"),
-    (np.full(24, 1.5), ValueError, r"must lie in \[0, 1\]"),
-    (-torch.ones(24), ValueError, r"must lie in \[0, 1\]"),
-    (np.array(["a"] * 24), TypeError, "numeric array"),
-])
+@pytest.mark.parametrize(
+    "values,error,match",
+    [
+        (np.zeros(23), ValueError, r"shape \(24,\)"),
+        (np.full(24, np.nan), ValueError, "must be finite"),
+        (np.full(24, 1.5), ValueError, r"must lie in \[0, 1\]"),
+        (-torch.ones(24), ValueError, r"must lie in \[0, 1\]"),
+        (np.array(["a"] * 24), TypeError, "numeric array"),
+    ],
+)
 def test_set_strengths_rejects_bad_values(twin_loaders, values, error, match):
     with pytest.raises(error, match=match):
         twin_loaders[0].set_strengths(values)
@@ -128,11 +145,20 @@ def test_loader_rejects_bad_device_and_on_error(dataset):
         make_loader(dataset, train=False, on_error="ignore")
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(random_area=(0.0, 1.0)), r"`random_area` must be a pair \(lo, hi\) with 0 < lo <= hi <= 1, got \(0.0, 1.0\)"),
-    (dict(random_area=(0.5, 2.0)), r"`random_area` must be .* got \(0.5, 2.0\)"),
-    (dict(random_aspect_ratio=(4 / 3, 3 / 4)), r"`random_aspect_ratio` must be a pair \(lo, hi\) with 0 < lo <= hi"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (
+            dict(random_area=(0.0, 1.0)),
+            r"`random_area` must be a pair \(lo, hi\) with 0 < lo <= hi <= 1, got \(0.0, 1.0\)",
+        ),
+        (dict(random_area=(0.5, 2.0)), r"`random_area` must be .* got \(0.5, 2.0\)"),
+        (
+            dict(random_aspect_ratio=(4 / 3, 3 / 4)),
+            r"`random_aspect_ratio` must be a pair \(lo, hi\) with 0 < lo <= hi",
+        ),
+    ],
+)
 def test_loader_rejects_bad_crop_ranges_naming_the_argument(dataset, kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_loader(dataset, **kwargs)
@@ -182,9 +208,11 @@ def _centre_crop_means(image):
 
 
 def test_grayscale_cmyk_and_png_named_jpeg_decode_to_rgb(tmp_path):
-    paths = [write_image(tmp_path / "odd" / "0_gray.JPEG", 40, 44, mode="L", seed=3),
-             write_image(tmp_path / "odd" / "1_cmyk.JPEG", 40, 44, mode="CMYK", seed=4),
-             write_image(tmp_path / "odd" / "2_png.JPEG", 40, 44, fmt="PNG", seed=5)]
+    paths = [
+        write_image(tmp_path / "odd" / "0_gray.JPEG", 40, 44, mode="L", seed=3),
+        write_image(tmp_path / "odd" / "1_cmyk.JPEG", 40, 44, mode="CMYK", seed=4),
+        write_image(tmp_path / "odd" / "2_png.JPEG", 40, 44, fmt="PNG", seed=5),
+    ]
     loader = make_loader(tmp_path, train=False, batch_size=3)
     images, _, indices = next(iter(loader))
     mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1) * 255
@@ -195,7 +223,9 @@ def test_grayscale_cmyk_and_png_named_jpeg_decode_to_rgb(tmp_path):
     assert float((gray[0] - gray[1]).abs().max()) < 1 and float((gray[1] - gray[2]).abs().max()) < 1
     for row, path in enumerate(paths):
         reference = _centre_crop_means(Image.open(path).convert("RGB"))
-        assert np.allclose(pixels[row].mean(dim=(1, 2)).numpy(), reference, atol=10), path  # resampling differs slightly
+        assert np.allclose(pixels[row].mean(dim=(1, 2)).numpy(), reference, atol=10), (
+            path
+        )  # resampling differs slightly
 
 
 def test_validation_loader_keeps_listing_order_and_fp16(dataset):

@@ -1,4 +1,5 @@
 """Per-rank thread and worker defaults, the main-guard error, device ids and the shared listing."""
+
 import os
 import pickle
 import subprocess
@@ -7,13 +8,12 @@ import textwrap
 
 import numpy as np
 import pytest
-
 from _images import write_image_folder
-from sada_dali.loader import _defaults
-from sada_dali.loader._main_guard import _guarded
+
 from sada_dali.data._shared_listing import SharedListing
 from sada_dali.data.source import Listing
-from sada_dali.loader import SADALoader
+from sada_dali.loader import SADALoader, _defaults
+from sada_dali.loader._main_guard import _guarded
 from sada_dali.pipelines._stages import resolve_device_id
 
 
@@ -21,6 +21,7 @@ from sada_dali.pipelines._stages import resolve_device_id
 def cpus(monkeypatch):
     def restrict(n):
         monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(n)), raising=False)
+
     return restrict
 
 
@@ -90,14 +91,19 @@ def run_script(tmp_path, body):
     write_image_folder(tmp_path / "data", num_classes=2, per_class=2, sizes=(24, 32))
     script = tmp_path / "train.py"
     script.write_text(SCRIPT.format(tests=os.path.dirname(__file__), body=textwrap.dedent(body)))
-    return subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_an_unguarded_script_with_workers_ends_with_the_fix_on_its_last_line(tmp_path):
-    done = run_script(tmp_path, """
+    done = run_script(
+        tmp_path,
+        """
         loader = SADALoader("data", 2, device="cpu", workers=2, image_size=16, num_magnitude_bins=3)
         print(sum(len(b[2]) for b in loader))
-    """)
+    """,
+    )
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
     assert 'if __name__ == "__main__":' in last and "workers=0" in last
@@ -105,25 +111,31 @@ def test_an_unguarded_script_with_workers_ends_with_the_fix_on_its_last_line(tmp
 
 
 def test_a_guarded_script_with_workers_runs(tmp_path):
-    done = run_script(tmp_path, """
+    done = run_script(
+        tmp_path,
+        """
         def main():
             loader = SADALoader("data", 2, device="cpu", workers=1, image_size=16, num_magnitude_bins=3)
             print("read", sum(len(b[2]) for b in loader))
 
         if __name__ == "__main__":
             main()
-    """)
+    """,
+    )
     assert done.returncode == 0, done.stderr
     assert "read 4" in done.stdout
 
 
-@pytest.mark.parametrize("source,line,guarded", [
-    ("x = 1\nif __name__ == '__main__':\n    y = 2\n", 3, True),
-    ("x = 1\nif '__main__' == __name__:\n    y = 2\n", 3, True),
-    ("x = 1\nif __name__ == '__main__':\n    y = 2\n", 1, False),
-    ("if __name__ != '__main__':\n    y = 2\n", 2, False),
-    ("if __name__ == '__main__':\n    if True:\n        y = 2\n", 3, True),
-])
+@pytest.mark.parametrize(
+    "source,line,guarded",
+    [
+        ("x = 1\nif __name__ == '__main__':\n    y = 2\n", 3, True),
+        ("x = 1\nif '__main__' == __name__:\n    y = 2\n", 3, True),
+        ("x = 1\nif __name__ == '__main__':\n    y = 2\n", 1, False),
+        ("if __name__ != '__main__':\n    y = 2\n", 2, False),
+        ("if __name__ == '__main__':\n    if True:\n        y = 2\n", 3, True),
+    ],
+)
 def test_the_guard_is_found_only_around_the_running_line(source, line, guarded):
     assert _guarded(source, line) is guarded
 
@@ -149,11 +161,17 @@ def test_the_shared_listing_round_trips_paths_labels_and_order_through_pickle():
 
 
 def test_the_listing_memory_benchmark_shows_workers_share_the_listing(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(os.path.join(os.path.dirname(__file__), "..", "benchmarks"))  # spawn needs it too
+    monkeypatch.syspath_prepend(
+        os.path.join(os.path.dirname(__file__), "..", "benchmarks")
+    )  # spawn needs it too
     import listing_memory
+
     result = listing_memory.main(["--num-samples", "60000", "--json", str(tmp_path / "m.json")])
     assert result["pickled_reader_bytes"] < 4096
-    assert result["shared_listing_worker"]["above_baseline_mb"] < result["pickled_tuple_worker"]["above_baseline_mb"]
+    assert (
+        result["shared_listing_worker"]["above_baseline_mb"]
+        < result["pickled_tuple_worker"]["above_baseline_mb"]
+    )
     assert (tmp_path / "m.json").exists()
 
 

@@ -18,11 +18,12 @@ every op at strength   the op differences of                      mean 1.5,
 
 A window off by two pixels gives a mean difference of several grey levels on every sample.
 """
+
 import numpy as np
 import pytest
 import torch
-
 from _images import write_image_folder
+
 from sada_dali.baseline.dataset import SADAImageFolder
 from sada_dali.loader import SADALoader
 from sada_dali.ops import OPS
@@ -42,13 +43,26 @@ def folder(tmp_path_factory):
 def both_loaders(folder, strength):
     """Per-sample DALI images, the twin dataset and the loader's choices at ``strength``."""
     strengths = np.full(N, strength, dtype=np.float32)
-    loader = SADALoader(folder, 8, device="cpu", image_size=SIZE, workers=0, num_threads=1, strengths=strengths,
-                        seed=SEED, drop_last=False)
+    loader = SADALoader(
+        folder,
+        8,
+        device="cpu",
+        image_size=SIZE,
+        workers=0,
+        num_threads=1,
+        strengths=strengths,
+        seed=SEED,
+        drop_last=False,
+    )
     loader.set_epoch(EPOCH)
     dali = {i: image for images, _, indices in loader for image, i in zip(images, indices.tolist())}
     table = StrengthTable(N, initial=strengths)
     table.set_epoch(EPOCH)
-    return dali, SADAImageFolder(folder, table, image_size=SIZE, seed=SEED), loader.choices(np.arange(N), EPOCH)
+    return (
+        dali,
+        SADAImageFolder(folder, table, image_size=SIZE, seed=SEED),
+        loader.choices(np.arange(N), EPOCH),
+    )
 
 
 @pytest.mark.parametrize("strength", [0.0, 1.0])

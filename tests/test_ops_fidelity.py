@@ -32,6 +32,7 @@ rotate, shear  both bilinear about the same centre (image centre for      mean 1
 A wrong sign or a wrong magnitude mapping moves every op far outside these bounds (the mean
 change of the ops at full strength is 2-120 grey levels).
 """
+
 import pickle
 
 import numpy as np
@@ -39,7 +40,6 @@ import pytest
 
 try:
     import torch
-    from torchvision.transforms.v2 import functional as F
 except Exception as exc:  # e.g. a CUDA torchvision wheel next to a CPU torch: its C extension fails
     pytest.skip(f"torchvision cannot be imported: {exc}", allow_module_level=True)
 
@@ -54,15 +54,20 @@ from sada_dali.strength import StrengthTable
 EXACT = dict(mean=0.0, max=0)
 GEOMETRIC = dict(mean=1.0, off_by_more_than_2=0.05)
 TOLERANCE = {
-    "identity": EXACT, "solarize": EXACT, "posterize": EXACT,
+    "identity": EXACT,
+    "solarize": EXACT,
+    "posterize": EXACT,
     "auto_contrast": dict(mean=0.6, max=1),
     "equalize": dict(mean=4.0, max=20),
     "color": dict(mean=1.2, max=2),
     "contrast": dict(mean=1.0, max=1),
     "brightness": dict(mean=1.0, max=1),
     "sharpness": dict(mean=0.7, interior_max=1),
-    "rotate": GEOMETRIC, "shear_x": GEOMETRIC, "shear_y": GEOMETRIC,
-    "translate_x": GEOMETRIC, "translate_y": GEOMETRIC,
+    "rotate": GEOMETRIC,
+    "shear_x": GEOMETRIC,
+    "shear_y": GEOMETRIC,
+    "translate_x": GEOMETRIC,
+    "translate_y": GEOMETRIC,
 }
 
 
@@ -77,8 +82,14 @@ def _cases():
 
 
 def _torchvision(images, spec, magnitude_bin, negate, fill=128):
-    return np.stack([apply_op(torch.from_numpy(im).permute(2, 0, 1), spec, magnitude_bin, negate,
-                              fill=fill).permute(1, 2, 0).numpy() for im in images])
+    return np.stack(
+        [
+            apply_op(torch.from_numpy(im).permute(2, 0, 1), spec, magnitude_bin, negate, fill=fill)
+            .permute(1, 2, 0)
+            .numpy()
+            for im in images
+        ]
+    )
 
 
 def _assert_close(name, dali, tv):
@@ -136,21 +147,32 @@ def test_apply_op_takes_pil_images_like_tensors():
     np.testing.assert_array_equal(np.asarray(out), IMAGES[0] & 0xF0)
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    (dict(spec=OpSpec("cutout", 1.0)), "`spec.name` must be one of"),
-    (dict(magnitude_bin=101), r"`magnitude_bin` must lie in \[0, 100\]"),
-    (dict(magnitude_bin=-1), r"`magnitude_bin` must lie in \[0, 100\]"),
-    (dict(fill=None), r"`fill` must be an integer in \[0, 255\]"),
-    (dict(fill=300), r"`fill` must be an integer in \[0, 255\]"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(spec=OpSpec("cutout", 1.0)), "`spec.name` must be one of"),
+        (dict(magnitude_bin=101), r"`magnitude_bin` must lie in \[0, 100\]"),
+        (dict(magnitude_bin=-1), r"`magnitude_bin` must lie in \[0, 100\]"),
+        (dict(fill=None), r"`fill` must be an integer in \[0, 255\]"),
+        (dict(fill=300), r"`fill` must be an integer in \[0, 255\]"),
+    ],
+)
 def test_apply_op_rejects_bad_arguments(kwargs, match):
-    args = dict(image=torch.zeros(3, 8, 8, dtype=torch.uint8), spec=create_op_space()[7],
-                magnitude_bin=10, negate=False) | kwargs
+    args = (
+        dict(
+            image=torch.zeros(3, 8, 8, dtype=torch.uint8),
+            spec=create_op_space()[7],
+            magnitude_bin=10,
+            negate=False,
+        )
+        | kwargs
+    )
     with pytest.raises(ValueError, match=match):
         apply_op(args.pop("image"), args.pop("spec"), args.pop("magnitude_bin"), args.pop("negate"), **args)
 
 
 # --- SADATransform ------------------------------------------------------------------------
+
 
 @pytest.fixture()
 def table():
@@ -199,12 +221,15 @@ def test_transform_converts_pil_input_to_a_uint8_tensor(table):
     np.testing.assert_array_equal(out.permute(1, 2, 0).numpy(), IMAGES[0])
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    (dict(op_space=()), "`op_space` must hold at least one"),
-    (dict(num_magnitude_bins=1), "`num_magnitude_bins` must be an integer >= 2"),
-    (dict(seed=-1), "`seed` must be a non-negative integer"),
-    (dict(fill=None), r"`fill` must be an integer in \[0, 255\]"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(op_space=()), "`op_space` must hold at least one"),
+        (dict(num_magnitude_bins=1), "`num_magnitude_bins` must be an integer >= 2"),
+        (dict(seed=-1), "`seed` must be a non-negative integer"),
+        (dict(fill=None), r"`fill` must be an integer in \[0, 255\]"),
+    ],
+)
 def test_transform_rejects_bad_arguments(table, kwargs, match):
     with pytest.raises(ValueError, match=match):
         SADATransform(table, **kwargs)

@@ -8,14 +8,15 @@ with bilinear weights computed in float on the GPU (1.5). The loader adds nvJPEG
 libjpeg-turbo IDCT differences and a resize (DECODE_SLACK). A wrong op, sign or magnitude moves
 these images by tens of grey levels.
 """
+
 import os
 
 import numpy as np
 import pytest
 import torch
+from _images import make_image, write_image, write_image_folder
 
 import sada_dali
-from _images import make_image, write_image, write_image_folder
 from sada_dali.loader import SADALoader
 from sada_dali.ops import OPS
 
@@ -23,12 +24,38 @@ pytestmark = pytest.mark.gpu
 
 SIZE, BINS = 32, 11
 DECODE_SLACK = 1.5
-OP_TOLERANCE = {"identity": 0.5, "auto_contrast": 0.5, "equalize": 1.0, "color": 0.5, "contrast": 0.5,
-                "brightness": 0.5, "sharpness": 1.0, "rotate": 1.5, "translate_x": 1.5, "translate_y": 1.5,
-                "shear_x": 1.5, "shear_y": 1.5, "solarize": 0.5, "posterize": 0.5}
-MAGNITUDE = {"identity": 0, "auto_contrast": 0, "equalize": 0, "color": 0.6, "contrast": -0.6, "brightness": 0.5,
-             "sharpness": 0.9, "rotate": -25, "translate_x": 8, "translate_y": -8, "shear_x": 0.25, "shear_y": -0.25,
-             "solarize": 128, "posterize": 3}
+OP_TOLERANCE = {
+    "identity": 0.5,
+    "auto_contrast": 0.5,
+    "equalize": 1.0,
+    "color": 0.5,
+    "contrast": 0.5,
+    "brightness": 0.5,
+    "sharpness": 1.0,
+    "rotate": 1.5,
+    "translate_x": 1.5,
+    "translate_y": 1.5,
+    "shear_x": 1.5,
+    "shear_y": 1.5,
+    "solarize": 0.5,
+    "posterize": 0.5,
+}
+MAGNITUDE = {
+    "identity": 0,
+    "auto_contrast": 0,
+    "equalize": 0,
+    "color": 0.6,
+    "contrast": -0.6,
+    "brightness": 0.5,
+    "sharpness": 0.9,
+    "rotate": -25,
+    "translate_x": 8,
+    "translate_y": -8,
+    "shear_x": 0.25,
+    "shear_y": -0.25,
+    "solarize": 128,
+    "posterize": 3,
+}
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255
 
@@ -39,8 +66,15 @@ def _pixels(images):
 
 
 def _loader(root, device, **kwargs):
-    args = dict(device=device, image_size=SIZE, num_threads=2, num_magnitude_bins=BINS, drop_last=False,
-                random_area=(1.0, 1.0), random_aspect_ratio=(1.0, 1.0))
+    args = dict(
+        device=device,
+        image_size=SIZE,
+        num_threads=2,
+        num_magnitude_bins=BINS,
+        drop_last=False,
+        random_area=(1.0, 1.0),
+        random_aspect_ratio=(1.0, 1.0),
+    )
     args.update(kwargs)
     return SADALoader(root, 4, **args)
 
@@ -64,7 +98,9 @@ def test_every_op_on_the_gpu_matches_the_cpu(op):
         diff = np.abs(a.astype(np.float32) - b.astype(np.float32)).mean()
         assert diff <= OP_TOLERANCE[op], f"{op}: mean |cpu - gpu| = {diff:.2f}"
     if MAGNITUDE[op] or op == "equalize":  # the op did something, so the comparison above is not vacuous
-        assert max(np.abs(a.astype(np.float32) - i).mean() for a, i in zip(cpu, images)) > 2 * OP_TOLERANCE[op]
+        assert (
+            max(np.abs(a.astype(np.float32) - i).mean() for a, i in zip(cpu, images)) > 2 * OP_TOLERANCE[op]
+        )
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +120,9 @@ def test_gpu_and_cpu_training_pipelines_agree_sample_by_sample_with_workers(squa
     assert len(set(ops.tolist())) >= 8  # 30 samples draw most of the 14 ops
     for row, op in enumerate(ops):
         diff = float((cpu[0][row] - gpu[0][row]).abs().mean())
-        assert diff <= OP_TOLERANCE[OPS[op]] + DECODE_SLACK, f"sample {int(cpu[2][row])} ({OPS[op]}): {diff:.2f}"
+        assert diff <= OP_TOLERANCE[OPS[op]] + DECODE_SLACK, (
+            f"sample {int(cpu[2][row])} ({OPS[op]}): {diff:.2f}"
+        )
 
 
 def test_grayscale_cmyk_and_png_named_jpeg_through_the_mixed_decoder(tmp_path):

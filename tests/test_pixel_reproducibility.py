@@ -1,19 +1,28 @@
 """A training image is a pure function of (seed, epoch, index, strength): the same pixels
 whatever the worker and thread counts, the shard layout and ``drop_last`` (CPU, bit-exact),
 and the same pixels from run to run on the GPU. Resume: ``test_resume.py``."""
+
 import numpy as np
 import pytest
 import torch
-
 from _images import write_image_folder
+
 from sada_dali.loader import SADALoader
 
 SIZE, BINS, N = 32, 11, 20
 
 
 def make_loader(root, batch_size=4, **kwargs):
-    args = dict(device="cpu", image_size=SIZE, workers=0, num_threads=1, num_magnitude_bins=BINS, drop_last=False,
-                seed=5, strengths=np.linspace(0, 1, N, dtype=np.float32))
+    args = dict(
+        device="cpu",
+        image_size=SIZE,
+        workers=0,
+        num_threads=1,
+        num_magnitude_bins=BINS,
+        drop_last=False,
+        seed=5,
+        strengths=np.linspace(0, 1, N, dtype=np.float32),
+    )
     args.update(kwargs)
     return SADALoader(root, batch_size, **args)
 
@@ -60,7 +69,8 @@ def test_a_sample_has_the_same_pixels_whatever_the_worker_and_thread_counts(data
 
 @pytest.mark.parametrize("num_shards,drop_last,batch_size", [(2, True, 4), (3, False, 3)])
 def test_a_sample_has_the_same_pixels_in_every_shard_layout_with_or_without_drop_last(
-        dataset, reference, num_shards, drop_last, batch_size):
+    dataset, reference, num_shards, drop_last, batch_size
+):
     seen = {}
     for shard in range(num_shards):
         loader = make_loader(dataset, batch_size, num_shards=num_shards, shard_id=shard, drop_last=drop_last)
@@ -93,10 +103,20 @@ def test_gpu_pipeline_decodes_the_window_with_image_slice_on_the_hardware_decode
     listing, table = create_listing(dataset), StrengthTable(N)
     try:
         reader = SampleReader(listing, ShardSampler(N, 4), table=table, num_magnitude_bins=BINS, num_ops=14)
-        pipe = create_train_pipeline(reader, device="gpu", hw_decoder_load=0.42, num_magnitude_bins=BINS,
-                                     batch_size=4, num_threads=1, device_id=0, py_num_workers=0)
+        pipe = create_train_pipeline(
+            reader,
+            device="gpu",
+            hw_decoder_load=0.42,
+            num_magnitude_bins=BINS,
+            batch_size=4,
+            num_threads=1,
+            device_id=0,
+            py_num_workers=0,
+        )
         pipe._build_graph()  # defines the graph without a GPU (DALI-internal, pinned DALI version)
-        specs = [str(op.spec) for op in pipe._ops if str(op.spec).startswith("OpSpec for decoders__ImageSlice")]
+        specs = [
+            str(op.spec) for op in pipe._ops if str(op.spec).startswith("OpSpec for decoders__ImageSlice")
+        ]
     finally:
         table.close()
     assert len(specs) == 1 and "device: mixed" in specs[0] and "hw_decoder_load: 0.420000" in specs[0]

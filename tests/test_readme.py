@@ -1,4 +1,5 @@
 """The README's quick start runs as written (only its configuration line pointed at test data)."""
+
 import os
 import re
 import subprocess
@@ -13,7 +14,7 @@ CONFIG = 'DATA, DEVICE, EPOCHS, BATCH = "/data/imagenet/train", "gpu", 90, 256'
 
 def quick_start() -> str:
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Quick start"):]
+    section = text[text.index("## Quick start") :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
@@ -22,8 +23,11 @@ def test_the_quick_start_script_runs_as_written(tmp_path):
     code = quick_start()
     assert CONFIG in code and 'if __name__ == "__main__":' in code
     script = tmp_path / "quick_start.py"
-    script.write_text(code.replace(CONFIG, f'DATA, DEVICE, EPOCHS, BATCH = {str(tmp_path / "train")!r}, "cpu", 1, 4'))
+    script.write_text(
+        code.replace(CONFIG, f'DATA, DEVICE, EPOCHS, BATCH = {str(tmp_path / "train")!r}, "cpu", 1, 4')
+    )
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent))
-    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600,
-                          env=env)
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env
+    )
     assert done.returncode == 0, done.stderr[-3000:]

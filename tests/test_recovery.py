@@ -1,15 +1,16 @@
-"""Files DALI's decoder rejects: skipped exactly (the epoch goes on), or blamed exactly; the pixel-count guard."""
+"""Files DALI's decoder rejects: skipped exactly (the epoch goes on) or blamed exactly; the pixel guard."""
+
 import re
 
 import pytest
 import torch
-
 from _bad_files import BAD_CONTENT, write_bad_file, write_png16
 from _images import write_image_folder
-from sada_dali.loader._recovery import find_culprits
+
 from sada_dali.data._headers import image_size
 from sada_dali.data._reader import SampleReader
 from sada_dali.loader import SADALoader
+from sada_dali.loader._recovery import find_culprits
 
 N, BATCH = 24, 3
 BAD_POSITIONS = dict(zip(BAD_CONTENT, (2, 7, 8, 12, 13, 17, 22)))  # two batches hold two bad files
@@ -17,7 +18,9 @@ PNG16_POSITION = 10
 
 
 def make_loader(root, **kwargs):
-    args = dict(device="cpu", image_size=16, workers=0, num_threads=1, num_magnitude_bins=3, drop_last=False, seed=2)
+    args = dict(
+        device="cpu", image_size=16, workers=0, num_threads=1, num_magnitude_bins=3, drop_last=False, seed=2
+    )
     args.update(kwargs)
     return SADALoader(root, BATCH, **args)
 
@@ -40,7 +43,8 @@ def corrupt(loader, paths, positions):
 
 @pytest.mark.parametrize("train", [True, False])
 def test_skip_yields_every_good_sample_once_in_order_with_the_same_pixels_and_counts_each_bad_file(
-        tmp_path, paths, train):
+    tmp_path, paths, train
+):
     reference = make_loader(tmp_path, train=train)
     png16 = int(reference.sampler.indices(0)[PNG16_POSITION])
     write_png16(paths[png16])  # a legal 16-bit PNG: DALI decodes it, so it is a good file
@@ -62,7 +66,7 @@ def test_skip_yields_every_good_sample_once_in_order_with_the_same_pixels_and_co
 
 def test_raise_names_exactly_the_file_the_decoder_rejects_with_its_epoch_and_batch(tmp_path, paths):
     loader = make_loader(tmp_path)
-    (index, path), = corrupt(loader, paths, {"truncated_png": 13}).items()
+    ((index, path),) = corrupt(loader, paths, {"truncated_png": 13}).items()
     with pytest.raises(RuntimeError, match=r"Epoch 0: the image decoder rejected 1 file\(s\)") as info:
         read_epoch(loader)
     message = str(info.value)
@@ -70,9 +74,11 @@ def test_raise_names_exactly_the_file_the_decoder_rejects_with_its_epoch_and_bat
     assert [p for p in paths if p in message] == [path]  # none of the batch's good files
 
 
-def test_a_bad_file_read_ahead_of_an_abandoned_epoch_is_named_exactly_when_an_epoch_reaches_it(tmp_path, paths):
+def test_a_bad_file_read_ahead_of_an_abandoned_epoch_is_named_exactly_when_an_epoch_reaches_it(
+    tmp_path, paths
+):
     loader = make_loader(tmp_path, prefetch_queue_depth=2)
-    (index, path), = corrupt(loader, paths, {"truncated_png": 4}).items()  # batch 1, read ahead of batch 0
+    ((index, path),) = corrupt(loader, paths, {"truncated_png": 4}).items()  # batch 1, read ahead of batch 0
     for _ in loader:
         break
     with pytest.raises(RuntimeError, match=r"the image decoder rejected 1 file\(s\)") as info:
@@ -84,14 +90,14 @@ def test_a_bad_file_read_ahead_of_an_abandoned_epoch_is_named_exactly_when_an_ep
 @pytest.mark.parametrize("kind", ["gif", "empty", "bomb_header"])
 def test_raise_names_a_file_the_reader_rejects_before_decoding(tmp_path, paths, kind):
     loader = make_loader(tmp_path)
-    (index, path), = corrupt(loader, paths, {kind: 4}).items()
+    ((index, path),) = corrupt(loader, paths, {kind: 4}).items()
     with pytest.raises(RuntimeError, match=rf"Sample {index} \({re.escape(path)}\)"):
         read_epoch(loader)
 
 
 def test_a_bad_file_up_to_the_queue_depth_plus_one_batches_ahead_is_found(tmp_path, paths):
     loader = make_loader(tmp_path, on_error="skip", prefetch_queue_depth=2)
-    (index, _), = corrupt(loader, paths, {"tables_corrupt": 13}).items()  # batch 4
+    ((index, _),) = corrupt(loader, paths, {"tables_corrupt": 13}).items()  # batch 4
     found = {batch: find_culprits(loader._runner, batch) for batch in range(6)}
     assert found == {0: [], 1: [(13, index)], 2: [(13, index)], 3: [(13, index)], 4: [(13, index)], 5: []}
 
@@ -104,7 +110,9 @@ def test_known_bad_files_survive_the_state_dict_and_are_never_read_again(tmp_pat
     assert sorted(state["bad_files"]) == sorted(bad.values()) and state["epoch"] == 1
     reads = []
     real_read = SampleReader.read
-    monkeypatch.setattr(SampleReader, "read", lambda self, index: reads.append(index) or real_read(self, index))
+    monkeypatch.setattr(
+        SampleReader, "read", lambda self, index: reads.append(index) or real_read(self, index)
+    )
     resumed = make_loader(tmp_path, on_error="skip")
     resumed.load_state_dict(state)
     seen = [i for _, _, indices in read_epoch(resumed) for i in indices]
@@ -121,10 +129,13 @@ def test_a_state_saved_without_bad_files_still_loads(tmp_path, paths):
     assert loader.state_dict()["bad_files"] == []
 
 
-@pytest.mark.parametrize("value,match", [
-    ("a.JPEG", r"state_dict\['bad_files'\]` must be a list of paths"),
-    (["/elsewhere/class_9/img_000.JPEG"], r"names '/elsewhere/class_9/img_000.JPEG', which is not in"),
-])
+@pytest.mark.parametrize(
+    "value,match",
+    [
+        ("a.JPEG", r"state_dict\['bad_files'\]` must be a list of paths"),
+        (["/elsewhere/class_9/img_000.JPEG"], r"names '/elsewhere/class_9/img_000.JPEG', which is not in"),
+    ],
+)
 def test_load_state_dict_rejects_bad_files_that_are_not_this_datasets(tmp_path, paths, value, match):
     loader = make_loader(tmp_path)
     state = loader.state_dict() | {"bad_files": value}
@@ -172,7 +183,9 @@ def test_max_pixels_rejects_a_header_over_the_limit_before_decoding(tmp_path, pa
     skipping = make_loader(tmp_path, max_pixels=limit, on_error="skip")._reader
     assert [i for i in range(N) if not skipping.read(i)[1]] == over
     width, height = pixels[over[0]]
-    with pytest.raises(ValueError, match=rf"declares {width} x {height} pixels, more than max_pixels={limit}"):
+    with pytest.raises(
+        ValueError, match=rf"declares {width} x {height} pixels, more than max_pixels={limit}"
+    ):
         make_loader(tmp_path, max_pixels=limit)._reader.read(over[0])
     unguarded = make_loader(tmp_path, max_pixels=None)._reader
     assert all(unguarded.read(i)[1] for i in range(N))
@@ -188,5 +201,7 @@ def test_the_default_max_pixels_skips_a_decompression_bomb(tmp_path, paths):
 
 @pytest.mark.parametrize("value", [0, -5, 1.5, True, "1e8"])
 def test_max_pixels_must_be_a_positive_integer_or_none(tmp_path, paths, value):
-    with pytest.raises(ValueError, match=r"The `max_pixels` must be a positive integer .* got " + re.escape(repr(value))):
+    with pytest.raises(
+        ValueError, match=r"The `max_pixels` must be a positive integer .* got " + re.escape(repr(value))
+    ):
         make_loader(tmp_path, max_pixels=value)

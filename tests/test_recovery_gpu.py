@@ -1,16 +1,28 @@
-"""The GPU twin of test_recovery: nvJPEG (hardware decoder included) rejects the crafted files, the loader goes on."""
-import pytest
+"""The GPU twin of test_recovery: nvJPEG (hardware decoder included) rejects the crafted files;
+the loader goes on."""
 
+import pytest
 from _bad_files import DECODER_REJECTS, write_bad_file
 from _images import write_image_folder
+
 from sada_dali.loader import SADALoader
 
 pytestmark = pytest.mark.gpu
 
 
 def make_loader(root, **kwargs):
-    return SADALoader(root, 3, device="gpu", image_size=16, workers=0, num_threads=1, num_magnitude_bins=3,
-                      drop_last=False, seed=2, **kwargs)
+    return SADALoader(
+        root,
+        3,
+        device="gpu",
+        image_size=16,
+        workers=0,
+        num_threads=1,
+        num_magnitude_bins=3,
+        drop_last=False,
+        seed=2,
+        **kwargs,
+    )
 
 
 @pytest.mark.parametrize("train", [True, False])

@@ -1,9 +1,10 @@
 """Exact mid-epoch resume of SADALoader (CPU pipeline), through an atomic checkpoint file."""
+
 import numpy as np
 import pytest
 import torch
-
 from _images import write_image_folder
+
 from sada_dali.checkpoint import load_checkpoint, save_checkpoint
 from sada_dali.estimator import SADAEstimator
 from sada_dali.loader import SADALoader
@@ -13,8 +14,15 @@ SIZE, BATCH, BINS, N = 32, 5, 11, 24
 
 
 def make_loader(root, batch_size=BATCH, **kwargs):
-    args = dict(device="cpu", image_size=SIZE, workers=0, num_threads=1, num_magnitude_bins=BINS, drop_last=False,
-                seed=7)
+    args = dict(
+        device="cpu",
+        image_size=SIZE,
+        workers=0,
+        num_threads=1,
+        num_magnitude_bins=BINS,
+        drop_last=False,
+        seed=7,
+    )
     args.update(kwargs)
     return SADALoader(root, batch_size, **args)
 
@@ -56,7 +64,9 @@ def test_resumed_run_matches_the_uninterrupted_run_to_the_pixel(dataset, tmp_pat
     estimator.end_epoch()
     batches = iter(uninterrupted)
     first = train_batches(batches, uninterrupted, estimator, 1, limit=2)  # the "crash" comes after batch 2
-    save_checkpoint({"loader": uninterrupted.state_dict(), "estimator": estimator.state_dict()}, tmp_path / "ck.pt")
+    save_checkpoint(
+        {"loader": uninterrupted.state_dict(), "estimator": estimator.state_dict()}, tmp_path / "ck.pt"
+    )
     rest = train_batches(batches, uninterrupted, estimator, 1)  # the same pass goes on
     epoch1_strengths = uninterrupted.strengths.copy()
 
@@ -119,7 +129,7 @@ def test_set_epoch_keeps_the_saved_position_only_for_the_saved_epoch(loader):
     assert next(iter(loader))[2].tolist() == loader.sampler.indices(5)[:BATCH].tolist()
     loader.load_state_dict(state)
     loader.set_epoch(2)
-    assert next(iter(loader))[2].tolist() == loader.sampler.indices(2)[3 * BATCH:4 * BATCH].tolist()
+    assert next(iter(loader))[2].tolist() == loader.sampler.indices(2)[3 * BATCH : 4 * BATCH].tolist()
 
 
 def test_validation_loader_resumes_in_listing_order(dataset):
@@ -141,15 +151,22 @@ def test_state_of_another_shard_layout_or_dataset_is_rejected(dataset, tmp_path,
         make_loader(tmp_path).load_state_dict(state)
 
 
-@pytest.mark.parametrize("key,value,match", [
-    ("seed", 8, "saved with seed=8 but this loader has seed=7"),
-    ("shard_id", 1, "saved with shard_id=1 but this loader has shard_id=0"),
-    ("batch_size", 4, "saved with batch_size=4 but this loader has batch_size=5"),
-    ("listing", "0" * 64, "saved with listing='0000"),
-    ("num_magnitude_bins", 101, "saved with num_magnitude_bins=101"),
-    ("drop_last", True, "saved with drop_last=True"),
-    ("random_area", (0.5, 1.0), r"saved with random_area=\(0.5, 1.0\) but this loader has random_area=\(0.08, 1.0\)"),
-])
+@pytest.mark.parametrize(
+    "key,value,match",
+    [
+        ("seed", 8, "saved with seed=8 but this loader has seed=7"),
+        ("shard_id", 1, "saved with shard_id=1 but this loader has shard_id=0"),
+        ("batch_size", 4, "saved with batch_size=4 but this loader has batch_size=5"),
+        ("listing", "0" * 64, "saved with listing='0000"),
+        ("num_magnitude_bins", 101, "saved with num_magnitude_bins=101"),
+        ("drop_last", True, "saved with drop_last=True"),
+        (
+            "random_area",
+            (0.5, 1.0),
+            r"saved with random_area=\(0.5, 1.0\) but this loader has random_area=\(0.08, 1.0\)",
+        ),
+    ],
+)
 def test_state_with_another_fingerprint_is_rejected_naming_the_key(loader, key, value, match):
     state = loader.state_dict()
     state["config"] = dict(state["config"], **{key: value})
@@ -159,17 +176,32 @@ def test_state_with_another_fingerprint_is_rejected_naming_the_key(loader, key, 
     assert loader.epoch == epoch  # unchanged after a refused state
 
 
-@pytest.mark.parametrize("change,error,match", [
-    ({"format": "other/1"}, ValueError, "must have format 'sada_dali.SADALoader/1', got 'other/1'"),
-    ({"epoch": -1}, ValueError, r"state_dict\['epoch'\]` must be a non-negative integer, got -1"),
-    ({"position": 5}, ValueError, r"state_dict\['position'\]` must be an integer in \[0, 5\), got 5"),
-    ({"position": True}, ValueError, r"state_dict\['position'\]` must be an integer in \[0, 5\), got True"),
-    ({"num_skipped": 1.5}, ValueError, r"state_dict\['num_skipped'\]` must be a non-negative integer"),
-    ({"strengths": np.ones(3)}, ValueError, r"state_dict\['strengths'\]` must have shape \(24,\)"),
-    ({"strengths": None}, ValueError, r"state_dict\['strengths'\]` is None but this is a training loader"),
-    ({"pending_strengths": np.full(N, 2.0)}, ValueError, r"state_dict\['pending_strengths'\]` must lie in \[0, 1\]"),
-    ({"skipped_files": "a.jpg"}, ValueError, r"state_dict\['skipped_files'\]` must be a list of paths"),
-])
+@pytest.mark.parametrize(
+    "change,error,match",
+    [
+        ({"format": "other/1"}, ValueError, "must have format 'sada_dali.SADALoader/1', got 'other/1'"),
+        ({"epoch": -1}, ValueError, r"state_dict\['epoch'\]` must be a non-negative integer, got -1"),
+        ({"position": 5}, ValueError, r"state_dict\['position'\]` must be an integer in \[0, 5\), got 5"),
+        (
+            {"position": True},
+            ValueError,
+            r"state_dict\['position'\]` must be an integer in \[0, 5\), got True",
+        ),
+        ({"num_skipped": 1.5}, ValueError, r"state_dict\['num_skipped'\]` must be a non-negative integer"),
+        ({"strengths": np.ones(3)}, ValueError, r"state_dict\['strengths'\]` must have shape \(24,\)"),
+        (
+            {"strengths": None},
+            ValueError,
+            r"state_dict\['strengths'\]` is None but this is a training loader",
+        ),
+        (
+            {"pending_strengths": np.full(N, 2.0)},
+            ValueError,
+            r"state_dict\['pending_strengths'\]` must lie in \[0, 1\]",
+        ),
+        ({"skipped_files": "a.jpg"}, ValueError, r"state_dict\['skipped_files'\]` must be a list of paths"),
+    ],
+)
 def test_state_with_a_bad_value_is_rejected(loader, change, error, match):
     with pytest.raises(error, match=match):
         loader.load_state_dict(loader.state_dict() | change)

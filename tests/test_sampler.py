@@ -1,4 +1,5 @@
 """The shard sampler: deterministic epochs, exact coverage, DistributedSampler-like sharding."""
+
 import numpy as np
 import pytest
 import torch
@@ -29,8 +30,10 @@ def test_set_epoch_selects_the_default_epoch():
 
 @pytest.mark.parametrize("num_samples,num_shards", [(40, 4), (43, 4), (5, 3)])
 def test_padded_shards_are_equal_and_cover_the_dataset(num_samples, num_shards):
-    shards = [ShardSampler(num_samples, 2, num_shards=num_shards, shard_id=k, seed=9, drop_last=False).indices(1)
-              for k in range(num_shards)]
+    shards = [
+        ShardSampler(num_samples, 2, num_shards=num_shards, shard_id=k, seed=9, drop_last=False).indices(1)
+        for k in range(num_shards)
+    ]
     size = -(-num_samples // num_shards)
     assert all(len(s) == size for s in shards)
     assert np.array_equal(np.unique(np.concatenate(shards)), np.arange(num_samples))
@@ -38,7 +41,9 @@ def test_padded_shards_are_equal_and_cover_the_dataset(num_samples, num_shards):
 
 
 def test_dropping_shards_are_disjoint_and_equal():
-    shards = [ShardSampler(43, 2, num_shards=4, shard_id=k, seed=9, drop_last=True).indices(0) for k in range(4)]
+    shards = [
+        ShardSampler(43, 2, num_shards=4, shard_id=k, seed=9, drop_last=True).indices(0) for k in range(4)
+    ]
     assert all(len(s) == 43 // 4 for s in shards)
     union = np.concatenate(shards)
     assert len(np.unique(union)) == len(union) == 40
@@ -48,10 +53,12 @@ def test_dropping_shards_are_disjoint_and_equal():
 @pytest.mark.parametrize("num_samples,num_shards", [(10, 3), (12, 4), (7, 2)])
 def test_unshuffled_shards_match_distributed_sampler(num_samples, num_shards, drop_last):
     for rank in range(num_shards):
-        reference = DistributedSampler(range(num_samples), num_replicas=num_shards, rank=rank, shuffle=False,
-                                       drop_last=drop_last)
-        ours = ShardSampler(num_samples, 1, num_shards=num_shards, shard_id=rank, shuffle=False,
-                            drop_last=drop_last)
+        reference = DistributedSampler(
+            range(num_samples), num_replicas=num_shards, rank=rank, shuffle=False, drop_last=drop_last
+        )
+        ours = ShardSampler(
+            num_samples, 1, num_shards=num_shards, shard_id=rank, shuffle=False, drop_last=drop_last
+        )
         assert ours.indices().tolist() == list(reference)
 
 
@@ -62,17 +69,20 @@ def test_batches_and_padding_follow_drop_last():
     assert (len(drop), drop.padded_positions(), drop.rows_in_batch(3)) == (4, 20, 5)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"num_samples": 0}, r"`num_samples` must be an integer >= 1, got 0"),
-    ({"batch_size": 0}, r"`batch_size` must be an integer >= 1, got 0"),
-    ({"batch_size": 2.5}, r"`batch_size` must be an integer >= 1, got 2.5"),
-    ({"num_shards": 0}, r"`num_shards` must be an integer >= 1"),
-    ({"shard_id": -1}, r"`shard_id` must be an integer >= 0"),
-    ({"shard_id": 2, "num_shards": 2}, r"`shard_id` must be < `num_shards` \(2\), got 2"),
-    ({"seed": -3}, r"`seed` must be an integer >= 0"),
-    ({"seed": True}, r"`seed` must be an integer >= 0, got True"),
-    ({"batch_size": 11, "drop_last": True}, r"`batch_size` 11 is larger than a shard"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"num_samples": 0}, r"`num_samples` must be an integer >= 1, got 0"),
+        ({"batch_size": 0}, r"`batch_size` must be an integer >= 1, got 0"),
+        ({"batch_size": 2.5}, r"`batch_size` must be an integer >= 1, got 2.5"),
+        ({"num_shards": 0}, r"`num_shards` must be an integer >= 1"),
+        ({"shard_id": -1}, r"`shard_id` must be an integer >= 0"),
+        ({"shard_id": 2, "num_shards": 2}, r"`shard_id` must be < `num_shards` \(2\), got 2"),
+        ({"seed": -3}, r"`seed` must be an integer >= 0"),
+        ({"seed": True}, r"`seed` must be an integer >= 0, got True"),
+        ({"batch_size": 11, "drop_last": True}, r"`batch_size` 11 is larger than a shard"),
+    ],
+)
 def test_sampler_rejects_bad_arguments(kwargs, match):
     args = {"num_samples": 10, "batch_size": 2, **kwargs}
     with pytest.raises(ValueError, match=match):

@@ -1,10 +1,11 @@
 """Dataset listings (ImageFolder, file lists) and the reader's cheap integrity check."""
+
 import os
 
 import numpy as np
 import pytest
-
 from _images import truncate_file, write_image, write_image_folder
+
 from sada_dali.data._reader import check_encoded
 from sada_dali.data.source import create_listing, list_image_folder, read_file_list
 
@@ -102,15 +103,26 @@ def test_file_list_rejects_missing_list_empty_list_and_missing_file_root(tmp_pat
         read_file_list(tmp_path / "list.txt", tmp_path / "list.txt")
 
 
-@pytest.mark.parametrize("mode,fmt", [("RGB", "JPEG"), ("L", "JPEG"), ("CMYK", "JPEG"), ("RGB", "PNG"),
-                                      ("RGB", "BMP"), ("RGB", "TIFF"), ("RGB", "WEBP")])
+@pytest.mark.parametrize(
+    "mode,fmt",
+    [
+        ("RGB", "JPEG"),
+        ("L", "JPEG"),
+        ("CMYK", "JPEG"),
+        ("RGB", "PNG"),
+        ("RGB", "BMP"),
+        ("RGB", "TIFF"),
+        ("RGB", "WEBP"),
+    ],
+)
 def test_check_encoded_accepts_whole_images(tmp_path, mode, fmt):
     path = write_image(tmp_path / f"x.{fmt.lower()}", 16, 16, mode=mode, fmt=fmt)
     assert check_encoded(open(path, "rb").read()) is None
 
 
-@pytest.mark.parametrize("fmt,problem", [("JPEG", "truncated JPEG"), ("PNG", "truncated PNG"),
-                                         ("WEBP", "truncated WebP")])
+@pytest.mark.parametrize(
+    "fmt,problem", [("JPEG", "truncated JPEG"), ("PNG", "truncated PNG"), ("WEBP", "truncated WebP")]
+)
 def test_check_encoded_flags_truncated_images(tmp_path, fmt, problem):
     path = truncate_file(write_image(tmp_path / "x.img", 32, 32, fmt=fmt), keep=0.6)
     assert problem in check_encoded(open(path, "rb").read())

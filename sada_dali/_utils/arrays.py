@@ -5,6 +5,7 @@ NumPy arrays, and anything exposing ``__dlpack__`` or ``__cuda_array_interface__
 (JAX, TensorFlow, DALI tensors, ...). CuPy is imported only when a device array is
 requested, so importing this module never needs a GPU.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -92,9 +93,13 @@ def as_host_array(x, *, name: str) -> np.ndarray:
     try:
         arr = np.asarray(x)
     except Exception as exc:  # pragma: no cover - exotic objects
-        raise TypeError(f"The `{name}` must be an array (NumPy, torch, CuPy or DLPack), got {type(x).__name__}.") from exc
+        raise TypeError(
+            f"The `{name}` must be an array (NumPy, torch, CuPy or DLPack), got {type(x).__name__}."
+        ) from exc
     if arr.dtype == object:
-        raise TypeError(f"The `{name}` must be a numeric array (NumPy, torch, CuPy or DLPack), got {type(x).__name__}.")
+        raise TypeError(
+            f"The `{name}` must be a numeric array (NumPy, torch, CuPy or DLPack), got {type(x).__name__}."
+        )
     if arr.dtype.kind == "V" or str(arr.dtype) == "bfloat16":
         arr = arr.astype(np.float32)
     return arr
@@ -134,7 +139,8 @@ def as_device_array(x, *, name: str):
             raise TypeError(
                 f"The `{name}` ({type(x).__name__}) cannot be imported by CuPy through DLPack ({exc}). Pass "
                 "float16, float32 or float64 data (bfloat16 from non-torch producers needs `pip install "
-                "ml_dtypes`), or a torch tensor.") from exc
+                "ml_dtypes`), or a torch tensor."
+            ) from exc
     return cp.asarray(as_host_array(x, name=name))
 
 

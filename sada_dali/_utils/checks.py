@@ -1,4 +1,5 @@
 """Argument checks shared by the loader, the sampler and the synthetic datasets."""
+
 from __future__ import annotations
 
 import numpy as np

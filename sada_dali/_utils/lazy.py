@@ -1,4 +1,5 @@
 """Lazy package attributes: public names imported on first use (PEP 562)."""
+
 from __future__ import annotations
 
 import importlib

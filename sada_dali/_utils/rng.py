@@ -9,15 +9,29 @@ The ``RandomResizedCrop`` window makes up to ``CROP_ATTEMPTS`` attempts, each wi
 (area, log aspect ratio, top, left): draw ``d`` of attempt ``a`` comes from stream
 ``STREAM_CROP_* + STREAM_ATTEMPT * a`` (:func:`crop_uniforms`).
 """
+
 from __future__ import annotations
 
 import functools
 
 import numpy as np
 
-__all__ = ["STREAM_OP", "STREAM_SIGN", "STREAM_FLIP", "STREAM_WARMUP", "STREAM_PERM", "STREAM_CROP_AREA",
-           "STREAM_CROP_RATIO", "STREAM_CROP_TOP", "STREAM_CROP_LEFT", "STREAM_ATTEMPT", "CROP_ATTEMPTS",
-           "hash_uniform", "crop_uniforms", "per_sample_choices"]
+__all__ = [
+    "STREAM_OP",
+    "STREAM_SIGN",
+    "STREAM_FLIP",
+    "STREAM_WARMUP",
+    "STREAM_PERM",
+    "STREAM_CROP_AREA",
+    "STREAM_CROP_RATIO",
+    "STREAM_CROP_TOP",
+    "STREAM_CROP_LEFT",
+    "STREAM_ATTEMPT",
+    "CROP_ATTEMPTS",
+    "hash_uniform",
+    "crop_uniforms",
+    "per_sample_choices",
+]
 
 STREAM_OP, STREAM_SIGN, STREAM_FLIP, STREAM_WARMUP, STREAM_PERM = 1, 2, 3, 4, 5
 STREAM_CROP_AREA, STREAM_CROP_RATIO, STREAM_CROP_TOP, STREAM_CROP_LEFT = 6, 7, 8, 9
@@ -83,9 +97,13 @@ def hash_uniform(seed: int, epoch: int, indices, stream) -> np.ndarray:
     return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
 
 
-_CROP_STREAMS = tuple(tuple(int(s) + STREAM_ATTEMPT * a for s in (STREAM_CROP_AREA, STREAM_CROP_RATIO,
-                                                                   STREAM_CROP_TOP, STREAM_CROP_LEFT))
-                      for a in range(CROP_ATTEMPTS))
+_CROP_STREAMS = tuple(
+    tuple(
+        int(s) + STREAM_ATTEMPT * a
+        for s in (STREAM_CROP_AREA, STREAM_CROP_RATIO, STREAM_CROP_TOP, STREAM_CROP_LEFT)
+    )
+    for a in range(CROP_ATTEMPTS)
+)
 _CHOICE_STREAMS = (STREAM_OP, STREAM_SIGN, STREAM_FLIP)
 
 

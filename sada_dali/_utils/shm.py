@@ -4,6 +4,7 @@ The creating process owns a block and frees it; a process that unpickles an obje
 a block only attaches, untracked, so a worker that exits never frees (or warns about) memory
 the trainer still uses.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -14,7 +15,9 @@ __all__ = ["SharedBlock"]
 
 def _create_block(nbytes: int) -> shared_memory.SharedMemory:
     """A new zero-filled block of at least ``nbytes`` bytes, owned by this process."""
-    return shared_memory.SharedMemory(create=True, size=max(1, int(nbytes)), name=f"sada_{uuid.uuid4().hex[:16]}")
+    return shared_memory.SharedMemory(
+        create=True, size=max(1, int(nbytes)), name=f"sada_{uuid.uuid4().hex[:16]}"
+    )
 
 
 def _attach_block(name: str) -> shared_memory.SharedMemory:

@@ -5,11 +5,13 @@ It is the CPU path for users without DALI and the baseline of ``sada-dali bench`
 DALI's decoder does). It lists the folder with :func:`sada_dali.data.source.create_listing`, so
 index ``i`` is the same sample as in :class:`sada_dali.SADALoader`, and it follows the DALI
 training pipeline step by step: decode, crop to the window of
-:func:`sada_dali.data.crop.crop_windows` (the very window the DALI loader decodes) and resize, the SADA op at the sample's strength (:class:`SADATransform`), the
+:func:`sada_dali.data.crop.crop_windows` (the very window the DALI loader decodes) and resize,
+the SADA op at the sample's strength (:class:`SADATransform`), the
 horizontal flip drawn by :func:`sada_dali._utils.rng.per_sample_choices`, then ImageNet
 normalisation to float CHW. The strengths and the epoch live in a shared
 :class:`~sada_dali.strength.StrengthTable`, so persistent workers see every update.
 """
+
 from __future__ import annotations
 
 import io
@@ -68,21 +70,42 @@ class SADAImageFolder(torch.utils.data.Dataset):
         The crop window ranges.
     """
 
-    def __init__(self, source, table=None, *, train: bool = True, image_size: int = 224, op_space=None,
-                 num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS, seed: int = 0, file_root=None,
-                 random_area=(0.08, 1.0), random_aspect_ratio=(3 / 4, 4 / 3), fill: int = 128):
+    def __init__(
+        self,
+        source,
+        table=None,
+        *,
+        train: bool = True,
+        image_size: int = 224,
+        op_space=None,
+        num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS,
+        seed: int = 0,
+        file_root=None,
+        random_area=(0.08, 1.0),
+        random_aspect_ratio=(3 / 4, 4 / 3),
+        fill: int = 128,
+    ):
         if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
             raise ValueError(f"The `image_size` must be a positive integer, got {image_size!r}.")
         self.listing = create_listing(source, file_root=file_root)
         if train and table is None:
-            raise ValueError("The `table` is required when `train=True`: pass a StrengthTable of "
-                             f"{len(self.listing)} samples, e.g. StrengthTable({len(self.listing)}).")
+            raise ValueError(
+                "The `table` is required when `train=True`: pass a StrengthTable of "
+                f"{len(self.listing)} samples, e.g. StrengthTable({len(self.listing)})."
+            )
         if table is not None and table.num_samples != len(self.listing):
-            raise ValueError(f"The `table` holds {table.num_samples} strengths but the `source` has "
-                             f"{len(self.listing)} images; create StrengthTable({len(self.listing)}).")
+            raise ValueError(
+                f"The `table` holds {table.num_samples} strengths but the `source` has "
+                f"{len(self.listing)} images; create StrengthTable({len(self.listing)})."
+            )
         self.train, self.image_size, self.table = bool(train), image_size, table
-        self.transform = (SADATransform(table, op_space=op_space, num_magnitude_bins=num_magnitude_bins,
-                                        seed=seed, fill=fill) if train else None)
+        self.transform = (
+            SADATransform(
+                table, op_space=op_space, num_magnitude_bins=num_magnitude_bins, seed=seed, fill=fill
+            )
+            if train
+            else None
+        )
         self.crop = CropConfig(random_area, random_aspect_ratio)
 
     @property
@@ -105,12 +128,14 @@ class SADAImageFolder(torch.utils.data.Dataset):
             return F.pil_to_tensor(ImageOps.exif_transpose(image).convert("RGB"))
 
     def crop_window(self, index: int, data: bytes | None = None) -> tuple[int, int, int, int]:
-        """``(top, left, height, width)`` of sample ``index`` at the table's epoch: the DALI loader's window."""
+        """``(top, left, height, width)`` of sample ``index`` at the table's epoch (the DALI loader's)."""
         data = self.read(index) if data is None else data
         size = image_dims(data)
         if size is None:
-            raise ValueError(f"Sample {index} ({self.listing.files[index]}): the image size cannot be read "
-                             "from its header. Re-encode the file as JPEG or PNG, or remove it.")
+            raise ValueError(
+                f"Sample {index} ({self.listing.files[index]}): the image size cannot be read "
+                "from its header. Re-encode the file as JPEG or PNG, or remove it."
+            )
         return crop_window(self.transform.seed, self.table.epoch, index, *size, self.crop)
 
     def __getitem__(self, index: int):
@@ -119,8 +144,16 @@ class SADAImageFolder(torch.utils.data.Dataset):
         size = [self.image_size, self.image_size]
         if self.train:
             top, left, height, width = self.crop_window(index, data)
-            image = F.resized_crop(image, top, left, height, width, size,
-                                   interpolation=InterpolationMode.BILINEAR, antialias=True)
+            image = F.resized_crop(
+                image,
+                top,
+                left,
+                height,
+                width,
+                size,
+                interpolation=InterpolationMode.BILINEAR,
+                antialias=True,
+            )
             image = self.transform(image, index)
             if self.transform.choices(index)[2]:
                 image = F.horizontal_flip(image)

@@ -8,6 +8,7 @@ threshold of 256 (strength 0) as the identity. :class:`SADATransform` draws the 
 each (seed, epoch, index) from :func:`sada_dali.ops.sample_choices`, as the DALI loader
 does. ``tests/test_ops_fidelity.py`` lists the remaining pixel-level differences.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,19 +22,32 @@ from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS, OpSpec, create_op_space, op_p
 
 __all__ = ["apply_op", "SADATransform"]
 
-_ENHANCE = {"color": F.adjust_saturation, "contrast": F.adjust_contrast,
-            "brightness": F.adjust_brightness, "sharpness": F.adjust_sharpness}
+_ENHANCE = {
+    "color": F.adjust_saturation,
+    "contrast": F.adjust_contrast,
+    "brightness": F.adjust_brightness,
+    "sharpness": F.adjust_sharpness,
+}
 _LINEAR = InterpolationMode.BILINEAR
 
 
 def _check_fill(fill) -> None:
     if not (isinstance(fill, (int, np.integer)) and 0 <= fill <= 255):
-        raise ValueError(f"The `fill` must be an integer in [0, 255], got {fill!r}; torchvision cannot "
-                         f"repeat the border as DALI's `fill_value=None` does.")
+        raise ValueError(
+            f"The `fill` must be an integer in [0, 255], got {fill!r}; torchvision cannot "
+            f"repeat the border as DALI's `fill_value=None` does."
+        )
 
 
-def apply_op(image, spec: OpSpec, magnitude_bin: int, negate: bool, *,
-             num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS, fill=128):
+def apply_op(
+    image,
+    spec: OpSpec,
+    magnitude_bin: int,
+    negate: bool,
+    *,
+    num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS,
+    fill=128,
+):
     """Apply one op at a magnitude bin and sign with torchvision.
 
     Parameters
@@ -62,8 +76,9 @@ def apply_op(image, spec: OpSpec, magnitude_bin: int, negate: bool, *,
     if name not in OPS:
         raise ValueError(f"The `spec.name` must be one of {', '.join(OPS)}, got {name!r}.")
     if not 0 <= int(magnitude_bin) < num_magnitude_bins:
-        raise ValueError(f"The `magnitude_bin` must lie in [0, {num_magnitude_bins - 1}], "
-                         f"got {magnitude_bin}.")
+        raise ValueError(
+            f"The `magnitude_bin` must lie in [0, {num_magnitude_bins - 1}], got {magnitude_bin}."
+        )
     _check_fill(fill)
     p = op_parameter(spec, int(magnitude_bin), bool(negate), num_magnitude_bins)
     fill = [float(fill)] * 3
@@ -82,14 +97,23 @@ def apply_op(image, spec: OpSpec, magnitude_bin: int, negate: bool, *,
         if spec.relative:
             p *= width if name == "translate_x" else height
         offset = [p, 0.0] if name == "translate_x" else [0.0, p]
-        return F.affine(image, angle=0.0, translate=offset, scale=1.0, shear=[0.0, 0.0],
-                        interpolation=_LINEAR, fill=fill)
+        return F.affine(
+            image, angle=0.0, translate=offset, scale=1.0, shear=[0.0, 0.0], interpolation=_LINEAR, fill=fill
+        )
     if name in ("shear_x", "shear_y"):
         # torchvision's shear angle s maps x -> x - tan(s) * y; DALI's factor f maps x -> x + f * y.
         angle = math.degrees(math.atan(-p))
         shear = [angle, 0.0] if name == "shear_x" else [0.0, angle]
-        return F.affine(image, angle=0.0, translate=[0.0, 0.0], scale=1.0, shear=shear,
-                        interpolation=_LINEAR, fill=fill, center=[0.0, 0.0])
+        return F.affine(
+            image,
+            angle=0.0,
+            translate=[0.0, 0.0],
+            scale=1.0,
+            shear=shear,
+            interpolation=_LINEAR,
+            fill=fill,
+            center=[0.0, 0.0],
+        )
     if name == "solarize":
         return image if p > 255 else F.solarize(image, p)
     return F.posterize(image, int(p))
@@ -118,8 +142,15 @@ class SADATransform:
     :meth:`choices` for the dataset wrapper to apply.
     """
 
-    def __init__(self, table, *, op_space=None, num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS,
-                 seed: int = 0, fill=128):
+    def __init__(
+        self,
+        table,
+        *,
+        op_space=None,
+        num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS,
+        seed: int = 0,
+        fill=128,
+    ):
         self.table = table
         self.op_space = create_op_space() if op_space is None else tuple(op_space)
         if not self.op_space:
@@ -141,9 +172,14 @@ class SADATransform:
         """``(op_idx, negate, flip, magnitude_bin)`` of sample ``index`` at the current epoch."""
         if not 0 <= int(index) < self.table.num_samples:
             raise IndexError(f"The `index` must lie in [0, {self.table.num_samples - 1}], got {index}.")
-        op, magnitude_bin, sign, flip = sample_choices(self.seed, self.table.epoch, [int(index)],
-                                                       self.table.gather([int(index)]), num_ops=len(self.op_space),
-                                                       num_magnitude_bins=self.num_magnitude_bins)
+        op, magnitude_bin, sign, flip = sample_choices(
+            self.seed,
+            self.table.epoch,
+            [int(index)],
+            self.table.gather([int(index)]),
+            num_ops=len(self.op_space),
+            num_magnitude_bins=self.num_magnitude_bins,
+        )
         return int(op[0]), int(sign[0]), int(flip[0]), int(magnitude_bin[0])
 
     def __call__(self, image, index: int) -> torch.Tensor:
@@ -151,12 +187,22 @@ class SADATransform:
         if not isinstance(image, torch.Tensor):
             image = F.pil_to_tensor(image)
         if image.dtype != torch.uint8 or image.ndim != 3:
-            raise ValueError(f"The `image` must be a uint8 CHW tensor or a PIL image, got "
-                             f"{image.dtype} of shape {tuple(image.shape)}.")
+            raise ValueError(
+                f"The `image` must be a uint8 CHW tensor or a PIL image, got "
+                f"{image.dtype} of shape {tuple(image.shape)}."
+            )
         op, negate, _, magnitude_bin = self.choices(index)
-        return apply_op(image, self.op_space[op], magnitude_bin, bool(negate),
-                        num_magnitude_bins=self.num_magnitude_bins, fill=self.fill)
+        return apply_op(
+            image,
+            self.op_space[op],
+            magnitude_bin,
+            bool(negate),
+            num_magnitude_bins=self.num_magnitude_bins,
+            fill=self.fill,
+        )
 
     def __repr__(self) -> str:
-        return (f"SADATransform(num_ops={len(self.op_space)}, num_magnitude_bins={self.num_magnitude_bins}, "
-                f"seed={self.seed}, table={self.table!r})")
+        return (
+            f"SADATransform(num_ops={len(self.op_space)}, num_magnitude_bins={self.num_magnitude_bins}, "
+            f"seed={self.seed}, table={self.table!r})"
+        )

@@ -4,6 +4,7 @@ Every loader row reads the same files and yields the same output (``image_size``
 ImageNet-normalised float32 NCHW). A row runs one warm-up epoch, then ``repeats`` timed
 epochs, and reports the median images/s; GPU work is synchronised before the clock stops.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -11,8 +12,14 @@ import time
 
 import numpy as np
 
-__all__ = ["LOADER_ROWS", "measure_sada_dali", "measure_trivial_augment", "measure_torchvision",
-           "measure_estimator_overhead", "skipped_row"]
+__all__ = [
+    "LOADER_ROWS",
+    "measure_sada_dali",
+    "measure_trivial_augment",
+    "measure_torchvision",
+    "measure_estimator_overhead",
+    "skipped_row",
+]
 
 LOADER_ROWS = {
     1: "SADA DALI, GPU",
@@ -50,8 +57,15 @@ def _time_epochs(run_epoch, repeats: int) -> list[tuple[int, float]]:
 
 def _loader_row(row: int, timings, **extra) -> dict:
     rates = [images / seconds for images, seconds in timings]
-    return {"row": row, "name": LOADER_ROWS[row], "status": "ok", "images_per_s": statistics.median(rates),
-            "repeats_images_per_s": rates, "images_per_epoch": timings[0][0], **extra}
+    return {
+        "row": row,
+        "name": LOADER_ROWS[row],
+        "status": "ok",
+        "images_per_s": statistics.median(rates),
+        "repeats_images_per_s": rates,
+        "images_per_epoch": timings[0][0],
+        **extra,
+    }
 
 
 def _drain(iterable) -> int:
@@ -61,14 +75,32 @@ def _drain(iterable) -> int:
     return seen
 
 
-def measure_sada_dali(row: int, source, strengths, *, device: str, batch_size: int, image_size: int,
-                      repeats: int, threads: int, seed: int = 0) -> dict:
+def measure_sada_dali(
+    row: int,
+    source,
+    strengths,
+    *,
+    device: str,
+    batch_size: int,
+    image_size: int,
+    repeats: int,
+    threads: int,
+    seed: int = 0,
+) -> dict:
     """Rows 1 and 3: :class:`sada_dali.SADALoader` on ``device`` at fixed ``strengths``, with
     ``threads`` DALI threads and as many file-reading processes."""
     from ..loader import SADALoader
 
-    loader = SADALoader(source, batch_size, device=device, image_size=image_size, strengths=strengths,
-                        seed=seed, num_threads=threads, workers=threads)
+    loader = SADALoader(
+        source,
+        batch_size,
+        device=device,
+        image_size=image_size,
+        strengths=strengths,
+        seed=seed,
+        num_threads=threads,
+        workers=threads,
+    )
 
     def run_epoch(epoch: int) -> int:
         loader.set_epoch(epoch)
@@ -77,8 +109,9 @@ def measure_sada_dali(row: int, source, strengths, *, device: str, batch_size: i
     return _loader_row(row, _time_epochs(run_epoch, repeats), device=device, threads=threads)
 
 
-def measure_trivial_augment(source, *, batch_size: int, image_size: int, repeats: int, threads: int,
-                            seed: int = 0) -> dict:
+def measure_trivial_augment(
+    source, *, batch_size: int, image_size: int, repeats: int, threads: int, seed: int = 0
+) -> dict:
     """Row 2: the same reading, decoding, crop, resize and normalisation with DALI's own
     ``trivial_augment_wide`` in place of the SADA op (GPU)."""
     from nvidia.dali import fn, pipeline_def
@@ -92,20 +125,35 @@ def measure_trivial_augment(source, *, batch_size: int, image_size: int, repeats
     from ..sampler import ShardSampler
 
     listing = create_listing(source)
-    reader = SampleReader(listing, ShardSampler(len(listing), batch_size, seed=seed),
-                          num_magnitude_bins=DEFAULT_NUM_MAGNITUDE_BINS, num_ops=len(OPS), choices=False)
+    reader = SampleReader(
+        listing,
+        ShardSampler(len(listing), batch_size, seed=seed),
+        num_magnitude_bins=DEFAULT_NUM_MAGNITUDE_BINS,
+        num_ops=len(OPS),
+        choices=False,
+    )
 
     @pipeline_def(enable_conditionals=True)
     def pipeline():
         data = read_samples(reader)
-        images = fn.decoders.image_random_crop(data["encoded"], random_area=[0.08, 1.0],
-                                               random_aspect_ratio=[3 / 4, 4 / 3], **decoder_args("gpu", 0.65))
+        images = fn.decoders.image_random_crop(
+            data["encoded"],
+            random_area=[0.08, 1.0],
+            random_aspect_ratio=[3 / 4, 4 / 3],
+            **decoder_args("gpu", 0.65),
+        )
         images = fn.resize(images, size=[image_size, image_size])
         images = trivial_augment.trivial_augment_wide(images, fill_value=128)
         return normalize(images, mirror=fn.random.coin_flip()), data["label"]
 
-    pipe = pipeline(batch_size=batch_size, num_threads=threads, device_id=0, seed=seed,
-                    py_num_workers=threads, py_start_method="spawn")
+    pipe = pipeline(
+        batch_size=batch_size,
+        num_threads=threads,
+        device_id=0,
+        seed=seed,
+        py_num_workers=threads,
+        py_start_method="spawn",
+    )
     iterator = DALIGenericIterator(pipe, ["images", "labels"], auto_reset=True)
 
     def run_epoch(epoch: int) -> int:
@@ -114,8 +162,9 @@ def measure_trivial_augment(source, *, batch_size: int, image_size: int, repeats
     return _loader_row(2, _time_epochs(run_epoch, repeats), device="gpu", threads=threads)
 
 
-def measure_torchvision(source, strengths, *, batch_size: int, image_size: int, repeats: int,
-                        workers: int, seed: int = 0) -> dict:
+def measure_torchvision(
+    source, strengths, *, batch_size: int, image_size: int, repeats: int, workers: int, seed: int = 0
+) -> dict:
     """Row 4: :class:`~sada_dali.baseline.dataset.SADAImageFolder` in a ``DataLoader`` with
     ``workers`` persistent worker processes, at the same strengths."""
     import torch
@@ -127,9 +176,15 @@ def measure_torchvision(source, strengths, *, batch_size: int, image_size: int, 
     try:
         dataset = SADAImageFolder(source, table, image_size=image_size, seed=seed)
         generator = torch.Generator().manual_seed(seed)
-        loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True,
-                                             num_workers=workers, persistent_workers=workers > 0,
-                                             generator=generator)
+        loader = torch.utils.data.DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=True,
+            drop_last=True,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            generator=generator,
+        )
 
         def run_epoch(epoch: int) -> int:
             table.set_epoch(epoch)
@@ -140,8 +195,9 @@ def measure_torchvision(source, strengths, *, batch_size: int, image_size: int, 
         table.close()
 
 
-def measure_estimator_overhead(*, batch_size: int, num_samples: int = 1_281_167, num_classes: int = 1000,
-                               steps: int = 20) -> dict:
+def measure_estimator_overhead(
+    *, batch_size: int, num_samples: int = 1_281_167, num_classes: int = 1000, steps: int = 20
+) -> dict:
     """Row 5: median ``SADAEstimator.update`` time over the median ResNet-50 AMP training step."""
     import torch
     import torchvision
@@ -174,10 +230,20 @@ def measure_estimator_overhead(*, batch_size: int, num_samples: int = 1_281_167,
         scaler.update()
 
     logits = torch.randn(batch_size, num_classes, device=device)
-    indices = [torch.as_tensor(rng.choice(num_samples, batch_size, replace=False), device=device)
-               for _ in range(steps + 3)]
+    indices = [
+        torch.as_tensor(rng.choice(num_samples, batch_size, replace=False), device=device)
+        for _ in range(steps + 3)
+    ]
     step_ms = statistics.median([cuda_ms(train_step) for _ in range(steps + 3)][3:])
     update_ms = statistics.median([cuda_ms(lambda i=i: estimator.update(i, logits)) for i in indices][3:])
-    return {"row": 5, "name": LOADER_ROWS[5], "status": "ok", "images_per_s": None,
-            "update_ms": update_ms, "step_ms": step_ms, "fraction_of_step": update_ms / step_ms,
-            "batch_size": batch_size, "num_samples": num_samples}
+    return {
+        "row": 5,
+        "name": LOADER_ROWS[5],
+        "status": "ok",
+        "images_per_s": None,
+        "update_ms": update_ms,
+        "step_ms": step_ms,
+        "fraction_of_step": update_ms / step_ms,
+        "batch_size": batch_size,
+        "num_samples": num_samples,
+    }

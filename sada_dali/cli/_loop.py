@@ -1,4 +1,5 @@
 """The training and evaluation loops ``demo`` and ``train`` share."""
+
 from __future__ import annotations
 
 import contextlib
@@ -17,8 +18,19 @@ def _autocast(device: torch.device, enabled: bool):
     return contextlib.nullcontext()
 
 
-def train_one_epoch(model, loader, optimizer, *, device, estimator=None, scaler=None, scheduler=None,
-                    max_steps: int | None = None, desc: str = "train", on_step=None) -> dict:
+def train_one_epoch(
+    model,
+    loader,
+    optimizer,
+    *,
+    device,
+    estimator=None,
+    scaler=None,
+    scheduler=None,
+    max_steps: int | None = None,
+    desc: str = "train",
+    on_step=None,
+) -> dict:
     """One pass over ``loader``; feeds each batch's logits to ``estimator`` when given.
 
     Parameters
@@ -85,13 +97,20 @@ def train_one_epoch(model, loader, optimizer, *, device, estimator=None, scaler=
                 break
     seconds = time.perf_counter() - start
     total_loss, correct = float(total_loss), int(correct)
-    return {"loss": total_loss / max(seen, 1), "accuracy": correct / max(seen, 1), "images": seen,
-            "steps": steps, "seconds": seconds, "images_per_s": seen / max(seconds, 1e-9)}
+    return {
+        "loss": total_loss / max(seen, 1),
+        "accuracy": correct / max(seen, 1),
+        "images": seen,
+        "steps": steps,
+        "seconds": seconds,
+        "images_per_s": seen / max(seconds, 1e-9),
+    }
 
 
 @torch.no_grad()
-def evaluate(model, loader, *, device, amp: bool = False, max_steps: int | None = None,
-             desc: str = "val") -> dict:
+def evaluate(
+    model, loader, *, device, amp: bool = False, max_steps: int | None = None, desc: str = "val"
+) -> dict:
     """Mean cross-entropy and top-1 accuracy of ``model`` over ``loader``.
 
     Returns
@@ -122,16 +141,24 @@ def summarize_strengths(strengths) -> dict:
     """``mean``, ``q25``, ``median``, ``q75``, ``min`` and ``max`` of a strength array."""
     s = np.asarray(strengths, dtype=np.float64)
     q25, median, q75 = np.quantile(s, [0.25, 0.5, 0.75])
-    return {"mean": float(s.mean()), "q25": float(q25), "median": float(median), "q75": float(q75),
-            "min": float(s.min()), "max": float(s.max())}
+    return {
+        "mean": float(s.mean()),
+        "q25": float(q25),
+        "median": float(median),
+        "q75": float(q75),
+        "min": float(s.min()),
+        "max": float(s.max()),
+    }
 
 
 def format_epoch(name: str, epoch: int, epochs: int, train: dict, val: dict, strength: dict) -> str:
     """One line per epoch: val accuracy, losses, images/s and the strength quartiles."""
-    return (f"[{name}] epoch {epoch}/{epochs}  val acc {100 * val['accuracy']:5.1f}%  "
-            f"val loss {val['loss']:.3f}  train loss {train['loss']:.3f}  {train['images_per_s']:7.0f} img/s  "
-            f"strength mean {strength['mean']:.2f} q25/50/75 {strength['q25']:.2f}/"
-            f"{strength['median']:.2f}/{strength['q75']:.2f}")
+    return (
+        f"[{name}] epoch {epoch}/{epochs}  val acc {100 * val['accuracy']:5.1f}%  "
+        f"val loss {val['loss']:.3f}  train loss {train['loss']:.3f}  {train['images_per_s']:7.0f} img/s  "
+        f"strength mean {strength['mean']:.2f} q25/50/75 {strength['q25']:.2f}/"
+        f"{strength['median']:.2f}/{strength['q75']:.2f}"
+    )
 
 
 def uniform_strengths(seed: int, epoch: int, num_samples: int) -> np.ndarray:

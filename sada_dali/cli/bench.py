@@ -9,6 +9,7 @@ per-sample plumbing); (3) SADA DALI on the CPU backend; (4) a torchvision ``Data
 fraction of a ResNet-50 AMP training step. Without a GPU, rows 1, 2 and 5 are skipped. Without
 ``--data`` a photo-like JPEG corpus (500x375, about 110 KB each) is generated once.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,24 +29,49 @@ RATIOS = (("row1/row2", 1, 2), ("row1/row4", 1, 4), ("row3/row4", 3, 4))
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``bench`` and its options."""
     parser = subparsers.add_parser(
-        "bench", help="measure loader throughput: SADA DALI (GPU, CPU) vs DALI TrivialAugment vs torchvision",
-        description=__doc__.split("\n\n")[1], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data", type=existing_dir("--data"), default=None,
-                        help="an ImageFolder to read (default: a generated corpus in --cache)")
-    parser.add_argument("--images", type=int_at_least(1, "--images"), default=512,
-                        help="images of the generated corpus (one epoch)")
-    parser.add_argument("--classes", type=int_at_least(1, "--classes"), default=8, help="classes of the generated corpus")
-    parser.add_argument("--batch-size", type=int_at_least(1, "--batch-size"), default=64, help="images per batch")
+        "bench",
+        help="measure loader throughput: SADA DALI (GPU, CPU) vs DALI TrivialAugment vs torchvision",
+        description=__doc__.split("\n\n")[1],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--data",
+        type=existing_dir("--data"),
+        default=None,
+        help="an ImageFolder to read (default: a generated corpus in --cache)",
+    )
+    parser.add_argument(
+        "--images",
+        type=int_at_least(1, "--images"),
+        default=512,
+        help="images of the generated corpus (one epoch)",
+    )
+    parser.add_argument(
+        "--classes", type=int_at_least(1, "--classes"), default=8, help="classes of the generated corpus"
+    )
+    parser.add_argument(
+        "--batch-size", type=int_at_least(1, "--batch-size"), default=64, help="images per batch"
+    )
     parser.add_argument("--image-size", type=int_at_least(8, "--image-size"), default=224, help="output side")
-    parser.add_argument("--repeats", type=int_at_least(1, "--repeats"), default=3, help="timed epochs per row")
-    parser.add_argument("--workers", type=int_at_least(1, "--workers"), default=None,
-                        help="DALI threads and DataLoader workers (default: the usable cores)")
+    parser.add_argument(
+        "--repeats", type=int_at_least(1, "--repeats"), default=3, help="timed epochs per row"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int_at_least(1, "--workers"),
+        default=None,
+        help="DALI threads and DataLoader workers (default: the usable cores)",
+    )
     parser.add_argument("--rows", default="1,2,3,4,5", help="comma-separated rows to run")
-    parser.add_argument("--tiny", action="store_true",
-                        help="CI mode: 16 images at 64x48, batch 4, output 32 px, 1 repeat")
-    parser.add_argument("--seed", type=int_at_least(0, "--seed"), default=0, help="seed of strengths and order")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="folder of generated corpora (default: ~/.cache/sada-dali)")
+    parser.add_argument(
+        "--tiny", action="store_true", help="CI mode: 16 images at 64x48, batch 4, output 32 px, 1 repeat"
+    )
+    parser.add_argument(
+        "--seed", type=int_at_least(0, "--seed"), default=0, help="seed of strengths and order"
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="folder of generated corpora (default: ~/.cache/sada-dali)"
+    )
     parser.add_argument("--json", type=Path, default=Path("runs/bench/throughput.json"), help="JSON output")
     parser.add_argument("--plot", type=Path, default=None, help="bar chart PNG (default: next to --json)")
     return parser
@@ -100,8 +126,8 @@ def run(args) -> int:
 
     from ..data.source import create_listing
     from ..data.synthetic import create_photo_corpus, default_cache_dir
-    from .plots import plot_throughput
     from . import _bench_rows as rows_
+    from .plots import plot_throughput
 
     selected = _parse_rows(args)
     if args.tiny:
@@ -111,26 +137,44 @@ def run(args) -> int:
         size = (500, 375)
     workers = args.workers or usable_cpus()
     if args.data is not None:
-        source = os.path.join(args.data, "train") if os.path.isdir(os.path.join(args.data, "train")) else args.data
+        source = (
+            os.path.join(args.data, "train") if os.path.isdir(os.path.join(args.data, "train")) else args.data
+        )
     else:
         cache = args.cache or default_cache_dir()
         name = f"corpus_{args.images}x{args.classes}_{size[0]}x{size[1]}"
-        source = str(create_photo_corpus(cache / name, num_images=args.images, num_classes=args.classes,
-                                         width=size[0], height=size[1], seed=args.seed) / "train")
+        source = str(
+            create_photo_corpus(
+                cache / name,
+                num_images=args.images,
+                num_classes=args.classes,
+                width=size[0],
+                height=size[1],
+                seed=args.seed,
+            )
+            / "train"
+        )
     num_samples = len(create_listing(source))
     if num_samples < args.batch_size:
-        args.parser.error(f"The `--batch-size` ({args.batch_size}) must not exceed the images read "
-                          f"({num_samples}); lower it or add images.")
+        args.parser.error(
+            f"The `--batch-size` ({args.batch_size}) must not exceed the images read "
+            f"({num_samples}); lower it or add images."
+        )
     strengths = np.random.default_rng(args.seed).random(num_samples, dtype=np.float32)
     gpu = torch.cuda.is_available()
-    common = dict(batch_size=args.batch_size, image_size=args.image_size, repeats=args.repeats, seed=args.seed)
+    common = dict(
+        batch_size=args.batch_size, image_size=args.image_size, repeats=args.repeats, seed=args.seed
+    )
     results = []
     for row in selected:
         if row in (1, 2, 5) and not gpu:
             results.append(rows_.skipped_row(row, "no GPU"))
         elif row in (1, 3):
-            results.append(rows_.measure_sada_dali(row, source, strengths, device="gpu" if row == 1 else "cpu",
-                                                   threads=workers, **common))
+            results.append(
+                rows_.measure_sada_dali(
+                    row, source, strengths, device="gpu" if row == 1 else "cpu", threads=workers, **common
+                )
+            )
         elif row == 2:
             results.append(rows_.measure_trivial_augment(source, threads=workers, **common))
         elif row == 4:
@@ -140,13 +184,27 @@ def run(args) -> int:
         print(f"row {row} done: {results[-1]['status']}", flush=True)
     ratios = compute_ratios(results)
     print(format_table(results, ratios))
-    report = {"config": {"data": source, "num_samples": num_samples, "batch_size": args.batch_size,
-                         "image_size": args.image_size, "repeats": args.repeats, "workers": workers,
-                         "tiny": args.tiny, "seed": args.seed},
-              "machine": {"cpus": usable_cpus(), "gpu": torch.cuda.get_device_name(0) if gpu else None,
-                          "python": platform.python_version(), "torch": torch.__version__,
-                          "dali": _dali_version()},
-              "rows": results, "ratios": ratios}
+    report = {
+        "config": {
+            "data": source,
+            "num_samples": num_samples,
+            "batch_size": args.batch_size,
+            "image_size": args.image_size,
+            "repeats": args.repeats,
+            "workers": workers,
+            "tiny": args.tiny,
+            "seed": args.seed,
+        },
+        "machine": {
+            "cpus": usable_cpus(),
+            "gpu": torch.cuda.get_device_name(0) if gpu else None,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "dali": _dali_version(),
+        },
+        "rows": results,
+        "ratios": ratios,
+    }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.json.with_name(args.json.name + ".tmp")
     tmp.write_text(json.dumps(report, indent=2))

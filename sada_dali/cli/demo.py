@@ -8,6 +8,7 @@ uniform random strengths drawn per sample and epoch, which is TrivialAugment's m
 rule. It prints one line per epoch and writes ``summary.json`` and
 ``strength_evolution.png`` (per-epoch strength histograms, as the paper's Figure 1).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,23 +31,50 @@ RANDOM_AREA = (0.25, 1.0)
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``demo`` and its options."""
     parser = subparsers.add_parser(
-        "demo", help="train a small CNN on handwritten digits with SADA and with a TrivialAugment baseline",
-        description=__doc__.split("\n\n")[1], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        "demo",
+        help="train a small CNN on handwritten digits with SADA and with a TrivialAugment baseline",
+        description=__doc__.split("\n\n")[1],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--epochs", type=int_at_least(1, "--epochs"), default=10, help="epochs per run")
-    parser.add_argument("--limit", type=int_at_least(1, "--limit"), default=None,
-                        help="use at most this many training images (and a quarter as many for validation)")
-    parser.add_argument("--batch-size", type=int_at_least(1, "--batch-size"), default=64, help="images per step")
+    parser.add_argument(
+        "--limit",
+        type=int_at_least(1, "--limit"),
+        default=None,
+        help="use at most this many training images (and a quarter as many for validation)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int_at_least(1, "--batch-size"), default=64, help="images per step"
+    )
     parser.add_argument("--lr", type=positive_float("--lr"), default=0.1, help="peak SGD learning rate")
-    parser.add_argument("--image-size", type=int_at_least(8, "--image-size"), default=32, help="training side")
-    parser.add_argument("--window", type=int_at_least(2, "--window"), default=5,
-                        help="estimator window L in epochs (the paper's example is 5; its ImageNet default is 10)")
+    parser.add_argument(
+        "--image-size", type=int_at_least(8, "--image-size"), default=32, help="training side"
+    )
+    parser.add_argument(
+        "--window",
+        type=int_at_least(2, "--window"),
+        default=5,
+        help="estimator window L in epochs (the paper's example is 5; its ImageNet default is 10)",
+    )
     parser.add_argument("--seed", type=int_at_least(0, "--seed"), default=0, help="run seed")
-    parser.add_argument("--workers", type=int_at_least(0, "--workers"), default=0,
-                        help="file-reading processes of the loader (0: inline; the digit files are tiny)")
-    parser.add_argument("--threads", type=int_at_least(1, "--threads"), default=None,
-                        help="DALI CPU threads (default: the usable cores, at most 4)")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="dataset folder (default: ~/.cache/sada-dali/digits); built once")
+    parser.add_argument(
+        "--workers",
+        type=int_at_least(0, "--workers"),
+        default=0,
+        help="file-reading processes of the loader (0: inline; the digit files are tiny)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int_at_least(1, "--threads"),
+        default=None,
+        help="DALI CPU threads (default: the usable cores, at most 4)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="dataset folder (default: ~/.cache/sada-dali/digits); built once",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder")
     add_device_option(parser)
     return parser
@@ -60,7 +88,9 @@ def write_limited_list(listing, limit: int, path: Path, *, seed: int) -> Path:
     keep = np.sort(rng.permutation(len(listing))[:limit])
     root = Path(listing.root)
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"{Path(listing.files[i]).relative_to(root).as_posix()} {int(listing.labels[i])}\n" for i in keep]
+    lines = [
+        f"{Path(listing.files[i]).relative_to(root).as_posix()} {int(listing.labels[i])}\n" for i in keep
+    ]
     path.write_text("".join(lines))
     return path
 
@@ -70,7 +100,10 @@ def _sources(args, root: Path) -> dict:
     from ..data.source import create_listing
 
     out = {}
-    for split, limit in (("train", args.limit), ("val", None if args.limit is None else max(1, args.limit // 4))):
+    for split, limit in (
+        ("train", args.limit),
+        ("val", None if args.limit is None else max(1, args.limit // 4)),
+    ):
         folder = root / split
         listing = create_listing(folder)
         if limit is None or limit >= len(listing):
@@ -88,25 +121,49 @@ def _train_run(name: str, args, sources: dict, device: str) -> dict:
 
     from ..estimator import SADAEstimator
     from ..loader import SADALoader
-    from .models import SmallCNN
     from ..ops import create_op_space
     from ._loop import evaluate, format_epoch, summarize_strengths, train_one_epoch, uniform_strengths
+    from .models import SmallCNN
 
     torch.manual_seed(args.seed)
-    common = dict(device=device, image_size=args.image_size, seed=args.seed, num_threads=args.threads,
-                  workers=args.workers)
-    train = SADALoader(sources["train"][0], args.batch_size, file_root=sources["train"][1], random_area=RANDOM_AREA,
-                       op_space=create_op_space(translate_relative=TRANSLATE_RELATIVE), **common)
-    val = SADALoader(sources["val"][0], args.batch_size, file_root=sources["val"][1], train=False,
-                     drop_last=False, **common)
+    common = dict(
+        device=device,
+        image_size=args.image_size,
+        seed=args.seed,
+        num_threads=args.threads,
+        workers=args.workers,
+    )
+    train = SADALoader(
+        sources["train"][0],
+        args.batch_size,
+        file_root=sources["train"][1],
+        random_area=RANDOM_AREA,
+        op_space=create_op_space(translate_relative=TRANSLATE_RELATIVE),
+        **common,
+    )
+    val = SADALoader(
+        sources["val"][0],
+        args.batch_size,
+        file_root=sources["val"][1],
+        train=False,
+        drop_last=False,
+        **common,
+    )
     torch_device = torch.device("cuda" if device == "gpu" else "cpu")
     model = SmallCNN(len(train.classes)).to(torch_device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4, nesterov=True
+    )
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=args.epochs * len(train))
     estimator = None
     if name == "sada":
-        estimator = SADAEstimator(train.num_samples, len(train.classes), window=args.window,
-                                  device="cuda" if device == "gpu" else "cpu", seed=args.seed)
+        estimator = SADAEstimator(
+            train.num_samples,
+            len(train.classes),
+            window=args.window,
+            device="cuda" if device == "gpu" else "cpu",
+            seed=args.seed,
+        )
         train.set_strengths(estimator)
     epochs, history = [], []
     try:
@@ -114,37 +171,59 @@ def _train_run(name: str, args, sources: dict, device: str) -> dict:
             if estimator is None:
                 train.set_strengths(uniform_strengths(args.seed, epoch, train.num_samples))
             train.set_epoch(epoch)
-            stats = train_one_epoch(model, train, optimizer, device=torch_device, estimator=estimator,
-                                    scheduler=scheduler, desc=f"{name} {epoch + 1}/{args.epochs}")
+            stats = train_one_epoch(
+                model,
+                train,
+                optimizer,
+                device=torch_device,
+                estimator=estimator,
+                scheduler=scheduler,
+                desc=f"{name} {epoch + 1}/{args.epochs}",
+            )
             used = np.array(train.strengths)  # the strengths this epoch was augmented with
             if estimator is not None:
                 estimator.end_epoch()
             scores = evaluate(model, val, device=torch_device)
             strength = summarize_strengths(used)
             history.append(used)
-            epochs.append({"epoch": epoch + 1, "train_loss": stats["loss"], "train_accuracy": stats["accuracy"],
-                           "val_loss": scores["loss"], "val_accuracy": scores["accuracy"],
-                           "images_per_s": stats["images_per_s"], "seconds": stats["seconds"],
-                           "strength": strength})
+            epochs.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_loss": stats["loss"],
+                    "train_accuracy": stats["accuracy"],
+                    "val_loss": scores["loss"],
+                    "val_accuracy": scores["accuracy"],
+                    "images_per_s": stats["images_per_s"],
+                    "seconds": stats["seconds"],
+                    "strength": strength,
+                }
+            )
             tqdm.write(format_epoch(name, epoch + 1, args.epochs, stats, scores, strength))
     finally:
         train.close()
         val.close()
-    return {"epochs": epochs, "final_val_accuracy": epochs[-1]["val_accuracy"], "strength_history": history,
-            "train_samples": train.num_samples, "val_samples": val.num_samples}
+    return {
+        "epochs": epochs,
+        "final_val_accuracy": epochs[-1]["val_accuracy"],
+        "strength_history": history,
+        "train_samples": train.num_samples,
+        "val_samples": val.num_samples,
+    }
 
 
 def run(args) -> int:
     """Build the digits (once), train both runs, write ``summary.json`` and the figure."""
     from ..data.synthetic import create_digits_dataset, default_cache_dir
-    from .plots import plot_strength_evolution
     from ..loader._defaults import usable_cpus
     from ._args import resolve_device
+    from .plots import plot_strength_evolution
 
     start = time.perf_counter()
     if args.limit is not None and args.limit < args.batch_size:
-        args.parser.error(f"The `--limit` ({args.limit}) must be at least the `--batch-size` "
-                          f"({args.batch_size}); lower --batch-size or raise --limit.")
+        args.parser.error(
+            f"The `--limit` ({args.limit}) must be at least the `--batch-size` "
+            f"({args.batch_size}); lower --batch-size or raise --limit."
+        )
     device = resolve_device(args.device)
     args.threads = args.threads or max(1, min(4, usable_cpus()))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -154,17 +233,27 @@ def run(args) -> int:
     results = {name: _train_run(name, args, sources, device) for name in RUNS}
     history = results["sada"].pop("strength_history")
     results["trivial_augment"].pop("strength_history")
-    figure = plot_strength_evolution(history, args.out / "strength_evolution.png",
-                                     title="SADA: per-sample strength by epoch (digits demo)")
-    config = {key: (str(value) if isinstance(value, Path) else value) for key, value in vars(args).items()
-              if key not in ("func", "parser")}
-    summary = {"config": {**config, "device": device, "dataset": str(root)}, "runs": results,
-               "final_accuracy": {name: results[name]["final_val_accuracy"] for name in RUNS},
-               "elapsed_s": time.perf_counter() - start}
+    figure = plot_strength_evolution(
+        history, args.out / "strength_evolution.png", title="SADA: per-sample strength by epoch (digits demo)"
+    )
+    config = {
+        key: (str(value) if isinstance(value, Path) else value)
+        for key, value in vars(args).items()
+        if key not in ("func", "parser")
+    }
+    summary = {
+        "config": {**config, "device": device, "dataset": str(root)},
+        "runs": results,
+        "final_accuracy": {name: results[name]["final_val_accuracy"] for name in RUNS},
+        "elapsed_s": time.perf_counter() - start,
+    }
     tmp = args.out / "summary.json.tmp"
     tmp.write_text(json.dumps(summary, indent=2))
     os.replace(tmp, args.out / "summary.json")
     acc = summary["final_accuracy"]
-    print(f"final val accuracy: SADA {100 * acc['sada']:.1f}%  TrivialAugment {100 * acc['trivial_augment']:.1f}%  "
-          f"({summary['elapsed_s']:.0f} s)\nwrote {args.out / 'summary.json'} and {figure}")
+    print(
+        f"final val accuracy: SADA {100 * acc['sada']:.1f}%  "
+        f"TrivialAugment {100 * acc['trivial_augment']:.1f}%  "
+        f"({summary['elapsed_s']:.0f} s)\nwrote {args.out / 'summary.json'} and {figure}"
+    )
     return 0

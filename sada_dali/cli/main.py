@@ -3,6 +3,7 @@
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and ``run(args)``;
 heavy imports (DALI, torch, torchvision) happen inside ``run`` so ``--help`` is instant.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,8 @@ def create_parser() -> argparse.ArgumentParser:
     """The ``sada-dali`` argument parser with its three subcommands."""
     parser = argparse.ArgumentParser(
         prog="sada-dali",
-        description="SADA (sample-aware dynamic augmentation) on NVIDIA DALI: demo, training and benchmark.")
+        description="SADA (sample-aware dynamic augmentation) on NVIDIA DALI: demo, training and benchmark.",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="{demo,train,bench}", required=True)
     for module in (demo, train, bench):

@@ -1,4 +1,5 @@
 """Models for the CLI: a small CNN for the demo and smoke tests, and torchvision's zoo by name."""
+
 from __future__ import annotations
 
 from torch import nn
@@ -10,7 +11,9 @@ SMALL_CNN = "small_cnn"
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
 
 
 class SmallCNN(nn.Sequential):
@@ -26,12 +29,18 @@ class SmallCNN(nn.Sequential):
 
     def __init__(self, num_classes: int, width: int = 32):
         if num_classes < 1 or width < 1:
-            raise ValueError(f"The `num_classes` and `width` must be positive, got {num_classes} and {width}.")
+            raise ValueError(
+                f"The `num_classes` and `width` must be positive, got {num_classes} and {width}."
+            )
         super().__init__(
-            _block(3, width), nn.MaxPool2d(2),
-            _block(width, 2 * width), nn.MaxPool2d(2),
-            _block(2 * width, 4 * width), nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(), nn.Linear(4 * width, num_classes),
+            _block(3, width),
+            nn.MaxPool2d(2),
+            _block(width, 2 * width),
+            nn.MaxPool2d(2),
+            _block(2 * width, 4 * width),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(4 * width, num_classes),
         )
 
 
@@ -42,8 +51,10 @@ def check_arch(arch: str) -> str:
     import torchvision
 
     if arch not in torchvision.models.list_models(module=torchvision.models):
-        raise ValueError(f"The `arch` must be 'small_cnn' or a torchvision classification model "
-                         f"(e.g. resnet50, resnet18), got {arch!r}.")
+        raise ValueError(
+            f"The `arch` must be 'small_cnn' or a torchvision classification model "
+            f"(e.g. resnet50, resnet18), got {arch!r}."
+        )
     return arch
 
 
@@ -72,4 +83,3 @@ def create_model(arch: str, num_classes: int) -> nn.Module:
     import torchvision
 
     return torchvision.models.get_model(arch, weights=None, num_classes=num_classes)
-

@@ -1,4 +1,5 @@
 """PNG figures of the CLI, drawn with matplotlib's Agg backend (no display needed)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,9 @@ def _pyplot():
     return plt
 
 
-def plot_strength_evolution(strengths_per_epoch, path, *, bins: int = 25,
-                            title: str = "SADA strength per sample across epochs") -> Path:
+def plot_strength_evolution(
+    strengths_per_epoch, path, *, bins: int = 25, title: str = "SADA strength per sample across epochs"
+) -> Path:
     """Stacked per-epoch histograms of the strengths, in the manner of the paper's Figure 1.
 
     Bar heights are the square root of each bin's share of samples (scaled per epoch), so a

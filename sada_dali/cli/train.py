@@ -12,6 +12,7 @@ loader reads shard ``RANK`` of ``WORLD_SIZE``. The estimator is replicated on ev
 wrapped in :class:`sada_dali.distributed.DistributedEstimator`, which all-gathers each step's
 (indices, logits), so every rank computes the same strengths over the whole dataset.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,31 +31,68 @@ CHECKPOINT = "checkpoint.pt"
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``train`` and its options."""
     parser = subparsers.add_parser(
-        "train", help="train a torchvision model on an ImageFolder (train/ and val/) with the SADA loader",
-        description=__doc__.split("\n\n")[1], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data", type=existing_dir("--data"), required=True,
-                        help="dataset folder holding train/<class>/... and val/<class>/...")
+        "train",
+        help="train a torchvision model on an ImageFolder (train/ and val/) with the SADA loader",
+        description=__doc__.split("\n\n")[1],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--data",
+        type=existing_dir("--data"),
+        required=True,
+        help="dataset folder holding train/<class>/... and val/<class>/...",
+    )
     parser.add_argument("--arch", default="resnet50", help="torchvision model name, or small_cnn")
     parser.add_argument("--epochs", type=int_at_least(1, "--epochs"), default=90, help="total epochs")
-    parser.add_argument("--batch-size", type=int_at_least(1, "--batch-size"), default=256, help="per-process batch")
-    parser.add_argument("--lr", type=positive_float("--lr"), default=None,
-                        help="peak learning rate (default: 0.1 x global batch / 256)")
+    parser.add_argument(
+        "--batch-size", type=int_at_least(1, "--batch-size"), default=256, help="per-process batch"
+    )
+    parser.add_argument(
+        "--lr",
+        type=positive_float("--lr"),
+        default=None,
+        help="peak learning rate (default: 0.1 x global batch / 256)",
+    )
     parser.add_argument("--momentum", type=positive_float("--momentum"), default=0.9, help="SGD momentum")
     parser.add_argument("--weight-decay", type=float, default=1e-4, help="SGD weight decay")
-    parser.add_argument("--sada", action=argparse.BooleanOptionalAction, default=True,
-                        help="SADA strengths from the estimator; --no-sada draws uniform strengths (TrivialAugment)")
+    parser.add_argument(
+        "--sada",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="SADA strengths from the estimator; --no-sada draws uniform strengths (TrivialAugment)",
+    )
     parser.add_argument("--window", type=int_at_least(2, "--window"), default=10, help="estimator window L")
-    parser.add_argument("--decay", type=positive_float("--decay"), default=0.9, help="estimator EMA weight beta")
-    parser.add_argument("--image-size", type=int_at_least(8, "--image-size"), default=224, help="training side")
-    parser.add_argument("--max-steps", type=int_at_least(1, "--max-steps"), default=None,
-                        help="cap on training (and validation) batches per epoch, for smoke tests")
-    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
-                        help="float16 autocast + gradient scaling (GPU only)")
+    parser.add_argument(
+        "--decay", type=positive_float("--decay"), default=0.9, help="estimator EMA weight beta"
+    )
+    parser.add_argument(
+        "--image-size", type=int_at_least(8, "--image-size"), default=224, help="training side"
+    )
+    parser.add_argument(
+        "--max-steps",
+        type=int_at_least(1, "--max-steps"),
+        default=None,
+        help="cap on training (and validation) batches per epoch, for smoke tests",
+    )
+    parser.add_argument(
+        "--amp",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="float16 autocast + gradient scaling (GPU only)",
+    )
     parser.add_argument("--seed", type=int_at_least(0, "--seed"), default=0, help="run seed")
-    parser.add_argument("--workers", type=int_at_least(0, "--workers"), default=None,
-                        help="file-reading processes per loader (default: the loader's)")
-    parser.add_argument("--threads", type=int_at_least(1, "--threads"), default=None,
-                        help="DALI CPU threads per loader (default: the loader's)")
+    parser.add_argument(
+        "--workers",
+        type=int_at_least(0, "--workers"),
+        default=None,
+        help="file-reading processes per loader (default: the loader's)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int_at_least(1, "--threads"),
+        default=None,
+        help="DALI CPU threads per loader (default: the loader's)",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/train"), help="checkpoint and metrics folder")
     parser.add_argument("--resume", type=Path, default=None, help="checkpoint to continue from")
     add_device_option(parser)
@@ -79,15 +117,19 @@ def _check_args(args) -> None:
 
     for split in ("train", "val"):
         if not os.path.isdir(os.path.join(args.data, split)):
-            args.parser.error(f"The `--data` {args.data!r} must hold a `{split}/` folder of class folders "
-                              f"(ImageNet layout: {split}/<class>/<image>.JPEG).")
+            args.parser.error(
+                f"The `--data` {args.data!r} must hold a `{split}/` folder of class folders "
+                f"(ImageNet layout: {split}/<class>/<image>.JPEG)."
+            )
     try:
         check_arch(args.arch)
     except ValueError as exc:
         args.parser.error(str(exc).replace("`arch`", "`--arch`"))
     if args.resume is not None and not args.resume.is_file():
-        args.parser.error(f"The `--resume` {str(args.resume)!r} is not a file; pass a checkpoint.pt written "
-                          "by `sada-dali train`.")
+        args.parser.error(
+            f"The `--resume` {str(args.resume)!r} is not a file; pass a checkpoint.pt written "
+            "by `sada-dali train`."
+        )
 
 
 def run(args) -> int:
@@ -97,37 +139,59 @@ def run(args) -> int:
     from ..checkpoint import load_checkpoint, save_checkpoint
     from ..estimator import SADAEstimator
     from ..loader import SADALoader
-    from .models import create_model
     from ._args import resolve_device
     from ._loop import evaluate, summarize_strengths, train_one_epoch, uniform_strengths
+    from .models import create_model
 
     _check_args(args)
     device = resolve_device(args.device)
     rank, world, local_rank = init_distributed(device)
     torch.manual_seed(args.seed)
     torch_device = torch.device(f"cuda:{local_rank}" if device == "gpu" else "cpu")
-    common = dict(device=device, image_size=args.image_size, seed=args.seed, num_shards=world, shard_id=rank,
-                  num_threads=args.threads, workers=args.workers,
-                  device_id=local_rank if device == "gpu" else None)
+    common = dict(
+        device=device,
+        image_size=args.image_size,
+        seed=args.seed,
+        num_shards=world,
+        shard_id=rank,
+        num_threads=args.threads,
+        workers=args.workers,
+        device_id=local_rank if device == "gpu" else None,
+    )
     train = SADALoader(os.path.join(args.data, "train"), args.batch_size, **common)
     val = SADALoader(os.path.join(args.data, "val"), args.batch_size, train=False, drop_last=False, **common)
     if val.classes != train.classes:
-        args.parser.error(f"The `--data` {args.data!r} has different class folders in train/ "
-                          f"({len(train.classes)}) and val/ ({len(val.classes)}); they must match.")
-    model = create_model(args.arch, len(train.classes)).to(torch_device, memory_format=torch.channels_last if device == "gpu" else torch.contiguous_format)
+        args.parser.error(
+            f"The `--data` {args.data!r} has different class folders in train/ "
+            f"({len(train.classes)}) and val/ ({len(val.classes)}); they must match."
+        )
+    model = create_model(args.arch, len(train.classes)).to(
+        torch_device, memory_format=torch.channels_last if device == "gpu" else torch.contiguous_format
+    )
     if world > 1:
-        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if device == "gpu" else None)
+        model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[local_rank] if device == "gpu" else None
+        )
     lr = args.lr or 0.1 * args.batch_size * world / 256
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=lr, momentum=args.momentum, weight_decay=args.weight_decay
+    )
     steps = len(train) if args.max_steps is None else min(len(train), args.max_steps)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs * steps)
     scaler = torch.amp.GradScaler("cuda") if device == "gpu" and args.amp else None
     estimator = None
     if args.sada:
-        estimator = SADAEstimator(train.num_samples, len(train.classes), window=args.window, decay=args.decay,
-                                  device=f"cuda:{local_rank}" if device == "gpu" else "cpu", seed=args.seed)
+        estimator = SADAEstimator(
+            train.num_samples,
+            len(train.classes),
+            window=args.window,
+            decay=args.decay,
+            device=f"cuda:{local_rank}" if device == "gpu" else "cpu",
+            seed=args.seed,
+        )
         if world > 1:
             from ..distributed import DistributedEstimator
+
             estimator = DistributedEstimator(estimator, args.batch_size)
     start_epoch, history = 0, []
     if args.resume is not None:
@@ -136,8 +200,10 @@ def run(args) -> int:
         except ValueError as exc:
             args.parser.error(f"The `--resume` file cannot be read: {exc}")
         if ckpt["arch"] != args.arch or ckpt["sada"] != args.sada:
-            args.parser.error(f"The `--resume` checkpoint was trained with --arch {ckpt['arch']} and "
-                              f"sada={ckpt['sada']}; pass the same --arch and --sada/--no-sada.")
+            args.parser.error(
+                f"The `--resume` checkpoint was trained with --arch {ckpt['arch']} and "
+                f"sada={ckpt['sada']}; pass the same --arch and --sada/--no-sada."
+            )
         getattr(model, "module", model).load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
@@ -157,27 +223,56 @@ def run(args) -> int:
                 train.set_strengths(uniform_strengths(args.seed, epoch, train.num_samples))
             train.set_epoch(epoch)
             tic = time.perf_counter()
-            stats = train_one_epoch(model, train, optimizer, device=torch_device, estimator=estimator,
-                                    scaler=scaler, scheduler=scheduler, max_steps=args.max_steps,
-                                    desc=f"epoch {epoch + 1}/{args.epochs}")
+            stats = train_one_epoch(
+                model,
+                train,
+                optimizer,
+                device=torch_device,
+                estimator=estimator,
+                scaler=scaler,
+                scheduler=scheduler,
+                max_steps=args.max_steps,
+                desc=f"epoch {epoch + 1}/{args.epochs}",
+            )
             strength = summarize_strengths(train.strengths)
             if estimator is not None:
                 estimator.end_epoch()
-            scores = evaluate(model, val, device=torch_device, amp=scaler is not None, max_steps=args.max_steps)
-            history.append({"epoch": epoch + 1, "train_loss": stats["loss"], "train_accuracy": stats["accuracy"],
-                            "val_loss": scores["loss"], "val_accuracy": scores["accuracy"],
-                            "images_per_s": stats["images_per_s"], "strength": strength,
-                            "seconds": time.perf_counter() - tic})
+            scores = evaluate(
+                model, val, device=torch_device, amp=scaler is not None, max_steps=args.max_steps
+            )
+            history.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_loss": stats["loss"],
+                    "train_accuracy": stats["accuracy"],
+                    "val_loss": scores["loss"],
+                    "val_accuracy": scores["accuracy"],
+                    "images_per_s": stats["images_per_s"],
+                    "strength": strength,
+                    "seconds": time.perf_counter() - tic,
+                }
+            )
             if rank == 0:
-                print(f"epoch {epoch + 1}/{args.epochs}  val acc {100 * scores['accuracy']:.2f}%  "
-                      f"val loss {scores['loss']:.3f}  train loss {stats['loss']:.3f}  "
-                      f"{stats['images_per_s']:.0f} img/s  strength mean {strength['mean']:.2f}", flush=True)
-                save_checkpoint({"epoch": epoch + 1, "arch": args.arch, "sada": args.sada,
-                                 "model": getattr(model, "module", model).state_dict(),
-                                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                                 "scaler": scaler.state_dict() if scaler is not None else None,
-                                 "estimator": estimator.state_dict() if estimator is not None else None,
-                                 "history": history}, args.out / CHECKPOINT)
+                print(
+                    f"epoch {epoch + 1}/{args.epochs}  val acc {100 * scores['accuracy']:.2f}%  "
+                    f"val loss {scores['loss']:.3f}  train loss {stats['loss']:.3f}  "
+                    f"{stats['images_per_s']:.0f} img/s  strength mean {strength['mean']:.2f}",
+                    flush=True,
+                )
+                save_checkpoint(
+                    {
+                        "epoch": epoch + 1,
+                        "arch": args.arch,
+                        "sada": args.sada,
+                        "model": getattr(model, "module", model).state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "scaler": scaler.state_dict() if scaler is not None else None,
+                        "estimator": estimator.state_dict() if estimator is not None else None,
+                        "history": history,
+                    },
+                    args.out / CHECKPOINT,
+                )
                 (args.out / "metrics.json").write_text(json.dumps(history, indent=2))
     finally:
         train.close()

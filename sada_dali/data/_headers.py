@@ -9,6 +9,7 @@ chunk, a WebP's ``EXIF`` chunk and a TIFF's own tag 274.
 Any input is safe: truncated or malformed data gives ``None``, never an exception, and
 every loop advances through the data or is capped, so the time is bounded by its length.
 """
+
 from __future__ import annotations
 
 __all__ = ["image_format", "image_size"]
@@ -79,11 +80,11 @@ def _tiff(data: bytes):
 
 
 def _u16(data: bytes, at: int, order: str) -> int:
-    return int.from_bytes(data[at:at + 2], "big" if order == ">" else "little")
+    return int.from_bytes(data[at : at + 2], "big" if order == ">" else "little")
 
 
 def _u32(data: bytes, at: int, order: str) -> int:
-    return int.from_bytes(data[at:at + 4], "big" if order == ">" else "little")
+    return int.from_bytes(data[at : at + 4], "big" if order == ">" else "little")
 
 
 def _oriented(width: int, height: int, orientation) -> tuple[int, int]:
@@ -100,7 +101,7 @@ def _exif_orientation(exif: bytes):
 
 def _tiff_tags(data: bytes, base: int, wanted) -> dict | None:
     """Integer values of the ``wanted`` tags of the first IFD of the TIFF structure at ``base``."""
-    order = {b"II": "<", b"MM": ">"}.get(data[base:base + 2])
+    order = {b"II": "<", b"MM": ">"}.get(data[base : base + 2])
     if order is None or _u16(data, base + 2, order) != 42 or len(data) < base + 8:
         return None
     ifd = base + _u32(data, base + 4, order)
@@ -136,8 +137,8 @@ def _jpeg(data: bytes):
             if at + 9 > len(data):
                 return None
             return _oriented(_u16(data, at + 7, ">"), _u16(data, at + 5, ">"), orientation)
-        if marker == 0xE1 and orientation is None and data[at + 4:at + 10] == b"Exif\x00\x00":
-            orientation = _exif_orientation(data[at + 4:at + 2 + length])
+        if marker == 0xE1 and orientation is None and data[at + 4 : at + 10] == b"Exif\x00\x00":
+            orientation = _exif_orientation(data[at + 4 : at + 2 + length])
         at += 2 + length
     return None
 
@@ -147,9 +148,9 @@ def _png(data: bytes):
         return None
     width, height, orientation, at = _u32(data, 16, ">"), _u32(data, 20, ">"), None, 8
     while at + 8 <= len(data):
-        length, kind = _u32(data, at, ">"), data[at + 4:at + 8]
+        length, kind = _u32(data, at, ">"), data[at + 4 : at + 8]
         if kind == b"eXIf":
-            orientation = _exif_orientation(data[at + 8:at + 8 + length])
+            orientation = _exif_orientation(data[at + 8 : at + 8 + length])
             break
         if kind in (b"IDAT", b"IEND"):
             break
@@ -187,8 +188,8 @@ def _webp_orientation(data: bytes):
     at = 12
     while at + 8 <= len(data):
         length = _u32(data, at + 4, "<")
-        if data[at:at + 4] == b"EXIF":
-            return _exif_orientation(data[at + 8:at + 8 + length])
+        if data[at : at + 4] == b"EXIF":
+            return _exif_orientation(data[at + 8 : at + 8 + length])
         at += 8 + length + (length & 1)  # chunks are padded to even sizes
     return None
 
@@ -196,7 +197,7 @@ def _webp_orientation(data: bytes):
 def _pnm(data: bytes):
     fields, at, end = [], 2, min(len(data), _MAX_PNM_HEADER)
     while len(fields) < 2 and at < end:
-        char = data[at:at + 1]
+        char = data[at : at + 1]
         if char == b"#":
             newline = data.find(b"\n", at, end)
             at = end if newline < 0 else newline + 1
@@ -204,7 +205,7 @@ def _pnm(data: bytes):
             at += 1
         elif char.isdigit():
             start = at
-            while at < end and data[at:at + 1].isdigit():
+            while at < end and data[at : at + 1].isdigit():
                 at += 1
             if at == end:  # the number may go on past what we have
                 return None

@@ -9,22 +9,37 @@ from there, so the pipeline reads exactly the rest of the interrupted epoch. The
 is one of those outputs: :func:`sada_dali.data.crop.crop_windows` of the image size read from the
 file header, so the decoder crops the same pixels whatever the worker, shard or resume.
 """
+
 from __future__ import annotations
 
 import io
 
 import numpy as np
 
-from .crop import CropConfig, crop_window, crop_windows, image_dims
 from ..ops import sample_choices
 from ._headers import image_format, image_size
 from ._shared_listing import SharedListing
+from .crop import CropConfig, crop_window, crop_windows, image_dims
 
-__all__ = ["SampleReader", "check_encoded", "check_max_pixels", "ON_ERROR", "DEFAULT_MAX_PIXELS", "BASE_OUTPUTS",
-           "CHOICE_OUTPUTS"]
+__all__ = [
+    "SampleReader",
+    "check_encoded",
+    "check_max_pixels",
+    "ON_ERROR",
+    "DEFAULT_MAX_PIXELS",
+    "BASE_OUTPUTS",
+    "CHOICE_OUTPUTS",
+]
 
 BASE_OUTPUTS = ("encoded", "label", "index", "valid")
-CHOICE_OUTPUTS = ("op", "magnitude_bin", "negate", "flip", "crop_start", "crop_shape")  # training only, in order
+CHOICE_OUTPUTS = (
+    "op",
+    "magnitude_bin",
+    "negate",
+    "flip",
+    "crop_start",
+    "crop_shape",
+)  # training only, in order
 
 ON_ERROR = ("raise", "skip")
 DEFAULT_MAX_PIXELS = 178_956_970  # PIL's DecompressionBombError threshold, 2 * Image.MAX_IMAGE_PIXELS
@@ -56,10 +71,13 @@ def check_encoded(data: bytes) -> str | None:
 
 def check_max_pixels(max_pixels):
     """Return ``max_pixels`` if it is a positive integer or None, else raise a ValueError naming it."""
-    if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer))
-                                   or max_pixels < 1):
-        raise ValueError(f"The `max_pixels` must be a positive integer (pixels a file's header may declare) or "
-                         f"None to turn the decompression-bomb guard off, got {max_pixels!r}.")
+    if max_pixels is not None and (
+        isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1
+    ):
+        raise ValueError(
+            f"The `max_pixels` must be a positive integer (pixels a file's header may declare) or "
+            f"None to turn the decompression-bomb guard off, got {max_pixels!r}."
+        )
     return None if max_pixels is None else int(max_pixels)
 
 
@@ -115,14 +133,26 @@ class SampleReader:
     :meth:`sample_choices`) and the crop window as DALI's slice arguments ``crop_start``
     ``(left, top)`` and ``crop_shape`` ``(width, height)`` (int32 pairs; see
     :meth:`crop_windows`). With ``choices``, a file whose size cannot be told (see
-    :func:`sada_dali.data.crop.image_dims`) counts as unreadable. The position read is DALI's ``idx_in_epoch`` plus the table's
-    ``start``. Positions past the shard size wrap to the shard's start (batch padding); past
-    ``sampler.padded_positions()`` the reader raises ``StopIteration``.
+    :func:`sada_dali.data.crop.image_dims`) counts as unreadable. The position read is DALI's
+    ``idx_in_epoch`` plus the table's ``start``. Positions past the shard size wrap to the
+    shard's start (batch padding); past ``sampler.padded_positions()`` the reader raises
+    ``StopIteration``.
     """
 
-    def __init__(self, listing, sampler, *, table=None, num_magnitude_bins: int, num_ops: int,
-                 on_error: str = "raise", choices: bool = True, random_area=(0.08, 1.0),
-                 random_aspect_ratio=(3 / 4, 4 / 3), max_pixels: int | None = DEFAULT_MAX_PIXELS):
+    def __init__(
+        self,
+        listing,
+        sampler,
+        *,
+        table=None,
+        num_magnitude_bins: int,
+        num_ops: int,
+        on_error: str = "raise",
+        choices: bool = True,
+        random_area=(0.08, 1.0),
+        random_aspect_ratio=(3 / 4, 4 / 3),
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    ):
         if on_error not in ON_ERROR:
             raise ValueError(f"The `on_error` must be 'raise' or 'skip', got {on_error!r}.")
         if choices and table is None:
@@ -161,8 +191,14 @@ class SampleReader:
             int32 ``op``, ``magnitude_bin``, ``negate`` and ``flip``, one value per index.
         """
         indices = np.asarray(indices, dtype=np.int64)
-        return sample_choices(self.sampler.seed, epoch, indices, self.table.gather(indices), num_ops=self.num_ops,
-                              num_magnitude_bins=self.num_magnitude_bins)
+        return sample_choices(
+            self.sampler.seed,
+            epoch,
+            indices,
+            self.table.gather(indices),
+            num_ops=self.num_ops,
+            num_magnitude_bins=self.num_magnitude_bins,
+        )
 
     def publish_order(self, epoch: int) -> None:
         """Compute the shard order of ``epoch`` once and share it with every worker."""
@@ -223,18 +259,24 @@ class SampleReader:
 
     def _reject(self, index: int, problem: str):
         if self.on_error == "raise":
-            raise ValueError(f"Sample {index} ({self.listing.path(index)}): {problem}. Replace or remove the file, "
-                             "or pass on_error='skip' to drop such files.")
+            raise ValueError(
+                f"Sample {index} ({self.listing.path(index)}): {problem}. Replace or remove the file, "
+                "or pass on_error='skip' to drop such files."
+            )
         return placeholder_jpeg(), False, _PLACEHOLDER_SIZE
 
     def _inspect(self, data: bytes) -> tuple[str | None, tuple[int, int] | None]:
         problem = check_encoded(data)
         if problem is not None:
             return problem, None
-        size = image_dims(data) if self.choices else image_size(data)  # the crop needs a size; else the header's
+        size = (
+            image_dims(data) if self.choices else image_size(data)
+        )  # the crop needs a size; else the header's
         if size is not None and self.max_pixels is not None and size[0] * size[1] > self.max_pixels:
-            return (f"its header declares {size[0]} x {size[1]} pixels, more than max_pixels={self.max_pixels} "
-                    "(a decompression bomb?)"), None
+            return (
+                f"its header declares {size[0]} x {size[1]} pixels, more than max_pixels={self.max_pixels} "
+                "(a decompression bomb?)"
+            ), None
         if self.choices and size is None:
             return "the image size cannot be read from its header", None
         return None, size
@@ -246,8 +288,12 @@ class SampleReader:
         epoch = self.epoch()
         index = self.index_at(position, epoch)
         data, valid, size = self.sample(index)
-        out = (data, np.array(self.listing.labels[index], dtype=np.int64), np.array(index, dtype=np.int64),
-               np.array(valid, dtype=np.uint8))
+        out = (
+            data,
+            np.array(self.listing.labels[index], dtype=np.int64),
+            np.array(index, dtype=np.int64),
+            np.array(valid, dtype=np.uint8),
+        )
         if not self.choices:
             return out
         choices = tuple(np.array(v[0], dtype=np.int32) for v in self.sample_choices([index], epoch))

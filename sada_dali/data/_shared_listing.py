@@ -7,6 +7,7 @@ worker attaches to it by name. The owner (the loader's process) writes the order
 epoch before DALI starts reading it, so no worker computes a permutation of N either. A
 per-sample ``bad`` flag marks files the decoder rejected: readers skip them without reading.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -58,9 +59,9 @@ class SharedListing(SharedBlock):
         self._head = np.ndarray((4,), dtype=np.int64, buffer=buf)
         n, shard_size, nbytes = (int(v) for v in self._head[1:])
         words = np.ndarray((4 + (n + 1) + n + shard_size,), dtype=np.int64, buffer=buf)
-        self._offsets = words[4:n + 5]
-        self._labels = words[n + 5:2 * n + 5]
-        self._order = words[2 * n + 5:]
+        self._offsets = words[4 : n + 5]
+        self._labels = words[n + 5 : 2 * n + 5]
+        self._order = words[2 * n + 5 :]
         self._blob = np.ndarray((nbytes,), dtype=np.uint8, buffer=buf, offset=8 * words.size)
         self._bad = np.ndarray((n,), dtype=np.uint8, buffer=buf, offset=8 * words.size + nbytes)
 

@@ -17,6 +17,7 @@ generator (:func:`sada_dali._utils.rng.crop_uniforms`) instead of a stateful one
 Windows are whole pixels ``(top, left, height, width)`` in the image as decoded (EXIF
 orientation applied, see :func:`image_dims`).
 """
+
 from __future__ import annotations
 
 import io
@@ -38,8 +39,10 @@ def _pair(name: str, value, *, upper: float | None) -> tuple[float, float]:
     except (TypeError, ValueError):
         lo = hi = math.nan
     if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= hi and (upper is None or hi <= upper)):
-        raise ValueError(f"The `{name}` must be a pair (lo, hi) with {bound}, got {value!r}; "
-                         f"e.g. {(0.08, 1.0) if upper else (3 / 4, 4 / 3)}.")
+        raise ValueError(
+            f"The `{name}` must be a pair (lo, hi) with {bound}, got {value!r}; "
+            f"e.g. {(0.08, 1.0) if upper else (3 / 4, 4 / 3)}."
+        )
     return lo, hi
 
 
@@ -60,8 +63,9 @@ class CropConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "random_area", _pair("random_area", self.random_area, upper=1.0))
-        object.__setattr__(self, "random_aspect_ratio",
-                           _pair("random_aspect_ratio", self.random_aspect_ratio, upper=None))
+        object.__setattr__(
+            self, "random_aspect_ratio", _pair("random_aspect_ratio", self.random_aspect_ratio, upper=None)
+        )
 
 
 def crop_windows(seed: int, epoch: int, indices, sizes, config: CropConfig = CropConfig()) -> np.ndarray:
@@ -86,15 +90,18 @@ def crop_windows(seed: int, epoch: int, indices, sizes, config: CropConfig = Cro
     indices = np.asarray(indices, dtype=np.int64).reshape(-1)
     sizes = np.asarray(sizes, dtype=np.int64).reshape(-1, 2)
     if len(sizes) != len(indices) or (sizes <= 0).any():
-        raise ValueError(f"The `sizes` must hold one positive (width, height) per index ({len(indices)}), "
-                         f"got shape {sizes.shape} with minimum {sizes.min(initial=1)}.")
+        raise ValueError(
+            f"The `sizes` must hold one positive (width, height) per index ({len(indices)}), "
+            f"got shape {sizes.shape} with minimum {sizes.min(initial=1)}."
+        )
     uniforms = crop_uniforms(seed, epoch, indices).tolist()  # a plain loop beats NumPy at batch sizes of one
     windows = [_window(u, width, height, config) for u, (width, height) in zip(uniforms, sizes.tolist())]
     return np.array(windows, dtype=np.int32).reshape(-1, 4)
 
 
-def crop_window(seed: int, epoch: int, index: int, width: int, height: int,
-                config: CropConfig = CropConfig()) -> tuple[int, int, int, int]:
+def crop_window(
+    seed: int, epoch: int, index: int, width: int, height: int, config: CropConfig = CropConfig()
+) -> tuple[int, int, int, int]:
     """One sample's window, ``(top, left, height, width)``: :func:`crop_windows` for a single index
     of a positive ``width`` x ``height`` image, without its array handling (the reader's per-sample path)."""
     return _window(crop_uniforms(seed, epoch, index)[0].tolist(), width, height, config)
@@ -108,8 +115,12 @@ def _window(uniforms, width: int, height: int, config: CropConfig) -> tuple[int,
         aspect = math.exp(log_lo + u_ratio * (log_hi - log_lo))
         w, h = round(math.sqrt(target * aspect)), round(math.sqrt(target / aspect))
         if 0 < w <= width and 0 < h <= height:
-            return (min(int(u_top * (height - h + 1)), height - h), min(int(u_left * (width - w + 1)), width - w),
-                    h, w)
+            return (
+                min(int(u_top * (height - h + 1)), height - h),
+                min(int(u_left * (width - w + 1)), width - w),
+                h,
+                w,
+            )
     if width / height < ratio_lo:
         w, h = width, max(round(width / ratio_lo), 1)
     elif width / height > ratio_hi:

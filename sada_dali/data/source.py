@@ -6,6 +6,7 @@ each, the same ``IMG_EXTENSIONS``), so labels and indices match
 ``torchvision.datasets.ImageFolder(root)`` and are stable across runs: they are what the
 estimator's ``indices`` refer to.
 """
+
 from __future__ import annotations
 
 import os
@@ -85,8 +86,10 @@ def list_image_folder(root) -> Listing:
         if len(files) == count:
             empty.append(name)
     if empty:
-        raise FileNotFoundError(f"The `source` {root!r} has class folders without images: {', '.join(empty)}. "
-                                f"Supported extensions are: {', '.join(IMG_EXTENSIONS)}.")
+        raise FileNotFoundError(
+            f"The `source` {root!r} has class folders without images: {', '.join(empty)}. "
+            f"Supported extensions are: {', '.join(IMG_EXTENSIONS)}."
+        )
     return Listing(tuple(files), np.asarray(labels, dtype=np.int64), tuple(classes), root)
 
 
@@ -124,8 +127,10 @@ def read_file_list(path, file_root) -> Listing:
                 continue
             parts = line.rsplit(maxsplit=1)
             if len(parts) != 2 or not parts[1].isdigit():
-                raise ValueError(f"The file list {path!r} line {number} must read `relative/path label` "
-                                 f"with a non-negative integer label, got {line!r}.")
+                raise ValueError(
+                    f"The file list {path!r} line {number} must read `relative/path label` "
+                    f"with a non-negative integer label, got {line!r}."
+                )
             files.append(os.path.join(file_root, parts[0]))
             labels.append(int(parts[1]))
     if not files:
@@ -151,10 +156,14 @@ def create_listing(source, *, file_root=None) -> Listing:
     """
     if os.path.isfile(os.fspath(source)):
         if file_root is None:
-            raise ValueError(f"The `source` {os.fspath(source)!r} is a file list, which needs `file_root=` "
-                             "(the folder its paths are relative to).")
+            raise ValueError(
+                f"The `source` {os.fspath(source)!r} is a file list, which needs `file_root=` "
+                "(the folder its paths are relative to)."
+            )
         return read_file_list(source, file_root)
     if file_root is not None:
-        raise ValueError(f"The `file_root` applies only to a file list, but `source` {os.fspath(source)!r} "
-                         "is not a file; drop `file_root=` for an ImageFolder.")
+        raise ValueError(
+            f"The `file_root` applies only to a file list, but `source` {os.fspath(source)!r} "
+            "is not a file; drop `file_root=` for an ImageFolder."
+        )
     return list_image_folder(source)

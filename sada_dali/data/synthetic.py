@@ -12,6 +12,7 @@
 Both write ``root/train/<class>/*.jpg`` (and ``root/val/...`` for the digits) and a
 ``.complete.json`` stamp last; a folder whose stamp matches the request is reused as it is.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,8 +56,15 @@ def _write_stamp(root: Path, config: dict, counts: dict) -> None:
     os.replace(tmp, root / _STAMP)
 
 
-def create_digits_dataset(root, *, image_size: int = 64, val_fraction: float = 0.2, seed: int = 0,
-                          quality: int = 95, progress: bool = True) -> Path:
+def create_digits_dataset(
+    root,
+    *,
+    image_size: int = 64,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    quality: int = 95,
+    progress: bool = True,
+) -> Path:
     """Write scikit-learn's handwritten digits as a tinted RGB JPEG ImageFolder.
 
     Parameters
@@ -85,8 +93,13 @@ def create_digits_dataset(root, *, image_size: int = 64, val_fraction: float = 0
     if not 0.0 < float(val_fraction) < 1.0:
         raise ValueError(f"The `val_fraction` must lie in (0, 1), got {val_fraction!r}.")
     root = Path(root)
-    config = {"kind": "digits", "image_size": int(image_size), "val_fraction": float(val_fraction),
-              "seed": int(seed), "quality": int(quality)}
+    config = {
+        "kind": "digits",
+        "image_size": int(image_size),
+        "val_fraction": float(val_fraction),
+        "seed": int(seed),
+        "quality": int(quality),
+    }
     if _is_complete(root, config):
         return root
     digits = load_digits()
@@ -101,7 +114,10 @@ def create_digits_dataset(root, *, image_size: int = 64, val_fraction: float = 0
     counts = {"train": 0, "val": 0}
     for i in tqdm(range(len(digits.target)), desc="digits", unit="img", disable=not progress):
         gray = Image.fromarray((digits.images[i] * (255.0 / 16.0)).astype(np.uint8))
-        gray = np.asarray(gray.resize((image_size, image_size), Image.BICUBIC), dtype=np.float32)[..., None] / 255.0
+        gray = (
+            np.asarray(gray.resize((image_size, image_size), Image.BICUBIC), dtype=np.float32)[..., None]
+            / 255.0
+        )
         rgb = (255.0 * (paper[i] + gray * (ink[i] - paper[i]))).clip(0, 255).astype(np.uint8)
         folder = root / split[i] / str(digits.target[i])
         folder.mkdir(parents=True, exist_ok=True)
@@ -114,7 +130,11 @@ def create_digits_dataset(root, *, image_size: int = 64, val_fraction: float = 0
 def _octave_noise(rng: np.random.Generator, width: int, height: int, cell: int) -> np.ndarray:
     """Zero-mean value noise at one scale: a random grid of ``cell`` pixels, bicubically upscaled."""
     grid = rng.integers(0, 256, (height // cell + 2, width // cell + 2, 3), dtype=np.uint8)
-    big = Image.fromarray(grid).resize((width, height), Image.BICUBIC) if cell > 1 else Image.fromarray(grid[:height, :width])
+    big = (
+        Image.fromarray(grid).resize((width, height), Image.BICUBIC)
+        if cell > 1
+        else Image.fromarray(grid[:height, :width])
+    )
     return np.asarray(big, dtype=np.float32) / 255.0 - 0.5
 
 
@@ -151,8 +171,17 @@ def _photo(rng: np.random.Generator, width: int, height: int, label: int, num_cl
     return Image.fromarray((img.clip(0, 1) * 255).astype(np.uint8))
 
 
-def create_photo_corpus(root, *, num_images: int = 256, num_classes: int = 8, width: int = 500,
-                        height: int = 375, quality: int = 92, seed: int = 0, progress: bool = True) -> Path:
+def create_photo_corpus(
+    root,
+    *,
+    num_images: int = 256,
+    num_classes: int = 8,
+    width: int = 500,
+    height: int = 375,
+    quality: int = 92,
+    seed: int = 0,
+    progress: bool = True,
+) -> Path:
     """Write an ImageNet-like JPEG corpus as ``root/train/<class>/*.jpg``.
 
     Parameters
@@ -182,8 +211,15 @@ def create_photo_corpus(root, *, num_images: int = 256, num_classes: int = 8, wi
     check_int(width, "width", 16)
     check_int(height, "height", 16)
     root = Path(root)
-    config = {"kind": "photo", "num_images": int(num_images), "num_classes": int(num_classes),
-              "width": int(width), "height": int(height), "quality": int(quality), "seed": int(seed)}
+    config = {
+        "kind": "photo",
+        "num_images": int(num_images),
+        "num_classes": int(num_classes),
+        "width": int(width),
+        "height": int(height),
+        "quality": int(quality),
+        "seed": int(seed),
+    }
     if _is_complete(root, config):
         return root
     for c in range(num_classes):

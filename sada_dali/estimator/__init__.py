@@ -3,6 +3,7 @@
 ``SADAEstimator(..., device="cpu")`` runs on NumPy; ``device="cuda"`` keeps the whole state on
 the GPU and updates it with the CuPy kernels of ``sada_dali.kernels`` (CuPy is imported only then).
 """
+
 from .config import EstimatorConfig
 from .estimator import SADAEstimator
 

@@ -1,4 +1,5 @@
 """Metadata checks of one ``update`` batch, shared by both backends (no data is read)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,16 +31,21 @@ def check_batch(indices, logits, num_classes: int) -> None:
     """
     if indices.ndim != 1:
         raise ValueError(
-            f"The `indices` must be 1-D (one dataset index per batch row), got shape {tuple(indices.shape)}.")
+            f"The `indices` must be 1-D (one dataset index per batch row), got shape {tuple(indices.shape)}."
+        )
     if indices.dtype.kind not in "iu":
-        raise TypeError(f"The `indices` must be an integer array (int32 or int64), got dtype {indices.dtype}.")
+        raise TypeError(
+            f"The `indices` must be an integer array (int32 or int64), got dtype {indices.dtype}."
+        )
     if logits.ndim != 2 or logits.shape[1] != num_classes:
         raise ValueError(
             f"The `logits` must have shape (batch, {num_classes}) (one row of class scores per sample), "
             f"got {tuple(logits.shape)}."
         )
     if logits.dtype not in _LOGIT_DTYPES:
-        raise TypeError(f"The `logits` must be float16, bfloat16, float32 or float64, got dtype {logits.dtype}.")
+        raise TypeError(
+            f"The `logits` must be float16, bfloat16, float32 or float64, got dtype {logits.dtype}."
+        )
     if logits.shape[0] != indices.shape[0]:
         raise ValueError(
             f"The `indices` and `logits` must have the same batch length, got {indices.shape[0]} indices "

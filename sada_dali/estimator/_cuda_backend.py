@@ -9,14 +9,15 @@ event recorded after the previous one, so operations on different streams stay i
 order without a host synchronisation. Out-of-range indices are skipped and counted on the
 device; the next synchronising call raises.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from .._utils.arrays import _cupy, _is_torch, as_device_array, cuda_device_index
 from ._checks import check_batch
-from .config import _MAX_SAMPLES
 from ._kernels import CLAIM_KERNELS, UPDATE_KERNELS, kernels
+from .config import _MAX_SAMPLES
 
 __all__ = ["CudaBackend"]
 
@@ -49,11 +50,19 @@ class CudaBackend:
         self._torch_stream = (None, None)
         # what every update launches with, decided once: kernels by input dtype, and the fixed arguments
         self._claim = {np.dtype(i): self._kernels[name] for i, name in CLAIM_KERNELS.items()}
-        self._update = {(np.dtype(x), np.dtype(i)): self._kernels[name]
-                        for (x, i, s), name in UPDATE_KERNELS.items() if s == config.state_dtype}
+        self._update = {
+            (np.dtype(x), np.dtype(i)): self._kernels[name]
+            for (x, i, s), name in UPDATE_KERNELS.items()
+            if s == config.state_dtype
+        }
         self._num_samples = np.int64(n)
-        self._fixed = (np.int32(k), self._num_samples, np.int32(w), np.float32(config.decay),
-                       np.int32(config.variance == "mean"))
+        self._fixed = (
+            np.int32(k),
+            self._num_samples,
+            np.int32(w),
+            np.float32(config.decay),
+            np.int32(config.variance == "mean"),
+        )
 
     def _wait(self, stream) -> None:
         """Make ``stream`` wait (on the device) for the last operation on the state."""
@@ -74,8 +83,11 @@ class CudaBackend:
         ts = torch.cuda.current_stream(x.device)
         if self._torch_stream[0] != ts.cuda_stream:
             from_external = getattr(cp.cuda.Stream, "from_external", None)
-            stream = from_external(ts) if from_external and hasattr(ts, "__cuda_stream__") else \
-                cp.cuda.ExternalStream(ts.cuda_stream, x.device.index)
+            stream = (
+                from_external(ts)
+                if from_external and hasattr(ts, "__cuda_stream__")
+                else cp.cuda.ExternalStream(ts.cuda_stream, x.device.index)
+            )
             self._torch_stream = (ts.cuda_stream, stream)
         return self._torch_stream[1]
 
@@ -88,8 +100,10 @@ class CudaBackend:
         for name, arr in (("indices", indices), ("logits", logits)):
             where = cuda_device_index(arr)
             if where is not None and where != self._device.id:
-                raise ValueError(f"The `{name}` must be on cuda:{self._device.id} (the estimator's device), got "
-                                 f"an array on cuda:{where}; move it with .to('cuda:{self._device.id}').")
+                raise ValueError(
+                    f"The `{name}` must be on cuda:{self._device.id} (the estimator's device), got "
+                    f"an array on cuda:{where}; move it with .to('cuda:{self._device.id}')."
+                )
         with self._device:
             stream = self._stream_for(logits)
             with stream:
@@ -98,8 +112,10 @@ class CudaBackend:
                 check_batch(idx, x, cfg.num_classes)
                 batch = idx.shape[0]
                 if batch > _MAX_SAMPLES:
-                    raise ValueError(f"The `indices` hold {batch} rows; one update takes at most {_MAX_SAMPLES}. "
-                                     "Split the batch.")
+                    raise ValueError(
+                        f"The `indices` hold {batch} rows; one update takes at most {_MAX_SAMPLES}. "
+                        "Split the batch."
+                    )
                 if batch == 0:
                     return
                 if idx.dtype not in self._claim:
@@ -110,12 +126,28 @@ class CudaBackend:
                 first = self._no_padding if padding is None else as_device_array(padding, name="padding")
                 rows = np.int32(batch)
                 self._wait(stream)
-                self._claim[idx.dtype](((batch + _BLOCK - 1) // _BLOCK,), (_BLOCK,),
-                                       (idx, rows, self._num_samples, self._owner, first))
+                self._claim[idx.dtype](
+                    ((batch + _BLOCK - 1) // _BLOCK,),
+                    (_BLOCK,),
+                    (idx, rows, self._num_samples, self._owner, first),
+                )
                 self._update[x.dtype, idx.dtype](
-                    ((batch * 32 + _BLOCK - 1) // _BLOCK,), (_BLOCK,),
-                    (x, idx, rows, *self._fixed, self.log_prev, self.ring, self.variance, self.seen, self._owner,
-                     self._counters, first))
+                    ((batch * 32 + _BLOCK - 1) // _BLOCK,),
+                    (_BLOCK,),
+                    (
+                        x,
+                        idx,
+                        rows,
+                        *self._fixed,
+                        self.log_prev,
+                        self.ring,
+                        self.variance,
+                        self.seen,
+                        self._owner,
+                        self._counters,
+                        first,
+                    ),
+                )
                 self._done(stream)
 
     def compute_strengths(self, epoch: int):
@@ -133,12 +165,25 @@ class CudaBackend:
             stream = cp.cuda.get_current_stream()
             self._wait(stream)
             self._minmax[...] = self._minmax_init
-            self._kernels["sada_minmax"](grid, (_BLOCK,), (self.variance, self.seen, np.int64(n), self._minmax))
+            self._kernels["sada_minmax"](
+                grid, (_BLOCK,), (self.variance, self.seen, np.int64(n), self._minmax)
+            )
             out = cp.empty(n, cp.float32)
             self._kernels["sada_strengths"](
-                grid, (_BLOCK,),
-                (self.variance, self.seen, np.int64(n), self._minmax, np.uint64(cfg.seed), np.uint64(epoch),
-                 np.int32(const is not None), np.float32(const or 0.0), out))
+                grid,
+                (_BLOCK,),
+                (
+                    self.variance,
+                    self.seen,
+                    np.int64(n),
+                    self._minmax,
+                    np.uint64(cfg.seed),
+                    np.uint64(epoch),
+                    np.int32(const is not None),
+                    np.float32(const or 0.0),
+                    out,
+                ),
+            )
             self._done(stream)
         self.strengths = out
         return out
@@ -179,8 +224,10 @@ class CudaBackend:
         if counters[1]:
             self.from_host("_counters", np.array([counters[0], 0], np.uint64))
             raise ValueError(
-                f"The `indices` of {counters[1]} batch row(s) were outside [0, {self.config.num_samples}); those "
-                "rows were skipped and the rest of their batches applied. Pass dataset indices.")
+                f"The `indices` of {counters[1]} batch row(s) were outside "
+                f"[0, {self.config.num_samples}); those "
+                "rows were skipped and the rest of their batches applied. Pass dataset indices."
+            )
 
     def to_host(self, name: str) -> np.ndarray:
         """A host copy of a state array, after every queued operation (synchronises)."""
@@ -200,5 +247,7 @@ class CudaBackend:
             dst = getattr(self, name)
             rows = max(1, _CHUNK_BYTES // max(1, value[:1].nbytes))
             for start in range(0, value.shape[0], rows):
-                dst[start:start + rows].set(np.ascontiguousarray(value[start:start + rows]), stream=stream)
+                dst[start : start + rows].set(
+                    np.ascontiguousarray(value[start : start + rows]), stream=stream
+                )
             self._done(stream)

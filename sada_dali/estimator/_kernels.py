@@ -4,6 +4,7 @@ One definition serves the CUDA backend (which launches the kernels through CuPy)
 check ``tests/test_kernel_nvrtc.py`` (which compiles the same source with NVRTC and the options
 CuPy derives from :data:`OPTIONS`, without a GPU). CuPy itself is imported lazily.
 """
+
 from __future__ import annotations
 
 __all__ = ["OPTIONS", "CLAIM_KERNELS", "UPDATE_KERNELS", "KERNEL_NAMES", "kernels"]
@@ -14,8 +15,12 @@ _INDEX_TAG = {"int32": "i32", "int64": "i64"}
 
 # kernel name per index dtype / per (logit dtype, index dtype, state dtype); extern "C" in sada_stats.cu
 CLAIM_KERNELS = {i: f"sada_claim_{tag}" for i, tag in _INDEX_TAG.items()}
-UPDATE_KERNELS = {(x, i, s): f"sada_update_{_LOGIT_TAG[x]}_{_INDEX_TAG[i]}_{_LOGIT_TAG[s]}"
-                  for x in _LOGIT_TAG for i in _INDEX_TAG for s in _LOGIT_TAG}
+UPDATE_KERNELS = {
+    (x, i, s): f"sada_update_{_LOGIT_TAG[x]}_{_INDEX_TAG[i]}_{_LOGIT_TAG[s]}"
+    for x in _LOGIT_TAG
+    for i in _INDEX_TAG
+    for s in _LOGIT_TAG
+}
 KERNEL_NAMES = (*CLAIM_KERNELS.values(), *UPDATE_KERNELS.values(), "sada_minmax", "sada_strengths")
 
 _CACHE: dict = {}  # device id -> {kernel name: cupy.RawKernel}

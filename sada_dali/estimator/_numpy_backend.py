@@ -5,6 +5,7 @@ same float32 operations in the same order, so the scalar statistics (window vari
 strength map, warm-up draw) are bit-identical to the GPU's; only the sums over classes are
 associated differently (pairwise here, lane-strided plus a warp tree on the GPU).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,16 @@ from .._utils.arrays import as_host_array
 from .._utils.rng import STREAM_WARMUP, hash_uniform
 from ._checks import check_batch
 
-__all__ = ["LOG_FLOOR", "NumpyBackend", "log_softmax", "kl_divergence", "window_variance", "ema",
-           "strength_map", "warmup_strengths"]
+__all__ = [
+    "LOG_FLOOR",
+    "NumpyBackend",
+    "log_softmax",
+    "kl_divergence",
+    "window_variance",
+    "ema",
+    "strength_map",
+    "warmup_strengths",
+]
 
 LOG_FLOOR = np.float32(-16.0)  # SADA_LOG_FLOOR
 _ONE = np.float32(1.0)
@@ -94,8 +103,10 @@ class NumpyBackend:
         idx = idx.astype(np.int64, copy=False)
         bad = np.flatnonzero((idx < 0) | (idx >= self.config.num_samples))
         if bad.size:
-            raise ValueError(f"The `indices` must lie in [0, {self.config.num_samples}), got {idx[bad[0]]} "
-                             f"at batch row {bad[0]}; pass dataset indices.")
+            raise ValueError(
+                f"The `indices` must lie in [0, {self.config.num_samples}), got {idx[bad[0]]} "
+                f"at batch row {bad[0]}; pass dataset indices."
+            )
         _, last_reversed = np.unique(idx[::-1], return_index=True)
         rows = idx.size - 1 - last_reversed
         self.apply(idx[rows], x[rows].astype(np.float32, copy=False))
@@ -111,7 +122,9 @@ class NumpyBackend:
         n = self.seen[idx]
         prev = n > 0
         if prev.any():
-            self.ring[idx[prev], (n[prev] - 1) % cfg.window] = kl_divergence(log_p[prev], self.log_prev[idx[prev]])
+            self.ring[idx[prev], (n[prev] - 1) % cfg.window] = kl_divergence(
+                log_p[prev], self.log_prev[idx[prev]]
+            )
         self.log_prev[idx] = np.maximum(log_p, LOG_FLOOR)
         self.seen[idx] = n + 1
         held = np.minimum(n, cfg.window)

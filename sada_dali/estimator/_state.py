@@ -1,4 +1,5 @@
 """Checks of a saved estimator state before it replaces the live one."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -16,8 +17,13 @@ _FLT_MAX = float(np.finfo(np.float32).max)
 
 def _expected(config) -> dict:
     n, k, w = config.num_samples, config.num_classes, config.window
-    return {"seen": ((n,), np.int32), "ring": ((n, w), np.float32), "variance": ((n,), np.float32),
-            "log_prev": ((n, k), np.dtype(config.state_dtype)), "strengths": ((n,), np.float32)}
+    return {
+        "seen": ((n,), np.int32),
+        "ring": ((n, w), np.float32),
+        "variance": ((n,), np.float32),
+        "log_prev": ((n, k), np.dtype(config.state_dtype)),
+        "strengths": ((n,), np.float32),
+    }
 
 
 def _check_range(name: str, arr: np.ndarray, low: float, high: float) -> None:
@@ -52,17 +58,23 @@ def check_state(state, config) -> dict:
         wrong shape, dtype or values.
     """
     if not isinstance(state, Mapping):
-        raise TypeError(f"The `state_dict` must be a dict from SADAEstimator.state_dict(), got {type(state).__name__}.")
+        raise TypeError(
+            f"The `state_dict` must be a dict from SADAEstimator.state_dict(), got {type(state).__name__}."
+        )
     if state.get("format") != STATE_FORMAT:
         raise ValueError(f"The `state_dict` must have format {STATE_FORMAT!r}, got {state.get('format')!r}.")
     missing = [k for k in ("config", "epoch", "num_skipped", *STATE_ARRAYS) if k not in state]
     if missing:
-        raise ValueError(f"The `state_dict` lacks the key(s) {missing}; pass an unmodified SADAEstimator.state_dict().")
+        raise ValueError(
+            f"The `state_dict` lacks the key(s) {missing}; pass an unmodified SADAEstimator.state_dict()."
+        )
     saved, mine = dict(state["config"]), config.to_dict()
     for key in mine:
         if key != "device" and saved.get(key) != mine[key]:
-            raise ValueError(f"The `state_dict` was saved with {key}={saved.get(key)!r} but this estimator has "
-                             f"{key}={mine[key]!r}; create the estimator with the saved settings.")
+            raise ValueError(
+                f"The `state_dict` was saved with {key}={saved.get(key)!r} but this estimator has "
+                f"{key}={mine[key]!r}; create the estimator with the saved settings."
+            )
     out = {}
     for key in ("epoch", "num_skipped"):
         value = state[key]
@@ -72,8 +84,10 @@ def check_state(state, config) -> dict:
     for name, (shape, dtype) in _expected(config).items():
         arr = np.asarray(state[name])
         if arr.shape != shape or arr.dtype != dtype:
-            raise ValueError(f"The `state_dict['{name}']` must be a {np.dtype(dtype).name} array of shape {shape}, "
-                             f"got {arr.dtype.name} {arr.shape}.")
+            raise ValueError(
+                f"The `state_dict['{name}']` must be a {np.dtype(dtype).name} array of shape {shape}, "
+                f"got {arr.dtype.name} {arr.shape}."
+            )
         out[name] = arr
     _check_range("seen", out["seen"], 0, np.iinfo(np.int32).max)
     _check_range("ring", out["ring"], 0.0, _FLT_MAX)

@@ -1,4 +1,5 @@
 """The estimator's configuration: a frozen, validated dataclass."""
+
 from __future__ import annotations
 
 import re
@@ -60,10 +61,14 @@ class EstimatorConfig:
         _check_count("num_classes", self.num_classes, _MAX_SAMPLES)
         if isinstance(self.window, bool) or not isinstance(self.window, int) or not 2 <= self.window <= 1024:
             raise ValueError(
-                f"The `window` must be an integer in [2, 1024] (the variance needs two values), got {self.window!r}.")
+                "The `window` must be an integer in [2, 1024] (the variance needs two values), "
+                f"got {self.window!r}."
+            )
         if isinstance(self.decay, bool) or not isinstance(self.decay, Real) or not 0.0 < self.decay <= 1.0:
             raise ValueError(
-                f"The `decay` must be a number in (0, 1] (the weight of the new variance), got {self.decay!r}.")
+                "The `decay` must be a number in (0, 1] (the weight of the new variance), "
+                f"got {self.decay!r}."
+            )
         object.__setattr__(self, "decay", float(self.decay))
         if self.variance not in VARIANCE_MODES:
             raise ValueError(f"The `variance` must be 'sum' (paper Eq. 6) or 'mean', got {self.variance!r}.")
@@ -72,7 +77,9 @@ class EstimatorConfig:
         w = self.warmup_strength
         if w is not None:
             if isinstance(w, bool) or not isinstance(w, Real) or not 0.0 <= w <= 1.0:
-                raise ValueError(f"The `warmup_strength` must be None (uniform draw) or a number in [0, 1], got {w!r}.")
+                raise ValueError(
+                    f"The `warmup_strength` must be None (uniform draw) or a number in [0, 1], got {w!r}."
+                )
             object.__setattr__(self, "warmup_strength", float(w))
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**64:
             raise ValueError(f"The `seed` must be an integer in [0, 2**64), got {self.seed!r}.")

@@ -1,8 +1,9 @@
 """``SADAEstimator``: per-sample influence statistics and augmentation strengths (paper section 3)."""
+
 from __future__ import annotations
 
-from .config import EstimatorConfig
 from ._state import STATE_ARRAYS, STATE_FORMAT, check_state
+from .config import EstimatorConfig
 
 __all__ = ["SADAEstimator"]
 
@@ -37,12 +38,30 @@ class SADAEstimator:
     (:meth:`end_epoch`, :meth:`state_dict`, :attr:`num_skipped`) raises ``ValueError`` once.
     """
 
-    def __init__(self, num_samples: int, num_classes: int, *, window: int = 10, decay: float = 0.9,
-                 variance: str = "sum", device: str = "cpu", warmup_strength: float | None = None,
-                 seed: int = 0, state_dtype: str = "float16"):
-        self.config = EstimatorConfig(num_samples, num_classes, window=window, decay=decay, variance=variance,
-                                      device=device, warmup_strength=warmup_strength, seed=seed,
-                                      state_dtype=state_dtype)
+    def __init__(
+        self,
+        num_samples: int,
+        num_classes: int,
+        *,
+        window: int = 10,
+        decay: float = 0.9,
+        variance: str = "sum",
+        device: str = "cpu",
+        warmup_strength: float | None = None,
+        seed: int = 0,
+        state_dtype: str = "float16",
+    ):
+        self.config = EstimatorConfig(
+            num_samples,
+            num_classes,
+            window=window,
+            decay=decay,
+            variance=variance,
+            device=device,
+            warmup_strength=warmup_strength,
+            seed=seed,
+            state_dtype=state_dtype,
+        )
         if self.config.device == "cpu":
             from ._numpy_backend import NumpyBackend as backend
         else:
@@ -133,8 +152,12 @@ class SADAEstimator:
             ``ring``, ``variance``, ``log_prev``, ``strengths`` (copies).
         """
         self._backend.raise_pending()
-        state = {"format": STATE_FORMAT, "config": self.config.to_dict(), "epoch": self._epoch,
-                 "num_skipped": self.num_skipped}
+        state = {
+            "format": STATE_FORMAT,
+            "config": self.config.to_dict(),
+            "epoch": self._epoch,
+            "num_skipped": self.num_skipped,
+        }
         state.update({name: self._backend.to_host(name) for name in STATE_ARRAYS})
         return state
 

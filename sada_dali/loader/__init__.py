@@ -14,6 +14,7 @@ What lives here:
 It may import ``pipelines``, ``data``, ``estimator``, ``distributed``, the backend-free root modules
 (``ops``, ``sampler``, ``strength``) and ``_utils``; nothing below imports it.
 """
+
 from __future__ import annotations
 
 from .iterator import SADAClassificationIterator

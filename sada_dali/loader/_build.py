@@ -1,4 +1,5 @@
-"""What a loader decides once, at construction: its DALI pipeline (and how to rebuild it) and its estimator."""
+"""What a loader decides once, at construction: its pipeline (and how to rebuild it) and its estimator."""
+
 from __future__ import annotations
 
 import functools
@@ -70,14 +71,25 @@ def create_loader_pipeline(reader, options: PipelineOptions):
     nvidia.dali.Pipeline
     """
     o = options
-    args = dict(batch_size=reader.sampler.batch_size, num_threads=o.num_threads, device_id=o.device_id,
-                seed=o.seed, py_num_workers=o.workers, py_start_method="spawn",
-                prefetch_queue_depth=o.prefetch_queue_depth, device=o.device, image_size=o.image_size,
-                fp16=o.fp16, hw_decoder_load=o.hw_decoder_load)
+    args = dict(
+        batch_size=reader.sampler.batch_size,
+        num_threads=o.num_threads,
+        device_id=o.device_id,
+        seed=o.seed,
+        py_num_workers=o.workers,
+        py_start_method="spawn",
+        prefetch_queue_depth=o.prefetch_queue_depth,
+        device=o.device,
+        image_size=o.image_size,
+        fp16=o.fp16,
+        hw_decoder_load=o.hw_decoder_load,
+    )
     if o.train:
         from ..pipelines.train import create_train_pipeline
 
-        return create_train_pipeline(reader, op_space=o.op_space, num_magnitude_bins=o.num_magnitude_bins, **args)
+        return create_train_pipeline(
+            reader, op_space=o.op_space, num_magnitude_bins=o.num_magnitude_bins, **args
+        )
     from ..pipelines.val import create_val_pipeline
 
     return create_val_pipeline(reader, **args)
@@ -96,18 +108,33 @@ def create_loader_runner(reader, owner, options: PipelineOptions):
     from ._recovery import DecodeProbe
 
     o = options
-    num_threads = default_num_threads(o.device) if o.num_threads is None else check_int(o.num_threads, "num_threads", 1)
+    num_threads = (
+        default_num_threads(o.device) if o.num_threads is None else check_int(o.num_threads, "num_threads", 1)
+    )
     workers = default_workers() if o.workers is None else check_int(o.workers, "workers", 0)
     check_main_guard(workers)
     resolved = replace(o, num_threads=num_threads, workers=workers)
-    probe = DecodeProbe(device=o.device, device_id=o.device_id, hw_decoder_load=o.hw_decoder_load,
-                        num_threads=num_threads, max_batch=reader.sampler.batch_size, crop=reader.choices)
-    return EpochRunner(functools.partial(create_loader_pipeline, reader, resolved), reader, listing=owner.listing,
-                       owner=owner, prefetch_queue_depth=o.prefetch_queue_depth, probe=probe)
+    probe = DecodeProbe(
+        device=o.device,
+        device_id=o.device_id,
+        hw_decoder_load=o.hw_decoder_load,
+        num_threads=num_threads,
+        max_batch=reader.sampler.batch_size,
+        crop=reader.choices,
+    )
+    return EpochRunner(
+        functools.partial(create_loader_pipeline, reader, resolved),
+        reader,
+        listing=owner.listing,
+        owner=owner,
+        prefetch_queue_depth=o.prefetch_queue_depth,
+        probe=probe,
+    )
 
 
-def create_loader_estimator(estimator, *, num_samples: int, num_classes: int, device: str, device_id, seed: int,
-                            batch_size: int):
+def create_loader_estimator(
+    estimator, *, num_samples: int, num_classes: int, device: str, device_id, seed: int, batch_size: int
+):
     """The estimator a loader feeds: ``estimator`` itself, or a new one for ``estimator=True``.
 
     A new estimator lives on the loader's GPU (or the CPU for ``device="cpu"``) and, when a
@@ -130,6 +157,8 @@ def create_loader_estimator(estimator, *, num_samples: int, num_classes: int, de
         created = SADAEstimator(num_samples, num_classes, device=where, seed=seed)
         return DistributedEstimator(created, batch_size=batch_size) if shard_info()[0] > 1 else created
     if not all(hasattr(estimator, name) for name in ("update", "end_epoch", "strengths")):
-        raise TypeError(f"The `estimator` must be True, False/None or an estimator with update(), end_epoch() and "
-                        f".strengths (SADAEstimator, DistributedEstimator), got {type(estimator).__name__}.")
+        raise TypeError(
+            f"The `estimator` must be True, False/None or an estimator with update(), end_epoch() and "
+            f".strengths (SADAEstimator, DistributedEstimator), got {type(estimator).__name__}."
+        )
     return estimator

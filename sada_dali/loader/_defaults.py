@@ -8,6 +8,7 @@ loader takes its share of the CPUs this process may run on, not the whole machin
   ImageNet examples use 4 to 6 per GPU), ``min(share, 16)`` on the CPU backend;
 * reader workers: ``min(max(1, share // 4), 8)`` (they only read files and hash a few numbers).
 """
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,10 @@ def local_world_size() -> int:
     if not value:
         return 1
     if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"The environment variable LOCAL_WORLD_SIZE must be a positive integer, got {value!r}; "
-                         "unset it or launch with torchrun.")
+        raise ValueError(
+            f"The environment variable LOCAL_WORLD_SIZE must be a positive integer, got {value!r}; "
+            "unset it or launch with torchrun."
+        )
     return int(value)
 
 

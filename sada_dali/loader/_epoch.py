@@ -13,12 +13,13 @@ reader call raises ``StopIteration``, and drops what DALI had already prepared (
 A decoder failure ends a DALI pipeline; the runner hands it to :func:`sada_dali.loader._recovery.recover`,
 which may rebuild the pipeline and resume the epoch at the failing batch (:meth:`EpochRunner.rebuild`).
 """
+
 from __future__ import annotations
 
 import weakref
 
-from ._errors import dead_workers, read_failure
 from ..pipelines._compat import shutdown_pipeline
+from ._errors import dead_workers, read_failure
 from ._recovery import recover
 
 __all__ = ["OUTPUTS", "EpochRunner"]
@@ -108,7 +109,8 @@ class EpochRunner:
         except Exception as exc:
             if dead_workers(self.pipe):
                 raise read_failure(self, self.batch, exc) from exc
-            # a file read ahead of the abandoned epoch failed; recover() names or skips it when an epoch reaches it
+            # a file read ahead of the abandoned epoch failed: recover() names or skips it
+            # when an epoch reaches it
             self.rebuild(resume=False)
         finally:
             self.table.set_stop(False)

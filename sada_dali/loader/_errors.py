@@ -1,4 +1,5 @@
 """What the loader tells the trainer when reading fails: a dead worker or a bad file."""
+
 from __future__ import annotations
 
 import signal
@@ -49,16 +50,22 @@ def read_failure(runner, batch: int, exc: Exception, *, culprits=(), ahead=None)
     dead = dead_workers(runner.pipe)
     if dead:
         return RuntimeError(
-            f"A data worker of {runner!r} reading {runner.listing.root!r} died ({dead}) during batch {batch} of "
+            f"A data worker of {runner!r} reading {runner.listing.root!r} died ({dead}) "
+            f"during batch {batch} of "
             f"epoch {epoch}; the loader cannot continue. Create a new loader (load_state_dict() "
-            "resumes the epoch) and check the system log, e.g. for the out-of-memory killer.")
+            "resumes the epoch) and check the system log, e.g. for the out-of-memory killer."
+        )
     exc = innermost(exc)
     size = runner.sampler.batch_size
     if culprits:
-        named = "\n  ".join(f"batch {position // size}: sample {index} ({runner.listing.files[index]})"
-                            for position, index in culprits)
-        return RuntimeError(f"Epoch {epoch}: the image decoder rejected {len(culprits)} file(s):\n  {named}\n"
-                            "Replace or remove them, or pass on_error='skip' to drop such files.")
+        named = "\n  ".join(
+            f"batch {position // size}: sample {index} ({runner.listing.files[index]})"
+            for position, index in culprits
+        )
+        return RuntimeError(
+            f"Epoch {epoch}: the image decoder rejected {len(culprits)} file(s):\n  {named}\n"
+            "Replace or remove them, or pass on_error='skip' to drop such files."
+        )
     depth = runner.prefetch_queue_depth
     message = f"Reading batch {batch} (or up to {depth} ahead) of epoch {epoch} failed: {str(exc).strip()}"
     ahead = runner.read_ahead(batch) if ahead is None else ahead

@@ -8,6 +8,7 @@ the trainer passes along prove the pairing: a view or a same-device ``.to()`` of
 yielded labels shares their storage (checked without a sync), a copy is compared by value
 (one small device-to-host read), and a mismatch raises instead of feeding wrong samples.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -49,20 +50,26 @@ class FeedLedger:
             self._dropped += 1
 
     def feed(self, logits, target=None) -> None:
-        """Update the estimator with ``logits`` of the oldest unfed batch (see :mod:`sada_dali.loader._feed`)."""
+        """Update the estimator with ``logits`` of the oldest unfed batch (see the module docstring)."""
         if self._dropped:
             raise RuntimeError(
-                f"More than {MAX_UNFED} batches were yielded without feed(), so the oldest ones were forgotten; "
-                "call loader.feed(logits, labels) once for every batch, in the order the loader yields them.")
+                f"More than {MAX_UNFED} batches were yielded without feed(), "
+                "so the oldest ones were forgotten; "
+                "call loader.feed(logits, labels) once for every batch, in the order the loader yields them."
+            )
         if not self._unfed:
-            raise RuntimeError("feed() was called more often than the loader yielded batches in this epoch; "
-                               "call it once per batch, after the batch was drawn from the loader.")
+            raise RuntimeError(
+                "feed() was called more often than the loader yielded batches in this epoch; "
+                "call it once per batch, after the batch was drawn from the loader."
+            )
         labels, indices = self._unfed.popleft()
         shape = tuple(getattr(logits, "shape", ()))
         rows = int(shape[0]) if shape else None
         if rows != int(indices.shape[0]):
-            raise ValueError(f"The `logits` have {rows} rows, but the oldest unfed batch has {int(indices.shape[0])}; "
-                             "pass the (B, K) logits of each batch, once per batch, in the order yielded.")
+            raise ValueError(
+                f"The `logits` have {rows} rows, but the oldest unfed batch has {int(indices.shape[0])}; "
+                "pass the (B, K) logits of each batch, once per batch, in the order yielded."
+            )
         if target is not None:
             self._check_target(target, labels)
         self.estimator.update(indices, logits)
@@ -73,15 +80,19 @@ class FeedLedger:
         if mine is not None and mine == _storage_ptr(labels):
             return
         if mine is not None and any(mine == _storage_ptr(other) for other, _ in self._unfed):
-            raise ValueError("The `target` passed to feed() belongs to a later batch than the oldest unfed one; "
-                             "feed every batch once, in the order the loader yields them.")
+            raise ValueError(
+                "The `target` passed to feed() belongs to a later batch than the oldest unfed one; "
+                "feed every batch once, in the order the loader yields them."
+            )
         import torch
 
         expected = labels.reshape(-1)
         got = torch.as_tensor(target).reshape(-1).to(device=expected.device, dtype=expected.dtype)
         if got.shape != expected.shape or not torch.equal(got, expected):
-            raise ValueError("The `target` passed to feed() is not the labels of the oldest unfed batch; "
-                             "feed every batch once, in the order the loader yields them, with its own labels.")
+            raise ValueError(
+                "The `target` passed to feed() is not the labels of the oldest unfed batch; "
+                "feed every batch once, in the order the loader yields them, with its own labels."
+            )
 
     def start_epoch(self) -> None:
         """Forget the last epoch's unfed batches; finish the estimator's epoch if it was fed."""

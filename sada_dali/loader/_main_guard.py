@@ -7,6 +7,7 @@ tries to start workers of its own, and DALI ends with "Workers initialization fa
 after pages of tracebacks. This check finds the main script's top-level statement that
 is running and raises before any worker starts.
 """
+
 from __future__ import annotations
 
 import ast
@@ -79,8 +80,10 @@ def check_main_guard(workers: int) -> None:
         return
     if not _guarded(source, line):
         raise RuntimeError(
-            f"SADALoader(workers={workers}) was created by the top-level code of {path} (line {line}). Its workers "
+            f"SADALoader(workers={workers}) was created by the top-level code of {path} (line {line}). "
+            "Its workers "
             "start with the 'spawn' method, which re-runs that script in every worker, so each worker would "
             "create the loader again.\n"
             'Fix: put the script\'s code under `if __name__ == "__main__":`, or pass workers=0 to read files '
-            "in this process.")
+            "in this process."
+        )

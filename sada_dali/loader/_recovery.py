@@ -8,6 +8,7 @@ files it rejects. Under ``on_error="skip"`` they are flagged bad in the shared l
 reader then skips them unread), the loader's pipeline is rebuilt and the epoch resumes at
 the failing batch; under "raise" the error names exactly those files.
 """
+
 from __future__ import annotations
 
 from ..pipelines._compat import shutdown_pipeline
@@ -39,10 +40,15 @@ class DecodeProbe:
         the whole image with ``fn.decoders.image`` (validation).
     """
 
-    def __init__(self, *, device: str, device_id, hw_decoder_load: float, num_threads: int, max_batch: int,
-                 crop: bool):
+    def __init__(
+        self, *, device: str, device_id, hw_decoder_load: float, num_threads: int, max_batch: int, crop: bool
+    ):
         self.device, self.device_id, self.hw_decoder_load = device, device_id, hw_decoder_load
-        self.num_threads, self.max_batch, self.crop = num_threads, max(1, min(int(max_batch), PROBE_BATCH)), crop
+        self.num_threads, self.max_batch, self.crop = (
+            num_threads,
+            max(1, min(int(max_batch), PROBE_BATCH)),
+            crop,
+        )
         self._pipe = None
 
     def _build(self):
@@ -50,8 +56,12 @@ class DecodeProbe:
 
         from ..pipelines._stages import decoder_args
 
-        @pipeline_def(batch_size=self.max_batch, num_threads=self.num_threads, device_id=self.device_id,
-                      prefetch_queue_depth=1)
+        @pipeline_def(
+            batch_size=self.max_batch,
+            num_threads=self.num_threads,
+            device_id=self.device_id,
+            prefetch_queue_depth=1,
+        )
         def probe():
             encoded = fn.external_source(name="encoded", dtype=types.UINT8, ndim=1)
             args = decoder_args(self.device, self.hw_decoder_load)
@@ -66,7 +76,7 @@ class DecodeProbe:
         return pipe
 
     def decodes(self, items) -> bool:
-        """Whether every ``(encoded, start, shape)`` of ``items`` decodes (a failed run rebuilds the probe)."""
+        """Whether every ``(encoded, start, shape)`` of ``items`` decodes (a failure rebuilds the probe)."""
         if self._pipe is None:
             self._pipe = self._build()
         self._pipe.feed_input("encoded", [item[0] for item in items])
@@ -116,7 +126,9 @@ def find_culprits(runner, batch: int, *, ahead=None) -> list[tuple[int, int]]:
             continue
         if not valid:
             continue
-        start_shape = runner.reader.slice_args(index, runner.running, size) if runner.probe.crop else (None, None)
+        start_shape = (
+            runner.reader.slice_args(index, runner.running, size) if runner.probe.crop else (None, None)
+        )
         items.append((data, *start_shape))
         where.append((position, index))
     return [where[i] for i in runner.probe.rejected(items)]

@@ -2,9 +2,11 @@
 
 A state is small: the epoch, the number of batches already read in it, the strengths that
 epoch started with, the files the decoder rejected (never read again), and a fingerprint of everything that
-decides which samples a shard reads and which choices they get. Everything else is recomputed, because every per-sample
+decides which samples a shard reads and which choices they get. Everything else is
+recomputed, because every per-sample
 choice is a pure function of (seed, epoch, index) (see :mod:`sada_dali._utils.rng`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,8 +20,16 @@ from ..strength import validate_strengths
 __all__ = ["LOADER_STATE_FORMAT", "listing_digest", "check_loader_state", "LoaderState"]
 
 LOADER_STATE_FORMAT = "sada_dali.SADALoader/1"
-_KEYS = ("format", "config", "epoch", "position", "strengths", "pending_strengths", "num_skipped",
-         "skipped_files")
+_KEYS = (
+    "format",
+    "config",
+    "epoch",
+    "position",
+    "strengths",
+    "pending_strengths",
+    "num_skipped",
+    "skipped_files",
+)
 
 
 def _common_cut(files) -> int:
@@ -53,16 +63,22 @@ def _indices_of(listing, paths) -> list[int]:
         suffixes = (os.sep.join(parts[k:]) for k in range(len(parts)))
         index = next((by_name[name] for name in suffixes if name in by_name), None)
         if index is None:
-            raise ValueError(f"The loader `state_dict['bad_files']` names {path!r}, which is not in this "
-                             "loader's dataset; pass the state_dict() of a loader over the same dataset.")
+            raise ValueError(
+                f"The loader `state_dict['bad_files']` names {path!r}, which is not in this "
+                "loader's dataset; pass the state_dict() of a loader over the same dataset."
+            )
         indices.append(index)
     return indices
 
 
 def _check_count(state, key: str, upper: int | None = None) -> int:
     value = state[key]
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0 or (
-            upper is not None and value >= upper):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value < 0
+        or (upper is not None and value >= upper)
+    ):
         bound = "a non-negative integer" if upper is None else f"an integer in [0, {upper})"
         raise ValueError(f"The loader `state_dict['{key}']` must be {bound}, got {value!r}.")
     return int(value)
@@ -72,8 +88,10 @@ def _check_strengths(state, key: str, num_samples: int, train: bool):
     value = state[key]
     if value is None:
         if train and key == "strengths":
-            raise ValueError("The loader `state_dict['strengths']` is None but this is a training loader; "
-                             "pass the state_dict() of a training loader.")
+            raise ValueError(
+                "The loader `state_dict['strengths']` is None but this is a training loader; "
+                "pass the state_dict() of a training loader."
+            )
         return None
     return validate_strengths(value, num_samples, name=f"state_dict['{key}']").copy()
 
@@ -108,31 +126,41 @@ def check_loader_state(state, config: dict, *, num_batches: int, listing) -> dic
         e.g. ``seed`` or ``num_shards``) or an out-of-range value.
     """
     if not isinstance(state, Mapping):
-        raise TypeError(f"The loader `state_dict` must be a dict from SADALoader.state_dict(), "
-                        f"got {type(state).__name__}.")
+        raise TypeError(
+            f"The loader `state_dict` must be a dict from SADALoader.state_dict(), "
+            f"got {type(state).__name__}."
+        )
     if state.get("format") != LOADER_STATE_FORMAT:
-        raise ValueError(f"The loader `state_dict` must have format {LOADER_STATE_FORMAT!r}, "
-                         f"got {state.get('format')!r}.")
+        raise ValueError(
+            f"The loader `state_dict` must have format {LOADER_STATE_FORMAT!r}, got {state.get('format')!r}."
+        )
     missing = [key for key in _KEYS if key not in state]
     if missing:
-        raise ValueError(f"The loader `state_dict` lacks the key(s) {missing}; pass an unmodified "
-                         "SADALoader.state_dict().")
+        raise ValueError(
+            f"The loader `state_dict` lacks the key(s) {missing}; pass an unmodified SADALoader.state_dict()."
+        )
     saved = state["config"] if isinstance(state["config"], Mapping) else {}
     for key, mine in config.items():
         if saved.get(key) != mine:
-            raise ValueError(f"The loader `state_dict` was saved with {key}={saved.get(key)!r} but this loader "
-                             f"has {key}={mine!r}; create the loader with the saved dataset and settings.")
+            raise ValueError(
+                f"The loader `state_dict` was saved with {key}={saved.get(key)!r} but this loader "
+                f"has {key}={mine!r}; create the loader with the saved dataset and settings."
+            )
     train = bool(config.get("train", True))
     num_samples = int(config["num_samples"])
     for key in ("skipped_files", "bad_files"):
         paths = state.get(key, [])
         if not isinstance(paths, (list, tuple)) or not all(isinstance(f, str) for f in paths):
             raise ValueError(f"The loader `state_dict['{key}']` must be a list of paths, got {paths!r}.")
-    return {"epoch": _check_count(state, "epoch"), "position": _check_count(state, "position", num_batches),
-            "num_skipped": _check_count(state, "num_skipped"), "skipped_files": list(state["skipped_files"]),
-            "bad_indices": _indices_of(listing, state.get("bad_files", [])),
-            "strengths": _check_strengths(state, "strengths", num_samples, train),
-            "pending_strengths": _check_strengths(state, "pending_strengths", num_samples, train)}
+    return {
+        "epoch": _check_count(state, "epoch"),
+        "position": _check_count(state, "position", num_batches),
+        "num_skipped": _check_count(state, "num_skipped"),
+        "skipped_files": list(state["skipped_files"]),
+        "bad_indices": _indices_of(listing, state.get("bad_files", [])),
+        "strengths": _check_strengths(state, "strengths", num_samples, train),
+        "pending_strengths": _check_strengths(state, "pending_strengths", num_samples, train),
+    }
 
 
 class LoaderState:
@@ -165,11 +193,20 @@ class LoaderState:
         if self._digest is None:
             self._digest = listing_digest(self.listing)
         s, reader = self.sampler, self.reader
-        return {"num_samples": s.num_samples, "listing": self._digest, "seed": s.seed, "num_shards": s.num_shards,
-                "shard_id": s.shard_id, "batch_size": s.batch_size, "drop_last": s.drop_last, "train": self.train,
-                "num_ops": reader.num_ops, "num_magnitude_bins": reader.num_magnitude_bins,
-                "random_area": tuple(map(float, reader.crop.random_area)),
-                "random_aspect_ratio": tuple(map(float, reader.crop.random_aspect_ratio))}
+        return {
+            "num_samples": s.num_samples,
+            "listing": self._digest,
+            "seed": s.seed,
+            "num_shards": s.num_shards,
+            "shard_id": s.shard_id,
+            "batch_size": s.batch_size,
+            "drop_last": s.drop_last,
+            "train": self.train,
+            "num_ops": reader.num_ops,
+            "num_magnitude_bins": reader.num_magnitude_bins,
+            "random_area": tuple(map(float, reader.crop.random_area)),
+            "random_aspect_ratio": tuple(map(float, reader.crop.random_aspect_ratio)),
+        }
 
     def save(self) -> dict:
         """The state :meth:`SADALoader.state_dict` returns."""
@@ -179,15 +216,24 @@ class LoaderState:
         if runner.resume is not None:
             strengths = runner.resume["strengths"]
         pending = runner.pending if isinstance(runner.pending, np.ndarray) else None
-        return {"format": LOADER_STATE_FORMAT, "config": self.config(), "epoch": epoch, "position": position,
-                "strengths": strengths, "pending_strengths": None if pending is None else pending.copy(),
-                "num_skipped": runner.num_skipped, "skipped_files": list(runner.skipped_files),
-                "bad_files": [self.listing.files[i] for i in self.reader.listing.bad_indices()]}
+        return {
+            "format": LOADER_STATE_FORMAT,
+            "config": self.config(),
+            "epoch": epoch,
+            "position": position,
+            "strengths": strengths,
+            "pending_strengths": None if pending is None else pending.copy(),
+            "num_skipped": runner.num_skipped,
+            "skipped_files": list(runner.skipped_files),
+            "bad_files": [self.listing.files[i] for i in self.reader.listing.bad_indices()],
+        }
 
     def load(self, state_dict) -> None:
         """Check ``state_dict`` and make the next pass read the rest of its epoch (see
         :meth:`SADALoader.load_state_dict`); nothing changes when the check fails."""
-        checked = check_loader_state(state_dict, self.config(), num_batches=len(self.sampler), listing=self.listing)
+        checked = check_loader_state(
+            state_dict, self.config(), num_batches=len(self.sampler), listing=self.listing
+        )
         runner = self.runner
         self.sampler.set_epoch(checked["epoch"])
         runner.resume = checked

@@ -6,6 +6,7 @@ ConvNets) change only the line that builds the loader: iterating yields
 ``reset()``, ``size``, ``_size``, ``batch_size``, ``len()``, ``next()``,
 ``last_batch_policy`` and ``auto_reset`` behave as DALI documents them.
 """
+
 from __future__ import annotations
 
 from .loader import SADALoader
@@ -21,8 +22,10 @@ def _check_policy(last_batch_policy):
     if isinstance(last_batch_policy, str) and last_batch_policy.upper() in LastBatchPolicy.__members__:
         return LastBatchPolicy[last_batch_policy.upper()]
     if not isinstance(last_batch_policy, LastBatchPolicy):
-        raise ValueError(f"The `last_batch_policy` must be a nvidia.dali.plugin.base_iterator.LastBatchPolicy "
-                         f"(FILL, DROP or PARTIAL), got {last_batch_policy!r}.")
+        raise ValueError(
+            f"The `last_batch_policy` must be a nvidia.dali.plugin.base_iterator.LastBatchPolicy "
+            f"(FILL, DROP or PARTIAL), got {last_batch_policy!r}."
+        )
     return last_batch_policy
 
 
@@ -59,8 +62,10 @@ class SADAClassificationIterator(SADALoader):
 
         for name in ("drop_last", "pairs"):
             if name in kwargs:
-                raise TypeError(f"SADAClassificationIterator takes no `{name}`; use `last_batch_policy` "
-                                "(LastBatchPolicy.DROP, FILL or PARTIAL) as with DALI's iterators.")
+                raise TypeError(
+                    f"SADAClassificationIterator takes no `{name}`; use `last_batch_policy` "
+                    "(LastBatchPolicy.DROP, FILL or PARTIAL) as with DALI's iterators."
+                )
         policy = _check_policy(last_batch_policy)
         if auto_reset not in _AUTO_RESET:
             raise ValueError(f"The `auto_reset` must be True, False, 'yes' or 'no', got {auto_reset!r}.")

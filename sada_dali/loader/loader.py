@@ -7,19 +7,20 @@ Resume is exact because every per-sample choice (order, op, sign, flip) is a pur
 of (seed, epoch, index): :meth:`SADALoader.state_dict` saves the epoch, the batches read
 and the epoch's strengths, and a new loader restarts that epoch's order at the saved position.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from .._utils.arrays import as_host_array
-from ._build import PipelineOptions, create_loader_estimator, create_loader_runner
-from ._feed import FeedLedger
-from ._state import LoaderState
 from ..data._reader import DEFAULT_MAX_PIXELS, SampleReader
 from ..data.source import create_listing
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
 from ..sampler import ShardSampler
 from ..strength import StrengthTable, validate_strengths
+from ._build import PipelineOptions, create_loader_estimator, create_loader_runner
+from ._feed import FeedLedger
+from ._state import LoaderState
 
 __all__ = ["SADALoader"]
 
@@ -97,15 +98,35 @@ class SADALoader:
     :meth:`load_state_dict`) is exact to the pixel on the CPU: see the README.
     """
 
-    def __init__(self, source, batch_size: int, *, device: str = "gpu", train: bool = True,
-                 image_size: int = 224, strengths=None, estimator=None, pairs: bool = False,
-                 num_shards: int | None = None, shard_id: int | None = None, seed: int = 0,
-                 drop_last: bool = True, num_threads: int | None = None, workers: int | None = None,
-                 on_error: str = "raise", op_space=None, num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS,
-                 fp16: bool = False, file_root=None, device_id: int | None = None,
-                 hw_decoder_load: float = 0.65, prefetch_queue_depth: int = 2,
-                 random_area=(0.08, 1.0), random_aspect_ratio=(3 / 4, 4 / 3),
-                 max_pixels: int | None = DEFAULT_MAX_PIXELS):
+    def __init__(
+        self,
+        source,
+        batch_size: int,
+        *,
+        device: str = "gpu",
+        train: bool = True,
+        image_size: int = 224,
+        strengths=None,
+        estimator=None,
+        pairs: bool = False,
+        num_shards: int | None = None,
+        shard_id: int | None = None,
+        seed: int = 0,
+        drop_last: bool = True,
+        num_threads: int | None = None,
+        workers: int | None = None,
+        on_error: str = "raise",
+        op_space=None,
+        num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS,
+        fp16: bool = False,
+        file_root=None,
+        device_id: int | None = None,
+        hw_decoder_load: float = 0.65,
+        prefetch_queue_depth: int = 2,
+        random_area=(0.08, 1.0),
+        random_aspect_ratio=(3 / 4, 4 / 3),
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    ):
         from ..distributed import resolve_shards
         from ..pipelines._stages import check_device, resolve_device_id
 
@@ -113,28 +134,60 @@ class SADALoader:
         self.device = check_device(device)
         self.train, self.pairs = bool(train), bool(pairs)
         self.listing = create_listing(source, file_root=file_root)
-        self.sampler = ShardSampler(len(self.listing), batch_size, num_shards=num_shards, shard_id=shard_id,
-                                    seed=seed, shuffle=self.train, drop_last=drop_last)
+        self.sampler = ShardSampler(
+            len(self.listing),
+            batch_size,
+            num_shards=num_shards,
+            shard_id=shard_id,
+            seed=seed,
+            shuffle=self.train,
+            drop_last=drop_last,
+        )
         if estimator not in (None, False) and not self.train:
-            raise ValueError("The `estimator` applies only to a training loader (train=True); "
-                             "this one was built with train=False.")
+            raise ValueError(
+                "The `estimator` applies only to a training loader (train=True); "
+                "this one was built with train=False."
+            )
         op_space = create_op_space() if op_space is None else tuple(op_space)
         self._table = StrengthTable(self.num_samples)  # validation uses only its epoch/start/stop slots
         device_id = resolve_device_id(self.device, device_id)
-        self._reader = SampleReader(self.listing, self.sampler, table=self._table,
-                                    num_magnitude_bins=num_magnitude_bins, num_ops=len(op_space),
-                                    on_error=on_error, choices=self.train, random_area=random_area,
-                                    random_aspect_ratio=random_aspect_ratio, max_pixels=max_pixels)
+        self._reader = SampleReader(
+            self.listing,
+            self.sampler,
+            table=self._table,
+            num_magnitude_bins=num_magnitude_bins,
+            num_ops=len(op_space),
+            on_error=on_error,
+            choices=self.train,
+            random_area=random_area,
+            random_aspect_ratio=random_aspect_ratio,
+            max_pixels=max_pixels,
+        )
         options = PipelineOptions(
-            train=self.train, device=self.device, device_id=device_id,
-            seed=(self.sampler.seed * 1_000_003 + shard_id) % (1 << 31), num_threads=num_threads, workers=workers,
-            prefetch_queue_depth=prefetch_queue_depth, image_size=image_size, op_space=op_space,
-            num_magnitude_bins=num_magnitude_bins, fp16=fp16, hw_decoder_load=hw_decoder_load)
+            train=self.train,
+            device=self.device,
+            device_id=device_id,
+            seed=(self.sampler.seed * 1_000_003 + shard_id) % (1 << 31),
+            num_threads=num_threads,
+            workers=workers,
+            prefetch_queue_depth=prefetch_queue_depth,
+            image_size=image_size,
+            op_space=op_space,
+            num_magnitude_bins=num_magnitude_bins,
+            fp16=fp16,
+            hw_decoder_load=hw_decoder_load,
+        )
         self._runner = create_loader_runner(self._reader, self, options)
         self._state = LoaderState(self.sampler, self._reader, self._table, self._runner, train=self.train)
         self.estimator = create_loader_estimator(
-            estimator, num_samples=self.num_samples, num_classes=len(self.classes), device=self.device,
-            device_id=device_id, seed=self.sampler.seed, batch_size=self.sampler.batch_size)
+            estimator,
+            num_samples=self.num_samples,
+            num_classes=len(self.classes),
+            device=self.device,
+            device_id=device_id,
+            seed=self.sampler.seed,
+            batch_size=self.sampler.batch_size,
+        )
         self._ledger = None if self.estimator is None else FeedLedger(self.estimator)
         if strengths is not None:
             self.set_strengths(strengths)
@@ -199,8 +252,10 @@ class SADALoader:
             If ``strengths`` is not a numeric array.
         """
         if not self.train:
-            raise ValueError("The `strengths` apply only to a training loader (train=True); "
-                             "this one was built with train=False.")
+            raise ValueError(
+                "The `strengths` apply only to a training loader (train=True); "
+                "this one was built with train=False."
+            )
         if not hasattr(strengths, "strengths"):
             strengths = validate_strengths(strengths, self.num_samples).copy()
         self._runner.pending = strengths
@@ -226,8 +281,10 @@ class SADALoader:
             When ``logits`` or ``target`` do not belong to the oldest unfed batch.
         """
         if self._ledger is None:
-            raise RuntimeError("feed() needs an estimator: create the loader with estimator=True (or pass one), "
-                               "or call estimator.update(indices, logits) yourself.")
+            raise RuntimeError(
+                "feed() needs an estimator: create the loader with estimator=True (or pass one), "
+                "or call estimator.update(indices, logits) yourself."
+            )
         self._ledger.feed(logits, target)
 
     def state_dict(self) -> dict:
@@ -329,5 +386,7 @@ class SADALoader:
         self._table.close()
 
     def __repr__(self) -> str:
-        return (f"SADALoader(num_samples={self.num_samples}, batch_size={self.sampler.batch_size}, "
-                f"device={self.device!r}, train={self.train}, epoch={self.epoch})")
+        return (
+            f"SADALoader(num_samples={self.num_samples}, batch_size={self.sampler.batch_size}, "
+            f"device={self.device!r}, train={self.train}, epoch={self.epoch})"
+        )
