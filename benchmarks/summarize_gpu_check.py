@@ -1,8 +1,10 @@
 """Summary of a ``scripts/gpu-check.sh OUT_DIR`` run: prints it and writes ``OUT_DIR/summary.json``.
 
-Reads what the steps left in OUT_DIR (any may be missing): ``status.txt`` (step, exit code,
-seconds), ``gpu-tests.xml`` (pytest's JUnit report), ``estimator.json``, ``bench.json`` and
-``train-sada/metrics.json`` / ``train-no-sada/metrics.json``. The training overhead of SADA is
+Reads what the steps left in OUT_DIR (any may be missing; the script calls this after every
+step): ``status.txt`` (step, exit code, seconds), ``env.log`` (the GPU and the versions, a JSON
+line), ``tier1-tests.xml`` / ``tier2-tests.xml`` (pytest's JUnit reports), ``estimator.json``,
+``bench.json`` and ``train-sada/metrics.json`` / ``train-no-sada/metrics.json``. The training
+overhead of SADA is
 ``1 - (images/s with SADA) / (images/s without)``, each the median over the epochs after the
 first (which includes cuDNN autotuning and the pipelines' warm-up).
 
@@ -16,6 +18,8 @@ import statistics
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+TEST_TIERS = ("tier1-tests", "tier2-tests")
 
 
 def _json(path: Path):
@@ -34,9 +38,17 @@ def _steps(out: Path) -> dict:
     return steps
 
 
-def _tests(out: Path) -> dict | None:
+def _env(out: Path) -> dict | None:
     try:
-        root = ET.parse(out / "gpu-tests.xml").getroot()
+        lines = (out / "env.log").read_text().strip().splitlines()
+        return json.loads(lines[-1]) if lines else None
+    except (OSError, ValueError):
+        return None
+
+
+def _tests(path: Path) -> dict | None:
+    try:
+        root = ET.parse(path).getroot()
     except (OSError, ET.ParseError):
         return None
     suite = root if root.tag == "testsuite" else root.find("testsuite")
@@ -64,9 +76,10 @@ def summarize(out) -> dict:
     bench = _json(out / "bench.json")
     estimator = _json(out / "estimator.json")
     sada, plain = _train_rate(out, "train-sada"), _train_rate(out, "train-no-sada")
-    return {
+    summary = {
         "steps": _steps(out),
-        "gpu_tests": _tests(out),
+        "env": _env(out),
+        "gpu_tests": {tier: _tests(out / f"{tier}.xml") for tier in TEST_TIERS},
         "estimator": estimator["devices"] if estimator else None,
         "loader_bench": {
             r["name"]: r.get("images_per_s") or r.get("fraction_of_step") or r["status"]
@@ -74,23 +87,52 @@ def summarize(out) -> dict:
         }
         if bench
         else None,
+        "bench_ratios": bench.get("ratios") if bench else None,
         "train_images_per_s": {"sada": sada, "no_sada": plain},
         "sada_training_overhead": 1.0 - sada / plain if sada and plain else None,
     }
+    summary["goals"] = _goals(summary, bench)
+    return summary
+
+
+def _goals(summary: dict, bench) -> list[dict]:
+    """Issue 20's goals against this run's figures (value None: not measured in this run, and
+    never from a run without a GPU: the CPU rehearsal's toy sizes measure nothing)."""
+    on_gpu = bool((summary["env"] or {}).get("gpu"))
+    cuda = (summary["estimator"] or {}).get("cuda") or {}
+    row1 = next((r for r in (bench or {}).get("rows", []) if r["row"] == 1), {})
+    figures = (
+        ("update at B=256, K=1000 (kernel time), us", cuda.get("update_us"), "<=", 50.0),
+        ("end_epoch at N=1.28M, ms", cuda.get("end_epoch_ms"), "<=", 5.0),
+        ("row 1 / row 2", (summary["bench_ratios"] or {}).get("row1/row2"), ">=", 0.9),
+        ("row 1 at 224 px, images/s", row1.get("images_per_s"), ">=", 7000.0),
+        ("SADA training overhead", summary["sada_training_overhead"], "<=", 0.02),
+    )
+    return [
+        {
+            "goal": f"{name} {sign} {limit:g}",
+            "value": value,
+            "met": None if value is None else (value <= limit if sign == "<=" else value >= limit),
+        }
+        for name, value, sign, limit in ((n, v if on_gpu else None, s, lim) for n, v, s, lim in figures)
+    ]
 
 
 def format_summary(summary: dict) -> str:
     """The printed report, one fact per line."""
     lines = ["gpu-check summary"]
+    if summary["env"]:
+        lines.append("  " + ", ".join(f"{k} {v}" for k, v in summary["env"].items()))
     for name, step in summary["steps"].items():
-        lines.append(f"  step {name:<16} exit {step['exit']!s:<8} {step['seconds']:>4d} s")
-    tests = summary["gpu_tests"]
-    if tests:
-        lines.append(
-            f"  gpu tests: {tests['passed']} passed, {tests['failures'] + tests['errors']} failed, "
-            f"{tests['skipped']} skipped"
-        )
-        lines += [f"    FAILED {name}" for name in tests["failed"]]
+        killed = "  (killed at its time limit)" if step["exit"] == 124 else ""
+        lines.append(f"  step {name:<16} exit {step['exit']!s:<8} {step['seconds']:>4d} s{killed}")
+    for tier, tests in summary["gpu_tests"].items():
+        if tests:
+            lines.append(
+                f"  {tier}: {tests['passed']} passed, {tests['failures'] + tests['errors']} failed, "
+                f"{tests['skipped']} skipped"
+            )
+            lines += [f"    FAILED {name}" for name in tests["failed"]]
     for device, row in (summary["estimator"] or {}).items():
         lines.append(
             f"  estimator {device}: update {row['update_us']:.1f} us kernels "
@@ -111,6 +153,10 @@ def format_summary(summary: dict) -> str:
         lines.append(f"  train images/s: SADA {rates['sada']}, no SADA {rates['no_sada']}")
     if summary["sada_training_overhead"] is not None:
         lines.append(f"  SADA training overhead: {100 * summary['sada_training_overhead']:.1f} %")
+    for goal in summary["goals"]:
+        verdict = {None: "not measured", True: "met", False: "MISSED"}[goal["met"]]
+        value = "" if goal["value"] is None else f": {goal['value']:.4g}"
+        lines.append(f"  goal {goal['goal']}{value} -> {verdict}")
     return "\n".join(lines)
 
 

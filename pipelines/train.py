@@ -9,7 +9,7 @@ on the CPU. The ``RandomResizedCrop`` window is not drawn by DALI: the reader co
 
 from __future__ import annotations
 
-from nvidia.dali import fn, pipeline_def
+from nvidia.dali import fn, pipeline_def, types
 
 from sada_dali.ops import DEFAULT_NUM_MAGNITUDE_BINS
 
@@ -92,6 +92,8 @@ def create_train_pipeline(
         augmentations=create_augmentations(op_space),
         num_magnitude_bins=num_magnitude_bins,
         fill_value=fill_value,
+        # every image is image_size square here: relative translations read no shape from the GPU
+        shape=types.Constant([image_size, image_size, 3], dtype=types.FLOAT),
     )
     images = normalize(images, fp16=fp16, mirror=data["flip"])
     return images, to_device(data["label"], device), to_device(data["index"], device), data["valid"]

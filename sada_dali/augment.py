@@ -153,6 +153,14 @@ def _require_gpu() -> None:
 
 @lru_cache(maxsize=64)
 def _build_pipeline(spec, device: str, device_id, fill_value, interp_type, capacity: int):
+    pipe, inputs = _define_pipeline(spec, device, device_id, fill_value, interp_type, capacity)
+    pipe.build()
+    return pipe, inputs
+
+
+def _define_pipeline(spec, device: str, device_id, fill_value, interp_type, capacity: int):
+    """The one-op pipeline, defined but not built (building needs CUDA on "gpu"), and the
+    names of the scalar inputs its op reads."""
     from nvidia.dali import fn, pipeline_def, types
 
     from .pipelines.ops import apply_sada_op, create_augmentation
@@ -172,6 +180,7 @@ def _build_pipeline(spec, device: str, device_id, fill_value, interp_type, capac
         negate = fn.external_source(name="negate", dtype=types.INT32)
         # A one-op list needs no conditional split, so the op index is never read.
         op_idx = types.Constant(0, dtype=types.INT32, device="cpu")
+        shape = images.shape(dtype=types.FLOAT)  # read on the host, before any copy to the GPU
         if device == "gpu":
             images = images.gpu()
         return apply_sada_op(
@@ -183,10 +192,10 @@ def _build_pipeline(spec, device: str, device_id, fill_value, interp_type, capac
             num_magnitude_bins=2,
             fill_value=fill_value,
             interp_type=interp_type,
+            shape=shape,
         )
 
     pipe = one_op()
-    pipe.build()
     aug = augmentations[0]
     inputs = (("magnitude_bin",) if aug.mag_range is not None else ()) + (
         ("negate",) if aug.randomly_negate else ()

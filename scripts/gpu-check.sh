@@ -1,84 +1,129 @@
 #!/usr/bin/env bash
-# One command for a GPU machine: bash scripts/gpu-check.sh OUT_DIR
+# The GPU checks, in tiers, most valuable first: bash scripts/gpu-check.sh OUT_DIR [--tier N[,M...]]
 #
-# Runs the `gpu` tests, benchmarks/estimator.py, `sada-dali bench` (its GPU rows) and a short
-# ResNet-50 AMP training run with and without SADA on a generated corpus; writes every JSON and
-# log into OUT_DIR and prints a summary (benchmarks/summarize_gpu_check.py). Offline: it installs
-# nothing and uses ${PYTHON:-python3}, which must already import torch, CuPy and DALI. Each step
-# has its own time limit and a failure does not stop the next one; exit codes go to
-# OUT_DIR/status.txt. About 10 minutes on one H100. Without a GPU the GPU steps report
-# "skipped: no GPU"; GPU_CHECK_CPU=1 runs them in a tiny CPU mode instead, to check the script.
+#   1  the `gpu` estimator tests (CUDA kernels, NCCL) and benchmarks/estimator.py      <= 100 s
+#   2  the `gpu` pipeline, loader, augment and recovery tests                           <= 110 s
+#   3  `sada-dali bench --rows 1,2,5` on a generated corpus of 4096 files               <= 115 s
+#   4  ResNet-50 AMP training, 100 steps with SADA and 100 without (the overhead)       <= 120 s
+#
+# Each step has its own time limit (a step killed at it leaves its log) and a failure does not
+# stop the next one. With the 10 s environment step the limits add up to 455 s; with the
+# staging and the summaries the whole script ends within 8 minutes (480 s) whatever happens.
+# Every log and JSON lands in OUT_DIR as the steps go: status.txt (step, exit code, seconds;
+# 124 = killed at the limit) and summary.json / summary.txt, rewritten after every step.
+# Offline: it installs nothing and uses ${PYTHON:-python3}, which must import torch, CuPy and
+# DALI. Without a GPU the GPU steps report "skipped: no GPU", and GPU_CHECK_CPU=1 runs the same
+# command lines on the CPU at toy sizes instead (a rehearsal of the script, not a measurement).
 set -uo pipefail
-if [ $# -ne 1 ]; then
-  echo "usage: bash scripts/gpu-check.sh OUT_DIR" >&2
+usage() {
+  echo "usage: bash scripts/gpu-check.sh OUT_DIR [--tier N]   (N in 1..4, or a list such as 2,4; default: all)" >&2
   exit 2
+}
+[ $# -eq 1 ] || [ $# -eq 3 ] || usage
+tiers="1 2 3 4"
+if [ $# -eq 3 ]; then
+  [ "$2" = "--tier" ] && [[ "$3" =~ ^[1-4](,[1-4])*$ ]] || usage
+  tiers=${3//,/ }
 fi
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$(mkdir -p "$1" && cd "$1" && pwd)"
 py="${PYTHON:-python3}"
-export PYTHONUNBUFFERED=1 PYTHONSAFEPATH=1 SADA_DALI_CACHE="$out/cache"
-: > "$out/status.txt"
+work="$(mktemp -d)"  # corpus, cache and the staged package: never shipped back with OUT_DIR
+trap 'rm -rf "$work"' EXIT
+export PYTHONUNBUFFERED=1 PYTHONSAFEPATH=1 SADA_DALI_CACHE="$work/cache"
+touch "$out/status.txt"
 
 # The checkout as an importable package (setup.py maps pipelines/ and kernels/ into sada_dali).
-stage="$out/.package"
-rm -rf "$stage" && mkdir -p "$stage"
-cp -r "$root/sada_dali" "$stage/sada_dali"
-cp -r "$root/pipelines" "$stage/sada_dali/pipelines"
-cp -r "$root/kernels" "$stage/sada_dali/kernels"
-export PYTHONPATH="$stage${PYTHONPATH:+:$PYTHONPATH}"
+mkdir -p "$work/package"
+cp -r "$root/sada_dali" "$work/package/sada_dali"
+cp -r "$root/pipelines" "$work/package/sada_dali/pipelines"
+cp -r "$root/kernels" "$work/package/sada_dali/kernels"
+export PYTHONPATH="$work/package${PYTHONPATH:+:$PYTHONPATH}"
+
+# The test files of tiers 1 and 2: together every file with a `gpu` test (tests/test_gpu_check.py checks).
+tier1_tests=(tests/test_estimator_gpu.py tests/test_distributed.py)
+tier2_tests=(tests/test_pipeline_gpu.py tests/test_recovery_gpu.py tests/test_loader.py tests/test_loader_defaults.py tests/test_augment.py tests/test_pixel_reproducibility.py)
 
 gpu=$("$py" -c "import torch; print(int(torch.cuda.is_available()))" 2>/dev/null || echo 0)
 cpu_mode="${GPU_CHECK_CPU:-0}"
+if [ "$gpu" = 1 ]; then
+  estimator=(--device cuda)
+  rows=1,2,5
+  bench=(--batch-size 128 --image-size 224 --repeats 5)
+  corpus=(--photos 512 --links 8 --width 500 --height 375)  # 4096 files of ~110 KB
+  train=(--arch resnet50 --amp --epochs 4 --max-steps 25 --batch-size 64 --image-size 224 --device gpu)
+elif [ "$cpu_mode" = 1 ]; then
+  estimator=(--device cpu --num-samples 20000 --iters 3 --epoch-iters 1)
+  rows=1,2,3,5  # rows 1, 2 and 5 report "skipped: no GPU"; row 3 reads the same corpus on the CPU
+  bench=(--batch-size 4 --image-size 32 --repeats 1 --workers 1)
+  corpus=(--photos 16 --links 2 --width 64 --height 48)
+  train=(--arch small_cnn --epochs 2 --max-steps 2 --batch-size 4 --image-size 32 --device cpu --workers 0 --threads 1)
+fi
+runs_gpu_steps() { [ "$gpu" = 1 ] || [ "$cpu_mode" = 1 ]; }
+
+summarize() { "$py" "$root/benchmarks/summarize_gpu_check.py" "$out" > "$out/summary.txt" 2>&1; }
 
 step() {  # step NAME SECONDS COMMAND...: run with a time limit, log it, record its exit code
   local name=$1 limit=$2 start rc
   shift 2
   echo "== $name (limit ${limit}s)"
   start=$(date +%s)
-  (cd "$root" && timeout --kill-after=10 "$limit" "$@") > "$out/$name.log" 2>&1
+  (cd "$root" && timeout --kill-after=5 "$limit" "$@") > "$out/$name.log" 2>&1
   rc=$?
   tail -n 3 "$out/$name.log"
-  echo "$name $rc $(( $(date +%s) - start ))" >> "$out/status.txt"
+  echo "$name $rc $(($(date +%s) - start))" >> "$out/status.txt"
+  summarize
 }
 
-skip() {
-  echo "== $1: skipped: no GPU"
-  echo "$1 skipped 0" >> "$out/status.txt"
+gpu_step() {  # gpu_step NAME SECONDS COMMAND...: a step that needs a GPU (or the CPU rehearsal)
+  if runs_gpu_steps; then
+    step "$@"
+  else
+    echo "== $1: skipped: no GPU"
+    echo "$1 skipped 0" >> "$out/status.txt"
+  fi
 }
 
-step gpu-tests 150 "$py" -m pytest -q -m gpu -p no:cacheprovider --junitxml="$out/gpu-tests.xml" tests
-if [ "$gpu" = 1 ]; then
-  step estimator-bench 60 "$py" benchmarks/estimator.py --device auto --json "$out/estimator.json"
-  step loader-bench 90 "$py" -m sada_dali.cli.main bench --rows 1,2,5 --images 256 --json "$out/bench.json"
-  train=(--arch resnet50 --amp --epochs 4 --max-steps 50 --batch-size 64 --image-size 224 --device gpu)
-  corpus=(800 8 256 256)  # 3200 files: 50 batches of 64 per epoch, 200 steps in all
-elif [ "$cpu_mode" = 1 ]; then
-  step estimator-bench 60 "$py" benchmarks/estimator.py --device cpu --num-samples 2000 --batch-size 8 --iters 3 \
-    --epoch-iters 1 --json "$out/estimator.json"
-  step loader-bench 120 "$py" -m sada_dali.cli.main bench --rows 3 --tiny --workers 1 --json "$out/bench.json"
-  train=(--arch small_cnn --epochs 2 --max-steps 2 --batch-size 4 --image-size 32 --device cpu --workers 0 --threads 1)
-  corpus=(4 2 64 48)
-else
-  skip estimator-bench
-  skip loader-bench
-fi
-if [ "$gpu" = 1 ] || [ "$cpu_mode" = 1 ]; then
-  # corpus: N generated photos, each hard-linked under 4 names (4N training files), val/ = train/
-  step corpus 50 "$py" -c "import os, sys; from pathlib import Path; from sada_dali.data.synthetic import create_photo_corpus
-src = create_photo_corpus(Path(sys.argv[1]), num_images=int(sys.argv[3]), num_classes=int(sys.argv[4]),
-                          width=int(sys.argv[5]), height=int(sys.argv[6]), progress=False) / 'train'
-dst = Path(sys.argv[2]) / 'train'
-for image in sorted(src.rglob('*.jpg')):
-    (dst / image.parent.name).mkdir(parents=True, exist_ok=True)
-    for k in range(4):
-        target = dst / image.parent.name / f'{k}_{image.name}'
-        target.exists() or os.link(image, target)
-(dst.parent / 'val').exists() or (dst.parent / 'val').symlink_to('train')" "$out/cache/photos" "$out/corpus" "${corpus[@]}"
-  step train-sada 110 "$py" -m sada_dali.cli.main train --data "$out/corpus" --sada --out "$out/train-sada" "${train[@]}"
-  step train-no-sada 110 "$py" -m sada_dali.cli.main train --data "$out/corpus" --no-sada --out "$out/train-no-sada" "${train[@]}"
-else
-  skip train-sada
-  skip train-no-sada
-fi
-rm -rf "$stage" "$out/train-sada/checkpoint.pt" "$out/train-no-sada/checkpoint.pt"
-"$py" "$root/benchmarks/summarize_gpu_check.py" "$out" | tee "$out/summary.txt"
+pytest_step() {  # pytest_step NAME SECONDS FILES...: the `gpu` tests of FILES, one line per test
+  local name=$1 limit=$2
+  shift 2
+  step "$name" "$limit" "$py" -m pytest -v -m gpu -p no:cacheprovider --durations=10 \
+    --junitxml="$out/$name.xml" "$@"
+}
+
+make_corpus() {  # shared by tiers 3 and 4: written once per run
+  [ -e "$work/corpus/val" ] && return
+  gpu_step corpus 20 "$py" benchmarks/gpu_check_corpus.py "$work/corpus" "${corpus[@]}" --processes "$(nproc)"
+}
+
+step env 10 "$py" -c "import platform, subprocess, json, torch, cupy, nvidia.dali as dali
+smi = subprocess.run(['nvidia-smi', '--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'],
+                     capture_output=True, text=True).stdout.strip() if torch.cuda.is_available() else None
+print(json.dumps({'gpu': smi, 'python': platform.python_version(), 'torch': torch.__version__,
+                  'cupy': cupy.__version__, 'dali': dali.__version__}))"
+for tier in $tiers; do
+  case $tier in
+    1)
+      pytest_step tier1-tests 65 "${tier1_tests[@]}"
+      gpu_step estimator-bench 35 "$py" benchmarks/estimator.py "${estimator[@]}" --json "$out/estimator.json"
+      ;;
+    2)
+      pytest_step tier2-tests 110 "${tier2_tests[@]}"
+      ;;
+    3)
+      make_corpus
+      gpu_step loader-bench 95 "$py" -m sada_dali.cli.main bench --rows "$rows" --data "$work/corpus" \
+        "${bench[@]}" --json "$out/bench.json"
+      ;;
+    4)
+      make_corpus
+      for mode in sada no-sada; do
+        gpu_step "train-$mode" 60 "$py" -m sada_dali.cli.main train --data "$work/corpus" "--$mode" \
+          --out "$out/train-$mode" "${train[@]}"
+        rm -f "$out/train-$mode/checkpoint.pt"
+      done
+      ;;
+  esac
+done
+summarize
+cat "$out/summary.txt"

@@ -14,6 +14,7 @@ import numpy as np
 
 __all__ = [
     "LOADER_ROWS",
+    "create_trivial_augment_pipeline",
     "measure_sada_dali",
     "measure_trivial_augment",
     "measure_torchvision",
@@ -109,29 +110,14 @@ def measure_sada_dali(
     return _loader_row(row, _time_epochs(run_epoch, repeats), device=device, threads=threads)
 
 
-def measure_trivial_augment(
-    source, *, batch_size: int, image_size: int, repeats: int, threads: int, seed: int = 0
-) -> dict:
-    """Row 2: the same reading, decoding, crop, resize and normalisation with DALI's own
-    ``trivial_augment_wide`` in place of the SADA op (GPU)."""
+def create_trivial_augment_pipeline(reader, *, batch_size: int, image_size: int, threads: int, seed: int = 0):
+    """Row 2's pipeline, defined but not built: ``reader``'s files decoded on the GPU with a
+    random crop, resized, augmented by DALI's ``trivial_augment_wide`` and normalised; outputs
+    ``images`` (GPU 0) and ``labels`` (CPU)."""
     from nvidia.dali import fn, pipeline_def
     from nvidia.dali.auto_aug import trivial_augment
-    from nvidia.dali.plugin.pytorch import DALIGenericIterator
 
-    from ..data._reader import SampleReader
-    from ..data.source import create_listing
-    from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS
     from ..pipelines._stages import decoder_args, normalize, read_samples
-    from ..sampler import ShardSampler
-
-    listing = create_listing(source)
-    reader = SampleReader(
-        listing,
-        ShardSampler(len(listing), batch_size, seed=seed),
-        num_magnitude_bins=DEFAULT_NUM_MAGNITUDE_BINS,
-        num_ops=len(OPS),
-        choices=False,
-    )
 
     @pipeline_def(enable_conditionals=True)
     def pipeline():
@@ -146,13 +132,38 @@ def measure_trivial_augment(
         images = trivial_augment.trivial_augment_wide(images, fill_value=128)
         return normalize(images, mirror=fn.random.coin_flip()), data["label"]
 
-    pipe = pipeline(
+    return pipeline(
         batch_size=batch_size,
         num_threads=threads,
         device_id=0,
         seed=seed,
         py_num_workers=threads,
         py_start_method="spawn",
+    )
+
+
+def measure_trivial_augment(
+    source, *, batch_size: int, image_size: int, repeats: int, threads: int, seed: int = 0
+) -> dict:
+    """Row 2: the same reading, decoding, crop, resize and normalisation with DALI's own
+    ``trivial_augment_wide`` in place of the SADA op (GPU)."""
+    from nvidia.dali.plugin.pytorch import DALIGenericIterator
+
+    from ..data._reader import SampleReader
+    from ..data.source import create_listing
+    from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS
+    from ..sampler import ShardSampler
+
+    listing = create_listing(source)
+    reader = SampleReader(
+        listing,
+        ShardSampler(len(listing), batch_size, seed=seed),
+        num_magnitude_bins=DEFAULT_NUM_MAGNITUDE_BINS,
+        num_ops=len(OPS),
+        choices=False,
+    )
+    pipe = create_trivial_augment_pipeline(
+        reader, batch_size=batch_size, image_size=image_size, threads=threads, seed=seed
     )
     iterator = DALIGenericIterator(pipe, ["images", "labels"], auto_reset=True)
 

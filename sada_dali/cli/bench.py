@@ -111,12 +111,16 @@ def format_table(rows: list[dict], ratios: dict) -> str:
 
 
 def _dali_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    import nvidia.dali
 
-    try:
-        return version("nvidia-dali-cuda120")
-    except PackageNotFoundError:
-        return "unknown"
+    return nvidia.dali.__version__  # whichever build is installed (cuda120, cuda130)
+
+
+def _write_json(path: Path, report: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2))
+    os.replace(tmp, path)
 
 
 def run(args) -> int:
@@ -166,24 +170,6 @@ def run(args) -> int:
         batch_size=args.batch_size, image_size=args.image_size, repeats=args.repeats, seed=args.seed
     )
     results = []
-    for row in selected:
-        if row in (1, 2, 5) and not gpu:
-            results.append(rows_.skipped_row(row, "no GPU"))
-        elif row in (1, 3):
-            results.append(
-                rows_.measure_sada_dali(
-                    row, source, strengths, device="gpu" if row == 1 else "cpu", threads=workers, **common
-                )
-            )
-        elif row == 2:
-            results.append(rows_.measure_trivial_augment(source, threads=workers, **common))
-        elif row == 4:
-            results.append(rows_.measure_torchvision(source, strengths, workers=workers, **common))
-        else:
-            results.append(rows_.measure_estimator_overhead(batch_size=args.batch_size))
-        print(f"row {row} done: {results[-1]['status']}", flush=True)
-    ratios = compute_ratios(results)
-    print(format_table(results, ratios))
     report = {
         "config": {
             "data": source,
@@ -203,12 +189,27 @@ def run(args) -> int:
             "dali": _dali_version(),
         },
         "rows": results,
-        "ratios": ratios,
+        "ratios": {},
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.json.with_name(args.json.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2))
-    os.replace(tmp, args.json)
+    for row in selected:
+        if row in (1, 2, 5) and not gpu:
+            results.append(rows_.skipped_row(row, "no GPU"))
+        elif row in (1, 3):
+            results.append(
+                rows_.measure_sada_dali(
+                    row, source, strengths, device="gpu" if row == 1 else "cpu", threads=workers, **common
+                )
+            )
+        elif row == 2:
+            results.append(rows_.measure_trivial_augment(source, threads=workers, **common))
+        elif row == 4:
+            results.append(rows_.measure_torchvision(source, strengths, workers=workers, **common))
+        else:
+            results.append(rows_.measure_estimator_overhead(batch_size=args.batch_size))
+        print(f"row {row} done: {results[-1]['status']}", flush=True)
+        report["ratios"] = compute_ratios(results)
+        _write_json(args.json, report)  # after every row: a run killed later keeps the rows measured
+    print(format_table(results, report["ratios"]))
     plot = plot_throughput([r for r in results if r["row"] != 5], args.plot or args.json.with_suffix(".png"))
     print(f"wrote {args.json} and {plot}")
     return 0

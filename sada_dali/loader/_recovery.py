@@ -51,7 +51,8 @@ class DecodeProbe:
         )
         self._pipe = None
 
-    def _build(self):
+    def _define(self):
+        """The probe's pipeline, defined but not built (building needs CUDA on "gpu")."""
         from nvidia.dali import fn, pipeline_def, types
 
         from ..pipelines._stages import decoder_args
@@ -71,7 +72,10 @@ class DecodeProbe:
             shape = fn.external_source(name="shape", dtype=types.INT32, ndim=1)
             return fn.decoders.image_slice(encoded, start=start, shape=shape, **args)
 
-        pipe = probe()
+        return probe()
+
+    def _build(self):
+        pipe = self._define()
         pipe.build()
         return pipe
 
