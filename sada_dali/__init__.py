@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from ._utils.lazy import lazy_attributes
 
+# eager (NumPy only): a lazy `augment` would be shadowed by the module once `sada_dali.augment` is imported
+from .augment import augment as augment
+
 __version__ = "0.1.0"
 
 _LAZY = {
@@ -19,9 +22,8 @@ _LAZY = {
     "create_op_space": "sada_dali.ops",
     "SADALoader": "sada_dali.loader",
     "SADAClassificationIterator": "sada_dali.loader",
-    "augment": "sada_dali.augment",
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
+__all__ = sorted([*_LAZY, "augment"]) + ["__version__"]
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
