@@ -34,6 +34,7 @@ from nvidia.dali.auto_aug.core import augmentation, select, signed_bin
 from sada_dali.ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS, OpSpec, create_op_space
 
 from ._compat import conditionals_enabled
+from ._tables import tabulate
 
 __all__ = ["create_augmentation", "create_augmentations", "apply_sada_op"]
 
@@ -202,8 +203,8 @@ def apply_sada_op(
     kwargs = {"fill_value": fill_value, "interp_type": interp_type}
     if any(aug.op is _aa.translate_x.op or aug.op is _aa.translate_y.op for aug in augmentations):
         kwargs["shape"] = images.shape(dtype=types.FLOAT) if shape is None else shape
-    # The sign is combined with the bin before the split, as auto_aug recommends.
+    # The sign is combined with the bin before the split, as auto_aug recommends; the parameter
+    # tables are computed here, once, rather than traced in every branch (pipelines/_tables.py).
     mag_bin = signed_bin(magnitude_bin, random_sign=negate)
-    return select(
-        augmentations, op_idx, images, magnitude_bin=mag_bin, num_magnitude_bins=num_magnitude_bins, **kwargs
-    )
+    ops = tabulate(augmentations, num_magnitude_bins)
+    return select(ops, op_idx, images, magnitude_bin=mag_bin, num_magnitude_bins=num_magnitude_bins, **kwargs)
