@@ -13,14 +13,36 @@ every pixel, is the one the ``Augmentation`` would build.
 from __future__ import annotations
 
 import inspect
+from typing import NamedTuple
 
 import numpy as np
 from nvidia.dali import types
 from nvidia.dali.pipeline import do_not_convert
 
-__all__ = ["parameter_table", "TabledAugmentation", "tabulate"]
+__all__ = ["SignedBin", "signed_bins", "parameter_table", "TabledAugmentation", "tabulate"]
 
 _KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+class SignedBin(NamedTuple):
+    """A batch of magnitude bins with their signs, as ``auto_aug.core.signed_bin`` makes it.
+
+    Attributes
+    ----------
+    bin : DataNode
+        The magnitude bins.
+    signed_magnitude_idx : DataNode
+        ``2 * bin + negate``: the row of a randomly negated op's :func:`parameter_table`.
+    """
+
+    bin: object
+    signed_magnitude_idx: object
+
+
+@do_not_convert
+def signed_bins(magnitude_bin, negate) -> SignedBin:
+    """Combine bins and signs before the conditional split, as ``auto_aug``'s ``signed_bin`` does."""
+    return SignedBin(magnitude_bin, 2 * magnitude_bin + negate)
 
 
 def _magnitudes(augmentation, num_magnitude_bins: int):
@@ -77,11 +99,12 @@ def parameter_table(augmentation, num_magnitude_bins: int):
     return np.array(params)
 
 
+@do_not_convert  # its instances are called untraced: the ops branch on no DataNode
 class TabledAugmentation:
     """An ``auto_aug`` augmentation whose parameters are looked up in a precomputed table.
 
-    Called like the augmentation (``data``, ``magnitude_bin`` from ``signed_bin``, extra
-    keywords its op may take); build it with :func:`tabulate`.
+    Called like the augmentation (``data``, ``magnitude_bin`` from :func:`signed_bins` or
+    ``auto_aug``'s ``signed_bin``, extra keywords its op may take); build it with :func:`tabulate`.
 
     Parameters
     ----------

@@ -29,12 +29,13 @@ from __future__ import annotations
 
 from nvidia.dali import fn, types
 from nvidia.dali.auto_aug import augmentations as _aa
-from nvidia.dali.auto_aug.core import augmentation, select, signed_bin
+from nvidia.dali.auto_aug.core import augmentation, select
+from nvidia.dali.pipeline import do_not_convert
 
 from sada_dali.ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS, OpSpec, create_op_space
 
 from ._compat import conditionals_enabled
-from ._tables import tabulate
+from ._tables import signed_bins, tabulate
 
 __all__ = ["create_augmentation", "create_augmentations", "apply_sada_op"]
 
@@ -68,6 +69,7 @@ def _sharpness(data, kernel):
 _FREE = {"identity": _aa.identity, "auto_contrast": _aa.auto_contrast, "equalize": _equalize}
 
 
+@do_not_convert
 def create_augmentation(spec: OpSpec):
     """One op as a DALI ``auto_aug`` augmentation.
 
@@ -113,6 +115,7 @@ def create_augmentation(spec: OpSpec):
     raise ValueError(f"The `spec.name` must be one of {', '.join(OPS)}, got {name!r}.")
 
 
+@do_not_convert
 def create_augmentations(op_space=None) -> list:
     """All ops of an op space as DALI augmentations, in :data:`sada_dali.ops.OPS` order.
 
@@ -137,6 +140,7 @@ def create_augmentations(op_space=None) -> list:
     return [create_augmentation(spec) for spec in specs]
 
 
+@do_not_convert
 def _check_conditionals(num_ops: int) -> None:
     if num_ops >= 2 and conditionals_enabled() is False:  # a single op needs no conditional split
         raise RuntimeError(
@@ -205,6 +209,6 @@ def apply_sada_op(
         kwargs["shape"] = images.shape(dtype=types.FLOAT) if shape is None else shape
     # The sign is combined with the bin before the split, as auto_aug recommends; the parameter
     # tables are computed here, once, rather than traced in every branch (pipelines/_tables.py).
-    mag_bin = signed_bin(magnitude_bin, random_sign=negate)
+    mag_bin = signed_bins(magnitude_bin, negate)
     ops = tabulate(augmentations, num_magnitude_bins)
     return select(ops, op_idx, images, magnitude_bin=mag_bin, num_magnitude_bins=num_magnitude_bins, **kwargs)
