@@ -21,6 +21,10 @@ solarize                    ``(256, 256 - max)``            threshold
 posterize                   ``(8, 8 - max)``                bits kept (``poster_mask_uint8``)
 ==========================  ==============================  =================================
 
+:func:`apply_sada_op` looks each sample's parameter up in per-bin tables computed once, outside
+DALI's AutoGraph (:mod:`sada_dali.pipelines._tables`), instead of letting every branch map the
+magnitude grid while it is traced; the tables hold exactly what the augmentations would compute.
+
 Every op has a CPU and a GPU implementation in DALI 2.4 (``equalize`` and ``filter``
 included), so no CPU fallback is needed.
 """
@@ -172,7 +176,8 @@ def apply_sada_op(
         ``[0, num_magnitude_bins - 1]`` (:func:`sada_dali.ops.strength_to_bin`) and 0/1 (1
         negates a signed op; :func:`sada_dali._utils.rng.per_sample_choices`).
     augmentations : list
-        From :func:`create_augmentations`.
+        ``auto_aug`` augmentations, from :func:`create_augmentations`; their ops are called
+        without AutoGraph conversion, so they must not branch on a ``DataNode``.
     num_magnitude_bins : int
         Number of magnitude bins, as used by ``strength_to_bin``.
     fill_value : int or None
