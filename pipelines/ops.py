@@ -21,6 +21,10 @@ solarize                    ``(256, 256 - max)``            threshold
 posterize                   ``(8, 8 - max)``                bits kept (``poster_mask_uint8``)
 ==========================  ==============================  =================================
 
+:func:`apply_sada_op` looks each sample's parameter up in per-bin tables computed once, outside
+DALI's AutoGraph (:mod:`sada_dali.pipelines._tables`), instead of letting every branch map the
+magnitude grid while it is traced; the tables hold exactly what the augmentations would compute.
+
 Every op has a CPU and a GPU implementation in DALI 2.4 (``equalize`` and ``filter``
 included), so no CPU fallback is needed.
 """
@@ -29,11 +33,13 @@ from __future__ import annotations
 
 from nvidia.dali import fn, types
 from nvidia.dali.auto_aug import augmentations as _aa
-from nvidia.dali.auto_aug.core import augmentation, select, signed_bin
+from nvidia.dali.auto_aug.core import augmentation, select
+from nvidia.dali.pipeline import do_not_convert
 
 from sada_dali.ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS, OpSpec, create_op_space
 
 from ._compat import conditionals_enabled
+from ._tables import signed_bins, tabulate
 
 __all__ = ["create_augmentation", "create_augmentations", "apply_sada_op"]
 
@@ -67,6 +73,7 @@ def _sharpness(data, kernel):
 _FREE = {"identity": _aa.identity, "auto_contrast": _aa.auto_contrast, "equalize": _equalize}
 
 
+@do_not_convert
 def create_augmentation(spec: OpSpec):
     """One op as a DALI ``auto_aug`` augmentation.
 
@@ -112,6 +119,7 @@ def create_augmentation(spec: OpSpec):
     raise ValueError(f"The `spec.name` must be one of {', '.join(OPS)}, got {name!r}.")
 
 
+@do_not_convert
 def create_augmentations(op_space=None) -> list:
     """All ops of an op space as DALI augmentations, in :data:`sada_dali.ops.OPS` order.
 
@@ -136,6 +144,7 @@ def create_augmentations(op_space=None) -> list:
     return [create_augmentation(spec) for spec in specs]
 
 
+@do_not_convert
 def _check_conditionals(num_ops: int) -> None:
     if num_ops >= 2 and conditionals_enabled() is False:  # a single op needs no conditional split
         raise RuntimeError(
@@ -167,7 +176,8 @@ def apply_sada_op(
         ``[0, num_magnitude_bins - 1]`` (:func:`sada_dali.ops.strength_to_bin`) and 0/1 (1
         negates a signed op; :func:`sada_dali._utils.rng.per_sample_choices`).
     augmentations : list
-        From :func:`create_augmentations`.
+        ``auto_aug`` augmentations, from :func:`create_augmentations`; their ops are called
+        without AutoGraph conversion, so they must not branch on a ``DataNode``.
     num_magnitude_bins : int
         Number of magnitude bins, as used by ``strength_to_bin``.
     fill_value : int or None
@@ -202,8 +212,8 @@ def apply_sada_op(
     kwargs = {"fill_value": fill_value, "interp_type": interp_type}
     if any(aug.op is _aa.translate_x.op or aug.op is _aa.translate_y.op for aug in augmentations):
         kwargs["shape"] = images.shape(dtype=types.FLOAT) if shape is None else shape
-    # The sign is combined with the bin before the split, as auto_aug recommends.
-    mag_bin = signed_bin(magnitude_bin, random_sign=negate)
-    return select(
-        augmentations, op_idx, images, magnitude_bin=mag_bin, num_magnitude_bins=num_magnitude_bins, **kwargs
-    )
+    # The sign is combined with the bin before the split, as auto_aug recommends; the parameter
+    # tables are computed here, once, rather than traced in every branch (pipelines/_tables.py).
+    mag_bin = signed_bins(magnitude_bin, negate)
+    ops = tabulate(augmentations, num_magnitude_bins)
+    return select(ops, op_idx, images, magnitude_bin=mag_bin, num_magnitude_bins=num_magnitude_bins, **kwargs)
