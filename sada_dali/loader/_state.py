@@ -178,10 +178,14 @@ class LoaderState:
         The epoch runner (position, pending strengths, skipped files).
     train : bool
         Whether the loader is a training one.
+    ledger : sada_dali.loader._feed.FeedLedger, optional
+        The feed ledger of an estimator the loader owns (``estimator=True``): its estimator's
+        state, and whether its epoch awaits ``end_epoch()``, are saved and restored with the loader's.
     """
 
-    def __init__(self, sampler, reader, table, runner, *, train: bool):
+    def __init__(self, sampler, reader, table, runner, *, train: bool, ledger=None):
         self.sampler, self.reader, self.table, self.runner, self.train = sampler, reader, table, runner, train
+        self.ledger = ledger
         self._digest = None
 
     @property
@@ -213,7 +217,7 @@ class LoaderState:
         runner = self.runner
         epoch, position = runner.position()
         strengths = self.table.array.copy() if self.train else None
-        if runner.resume is not None:
+        if runner.loaded() is not None:
             strengths = runner.resume["strengths"]
         pending = runner.pending if isinstance(runner.pending, np.ndarray) else None
         return {
@@ -226,6 +230,7 @@ class LoaderState:
             "num_skipped": runner.num_skipped,
             "skipped_files": list(runner.skipped_files),
             "bad_files": [self.listing.files[i] for i in self.reader.listing.bad_indices()],
+            "estimator": None if self.ledger is None else self.ledger.save(),
         }
 
     def load(self, state_dict) -> None:
@@ -234,9 +239,18 @@ class LoaderState:
         checked = check_loader_state(
             state_dict, self.config(), num_batches=len(self.sampler), listing=self.listing
         )
+        saved = state_dict.get("estimator")
+        if (saved is None) != (self.ledger is None):
+            mine = "owns no estimator" if self.ledger is None else "owns one (estimator=True)"
+            raise ValueError(
+                f"The loader `state_dict['estimator']` is {'None' if saved is None else 'a state'} but "
+                f"this loader {mine}; create the loader with the `estimator` setting it was saved with."
+            )
+        if saved is not None:
+            self.ledger.load(saved)  # checked by the estimator before anything changes
         runner = self.runner
         self.sampler.set_epoch(checked["epoch"])
-        runner.resume = checked
+        runner.resume = {**checked, "epoch_changes": self.sampler.epoch_changes}
         if checked["pending_strengths"] is not None:
             runner.pending = checked["pending_strengths"]
         runner.num_skipped, runner.skipped_files = checked["num_skipped"], checked["skipped_files"]
