@@ -189,10 +189,10 @@ def test_feed_tells_a_shape_problem_from_an_order_mismatch(dataset, make_target,
 
 
 def run_epoch(loader, stop=None):
-    for step, (images, target) in enumerate(loader):
+    for step, (images, target) in enumerate(loader, 1):
+        loader.feed(torch.nn.functional.one_hot(target, 4).float() * (1 + images.mean()), target)
         if step == stop:
             return
-        loader.feed(torch.nn.functional.one_hot(target, 4).float() * (1 + images.mean()), target)
 
 
 def test_state_dict_carries_the_owned_estimator_and_load_restores_both(dataset):
@@ -208,6 +208,17 @@ def test_state_dict_carries_the_owned_estimator_and_load_restores_both(dataset):
     run_epoch(resumed, stop=2)
     assert np.array_equal(trained.strengths, resumed.strengths)  # both finished epoch 0 the same way
     assert trained.estimator.epoch == resumed.estimator.epoch == 1
+
+
+def test_the_state_survives_torch_load_with_its_default_weights_only(dataset, tmp_path):
+    loader = SADALoader(dataset, 8, pairs=True, estimator=True, **COMMON)
+    run_epoch(loader, stop=2)
+    torch.save({"epoch": 1, "sada": loader.state_dict()}, tmp_path / "checkpoint.pth.tar")
+    state = torch.load(tmp_path / "checkpoint.pth.tar")["sada"]  # what the peer scripts call
+    resumed = SADALoader(dataset, 8, pairs=True, estimator=True, **COMMON)
+    resumed.load_state_dict(state)
+    assert (resumed.state_dict()["epoch"], resumed.state_dict()["position"]) == (0, 2)
+    assert np.array_equal(resumed.estimator.state_dict()["seen"], loader.estimator.state_dict()["seen"])
 
 
 def test_a_state_without_the_estimator_is_refused_by_a_loader_that_owns_one(dataset):

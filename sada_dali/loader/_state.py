@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._utils.weights_only import to_numpy_state, to_torch_state
 from ..strength import validate_strengths
 
 __all__ = ["LOADER_STATE_FORMAT", "listing_digest", "check_loader_state", "LoaderState"]
@@ -220,22 +221,25 @@ class LoaderState:
         if runner.loaded() is not None:
             strengths = runner.resume["strengths"]
         pending = runner.pending if isinstance(runner.pending, np.ndarray) else None
-        return {
-            "format": LOADER_STATE_FORMAT,
-            "config": self.config(),
-            "epoch": epoch,
-            "position": position,
-            "strengths": strengths,
-            "pending_strengths": None if pending is None else pending.copy(),
-            "num_skipped": runner.num_skipped,
-            "skipped_files": list(runner.skipped_files),
-            "bad_files": [self.listing.files[i] for i in self.reader.listing.bad_indices()],
-            "estimator": None if self.ledger is None else self.ledger.save(),
-        }
+        return to_torch_state(
+            {
+                "format": LOADER_STATE_FORMAT,
+                "config": self.config(),
+                "epoch": epoch,
+                "position": position,
+                "strengths": strengths,
+                "pending_strengths": None if pending is None else pending.copy(),
+                "num_skipped": runner.num_skipped,
+                "skipped_files": list(runner.skipped_files),
+                "bad_files": [self.listing.files[i] for i in self.reader.listing.bad_indices()],
+                "estimator": None if self.ledger is None else self.ledger.save(),
+            }
+        )
 
     def load(self, state_dict) -> None:
         """Check ``state_dict`` and make the next pass read the rest of its epoch (see
         :meth:`SADALoader.load_state_dict`); nothing changes when the check fails."""
+        state_dict = to_numpy_state(state_dict)
         checked = check_loader_state(
             state_dict, self.config(), num_batches=len(self.sampler), listing=self.listing
         )
