@@ -124,7 +124,7 @@ def check_loader_state(state, config: dict, *, num_batches: int, listing) -> dic
         If ``state`` is not a mapping.
     ValueError
         On another format, a missing key, a fingerprint mismatch (the error names the key,
-        e.g. ``seed`` or ``num_shards``) or an out-of-range value.
+        e.g. ``seed`` or ``num_shards``; ``shard_id`` may differ) or an out-of-range value.
     """
     if not isinstance(state, Mapping):
         raise TypeError(
@@ -142,7 +142,9 @@ def check_loader_state(state, config: dict, *, num_batches: int, listing) -> dic
         )
     saved = state["config"] if isinstance(state["config"], Mapping) else {}
     for key, mine in config.items():
-        if saved.get(key) != mine:
+        # every rank is at the same epoch and position with the same strengths, so the state
+        # one rank saved (scripts checkpoint on rank 0 only) resumes every rank of the layout
+        if key != "shard_id" and saved.get(key) != mine:
             raise ValueError(
                 f"The loader `state_dict` was saved with {key}={saved.get(key)!r} but this loader "
                 f"has {key}={mine!r}; create the loader with the saved dataset and settings."

@@ -109,6 +109,9 @@ class SADALoader:
     :meth:`load_state_dict`) is exact to the pixel on the CPU: see the README.
     """
 
+    collate_fn = None
+    """Always None (batches come out of DALI whole); timm's ``PrefetchLoader`` reads it."""
+
     def __init__(
         self,
         source,
