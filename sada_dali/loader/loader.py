@@ -302,15 +302,18 @@ class SADALoader:
         logits : tensor or array
             (B, K) logits of that batch (any DLPack producer; no host sync on the GPU).
         target : tensor, optional
-            The batch's labels as the loop sees them, checked against that batch's (by
-            storage for a view or same-device move, else by value).
+            The batch's (B,) labels as the loop sees them, checked against that batch's (by
+            storage for a view or same-device move, else by value); or (B, K) float soft
+            targets (mixup, cutmix), which carry no labels and are checked by row count only.
 
         Raises
         ------
         RuntimeError
             Without an estimator, or when calls and batches are out of step.
         ValueError
-            When ``logits`` or ``target`` do not belong to the oldest unfed batch.
+            When ``logits`` or ``target`` do not belong to the oldest unfed batch, when the
+            target's shape fits neither form, or when the logits' width is not the estimator's
+            ``num_classes``.
         """
         if self._ledger is None:
             raise RuntimeError(
