@@ -43,7 +43,7 @@ setup(
         "pillow>=9",
     ],
     extras_require={
-        "test": ["pytest>=7", "ruff>=0.6", "nvidia-cuda-nvrtc-cu12>=12.0"]
-    },  # NVRTC for tests/test_kernel_nvrtc.py
+        "test": ["pytest>=7", "ruff>=0.6", "nvidia-cuda-nvrtc-cu12>=12.0", "timm>=1.0"]
+    },  # NVRTC for tests/test_kernel_nvrtc.py; timm's PrefetchLoader for tests/test_peer_loops.py
     entry_points={"console_scripts": ["sada-dali=sada_dali.cli.main:main"]},
 )

@@ -15,6 +15,7 @@ __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "check_device",
+    "check_normalize",
     "resolve_device_id",
     "read_samples",
     "decoder_args",
@@ -93,11 +94,25 @@ def decoder_args(device: str, hw_decoder_load: float) -> dict:
     return {"device": "cpu", "output_type": types.RGB}
 
 
-def normalize(images, *, fp16: bool = False, **kwargs):
+def check_normalize(normalize, fp16) -> bool:
+    """Return ``normalize`` as a bool; raise a ValueError if it asks for uint8 images with ``fp16``."""
+    if not normalize and fp16:
+        raise ValueError(
+            "The `fp16` option applies to normalised images, but `normalize=False` yields uint8 ones; "
+            "drop fp16=True (the wrapper that normalises chooses the float type)."
+        )
+    return bool(normalize)
+
+
+def normalize(images, *, fp16: bool = False, normalize: bool = True, **kwargs):
     """HWC uint8 to CHW float32 (or float16) with ImageNet mean/std, via ``crop_mirror_normalize``.
 
-    ``kwargs`` pass on to the operator (``crop``, ``mirror``...).
+    ``normalize=False`` keeps uint8 values (no mean/std, no float conversion) in the same one
+    pass, for wrappers that normalise themselves. ``kwargs`` pass on to the operator (``crop``,
+    ``mirror``...).
     """
+    if not check_normalize(normalize, fp16):
+        return fn.crop_mirror_normalize(images, dtype=types.UINT8, output_layout="CHW", **kwargs)
     return fn.crop_mirror_normalize(
         images,
         dtype=types.FLOAT16 if fp16 else types.FLOAT,

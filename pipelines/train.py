@@ -13,7 +13,8 @@ from nvidia.dali import fn, pipeline_def, types
 
 from sada_dali.ops import DEFAULT_NUM_MAGNITUDE_BINS
 
-from ._stages import check_device, decoder_args, normalize, read_samples, to_device
+from ._stages import check_device, decoder_args, read_samples, to_device
+from ._stages import normalize as normalize_images
 from .ops import apply_sada_op, create_augmentations
 
 __all__ = ["create_train_pipeline"]
@@ -28,6 +29,7 @@ def create_train_pipeline(
     op_space=None,
     num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS,
     fp16: bool = False,
+    normalize: bool = True,
     hw_decoder_load: float = 0.65,
     fill_value: int = 128,
 ):
@@ -52,6 +54,8 @@ def create_train_pipeline(
         Must equal the reader's, which quantised the strengths.
     fp16 : bool
         Emit float16 images instead of float32.
+    normalize : bool
+        False emits the uint8 images, without mean/std and float conversion.
     hw_decoder_load : float
         Share of the JPEGs given to the A100/H100 hardware decoder (``device="gpu"`` only).
     fill_value : int
@@ -95,5 +99,5 @@ def create_train_pipeline(
         # every image is image_size square here: relative translations read no shape from the GPU
         shape=types.Constant([image_size, image_size, 3], dtype=types.FLOAT),
     )
-    images = normalize(images, fp16=fp16, mirror=data["flip"])
+    images = normalize_images(images, fp16=fp16, normalize=normalize, mirror=data["flip"])
     return images, to_device(data["label"], device), to_device(data["index"], device), data["valid"]

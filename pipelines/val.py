@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from nvidia.dali import fn, pipeline_def
 
-from ._stages import check_device, decoder_args, normalize, read_samples, to_device
+from ._stages import check_device, decoder_args, read_samples, to_device
+from ._stages import normalize as normalize_images
 
 __all__ = ["create_val_pipeline"]
 
@@ -17,6 +18,7 @@ def create_val_pipeline(
     image_size: int = 224,
     resize_size: int | None = None,
     fp16: bool = False,
+    normalize: bool = True,
     hw_decoder_load: float = 0.65,
 ):
     """Build the validation pipeline (no augmentation).
@@ -36,6 +38,8 @@ def create_val_pipeline(
         Shorter side after resizing; default ``round(image_size * 256 / 224)`` (256 for 224).
     fp16 : bool
         Emit float16 images instead of float32.
+    normalize : bool
+        False emits the uint8 images, without mean/std and float conversion.
     hw_decoder_load : float
         Share of the JPEGs given to the hardware decoder (``device="gpu"`` only).
 
@@ -50,5 +54,5 @@ def create_val_pipeline(
     images = fn.decoders.image(data["encoded"], **decoder_args(device, hw_decoder_load))
     shorter = resize_size if resize_size is not None else round(image_size * 256 / 224)
     images = fn.resize(images, resize_shorter=shorter)
-    images = normalize(images, fp16=fp16, crop=(image_size, image_size))
+    images = normalize_images(images, fp16=fp16, normalize=normalize, crop=(image_size, image_size))
     return images, to_device(data["label"], device), to_device(data["index"], device), data["valid"]

@@ -38,6 +38,14 @@ class ShardSampler:
         ``False``: each shard gets ``ceil(N / num_shards)`` samples, padded by wrapping
         around to the permutation's start (so a few samples appear twice across shards), and
         the last batch may be partial.
+    pad : bool
+        With ``drop_last=False`` only. ``False`` does not pad shards: shard ``k`` gets exactly
+        positions ``k, k + num_shards, ...`` below N (every sample once over all shards, as
+        validation needs), so :attr:`shard_size` differs by at most one between shards. Every
+        shard still has ``ceil(ceil(N / num_shards) / batch_size)`` batches, as DALI's
+        ``LastBatchPolicy.PARTIAL`` gives them, so per-batch collectives stay in step: a
+        shorter shard's last batch has fewer rows (none, when its share is a multiple of
+        ``batch_size`` and another shard has one sample more).
 
     Notes
     -----
@@ -56,6 +64,7 @@ class ShardSampler:
         seed: int = 0,
         shuffle: bool = True,
         drop_last: bool = True,
+        pad: bool = True,
     ):
         self.num_samples = check_int(num_samples, "num_samples", 1)
         self.batch_size = check_int(batch_size, "batch_size", 1)
@@ -66,12 +75,19 @@ class ShardSampler:
         self.seed = check_int(seed, "seed", 0)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        self.pad = bool(pad) or self.drop_last
         if drop_last:
             self.shard_size = self.num_samples // self.num_shards
             self.num_batches = self.shard_size // self.batch_size
         else:
-            self.shard_size = math.ceil(self.num_samples / self.num_shards)
-            self.num_batches = math.ceil(self.shard_size / self.batch_size)
+            largest = math.ceil(self.num_samples / self.num_shards)
+            self.num_batches = math.ceil(largest / self.batch_size)
+            self.shard_size = largest if self.pad else len(range(self.shard_id, self.num_samples, num_shards))
+        if not self.pad and self.shard_size == 0:
+            raise ValueError(
+                f"Shard {self.shard_id} of {self.num_shards} would hold no sample of {self.num_samples} "
+                "without padding; use fewer shards than samples."
+            )
         if self.num_batches == 0:
             raise ValueError(
                 f"The `batch_size` {batch_size} is larger than a shard ({self.shard_size} samples of "
@@ -79,10 +95,18 @@ class ShardSampler:
                 "use a smaller batch or `drop_last=False`."
             )
         self.epoch = 0
+        self.epoch_changes = 0
 
     def set_epoch(self, epoch: int) -> None:
-        """Choose the epoch whose order :meth:`indices` returns by default."""
-        self.epoch = check_int(epoch, "epoch", 0)
+        """Choose the epoch whose order :meth:`indices` returns by default (and a loader reads next).
+
+        :attr:`epoch_changes` counts the calls that changed the epoch (a loaded loader state
+        resumes only while it has not moved).
+        """
+        epoch = check_int(epoch, "epoch", 0)
+        if epoch != self.epoch:
+            self.epoch_changes += 1
+        self.epoch = epoch
 
     def permutation(self, epoch: int | None = None) -> np.ndarray:
         """The whole dataset's (N,) int64 order in ``epoch`` (default: the current epoch)."""
@@ -95,6 +119,8 @@ class ShardSampler:
     def indices(self, epoch: int | None = None) -> np.ndarray:
         """This shard's (shard_size,) int64 sample indices in ``epoch``, in reading order."""
         perm = self.permutation(epoch)
+        if not self.pad:
+            return perm[self.shard_id :: self.num_shards]
         total = self.shard_size * self.num_shards
         if total > perm.size:
             perm = np.resize(perm, total)  # wraps around to the start
@@ -106,7 +132,7 @@ class ShardSampler:
 
     def rows_in_batch(self, batch: int) -> int:
         """Rows of batch number ``batch`` that hold real samples (the rest are padding)."""
-        return min(self.batch_size, self.shard_size - batch * self.batch_size)
+        return max(0, min(self.batch_size, self.shard_size - batch * self.batch_size))
 
     def __len__(self) -> int:
         """Batches per epoch."""
@@ -116,5 +142,5 @@ class ShardSampler:
         return (
             f"ShardSampler(num_samples={self.num_samples}, batch_size={self.batch_size}, "
             f"num_shards={self.num_shards}, shard_id={self.shard_id}, seed={self.seed}, "
-            f"shuffle={self.shuffle}, drop_last={self.drop_last})"
+            f"shuffle={self.shuffle}, drop_last={self.drop_last}, pad={self.pad})"
         )

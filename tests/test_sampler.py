@@ -98,3 +98,40 @@ def test_batch_larger_than_shard_is_allowed_without_drop_last():
     sampler = ShardSampler(3, 8, drop_last=False)
     assert (len(sampler), sampler.rows_in_batch(0)) == (1, 3)
     assert torch.tensor(sampler.indices()).sort().values.tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("num_samples,num_shards,batch_size", [(25, 3, 4), (32, 3, 24), (7, 2, 3), (5, 5, 2)])
+def test_unpadded_shards_read_every_sample_once_in_equally_many_batches(num_samples, num_shards, batch_size):
+    shards = [
+        ShardSampler(
+            num_samples,
+            batch_size,
+            num_shards=num_shards,
+            shard_id=k,
+            shuffle=False,
+            drop_last=False,
+            pad=False,
+        )
+        for k in range(num_shards)
+    ]
+    assert sorted(np.concatenate([s.indices() for s in shards]).tolist()) == list(range(num_samples))
+    assert len({len(s) for s in shards}) == 1  # per-batch collectives stay in step
+    for s in shards:
+        rows = [s.rows_in_batch(b) for b in range(len(s))]
+        assert sum(rows) == s.shard_size == len(s.indices())
+
+
+def test_unpadded_shards_end_with_an_empty_batch_where_the_layout_forces_one():
+    rows = [
+        [
+            ShardSampler(25, 4, num_shards=3, shard_id=k, drop_last=False, pad=False).rows_in_batch(b)
+            for b in range(3)
+        ]
+        for k in range(3)
+    ]
+    assert rows == [[4, 4, 1], [4, 4, 0], [4, 4, 0]]
+
+
+def test_unpadded_shards_need_at_least_one_sample_each():
+    with pytest.raises(ValueError, match="Shard 3 of 4 would hold no sample of 3 without padding"):
+        ShardSampler(3, 1, num_shards=4, shard_id=3, drop_last=False, pad=False)

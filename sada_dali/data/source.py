@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -34,6 +35,12 @@ class Listing:
         Class names (ImageFolder: sorted folder names; file list: ``"0" .. str(max label)``).
     root : str
         The folder or file list the listing came from.
+
+    Notes
+    -----
+    It reads like ``torchvision.datasets.ImageFolder`` for code that inspects a loader's
+    ``dataset``: ``len()``, ``classes``, :attr:`class_to_idx`, :attr:`samples` (also as
+    ``imgs``) and :attr:`targets`.
     """
 
     files: tuple[str, ...]
@@ -43,6 +50,26 @@ class Listing:
 
     def __len__(self) -> int:
         return len(self.files)
+
+    @property
+    def class_to_idx(self) -> dict[str, int]:
+        """``{class name: label}``."""
+        return {name: k for k, name in enumerate(self.classes)}
+
+    @cached_property
+    def targets(self) -> list[int]:
+        """The label of each sample, in index order."""
+        return self.labels.tolist()
+
+    @cached_property
+    def samples(self) -> list[tuple[str, int]]:
+        """``(path, label)`` of each sample, in index order."""
+        return list(zip(self.files, self.targets))
+
+    @property
+    def imgs(self) -> list[tuple[str, int]]:
+        """:attr:`samples` (ImageFolder's older name)."""
+        return self.samples
 
 
 def _check_dir(root: str, name: str) -> str:

@@ -38,6 +38,8 @@ class PipelineOptions:
         Strength quantisation (training only).
     fp16 : bool
         float16 images.
+    normalize : bool
+        Mean/std-normalised float images, or (False) the uint8 ones.
     hw_decoder_load : float
         Share of JPEGs for the hardware decoder ("gpu").
     """
@@ -54,6 +56,7 @@ class PipelineOptions:
     num_magnitude_bins: int
     fp16: bool
     hw_decoder_load: float
+    normalize: bool = True
 
 
 def create_loader_pipeline(reader, options: PipelineOptions):
@@ -82,6 +85,7 @@ def create_loader_pipeline(reader, options: PipelineOptions):
         device=o.device,
         image_size=o.image_size,
         fp16=o.fp16,
+        normalize=o.normalize,
         hw_decoder_load=o.hw_decoder_load,
     )
     if o.train:
@@ -137,9 +141,10 @@ def create_loader_estimator(
 ):
     """The estimator a loader feeds: ``estimator`` itself, or a new one for ``estimator=True``.
 
-    A new estimator lives on the loader's GPU (or the CPU for ``device="cpu"``) and, when a
-    ``torch.distributed`` group with several ranks is initialised, is wrapped in a
-    :class:`~sada_dali.distributed.DistributedEstimator` of the loader's batch size.
+    A new estimator takes ``num_classes``-wide logits, lives on the loader's GPU (or the CPU
+    for ``device="cpu"``) and, when a ``torch.distributed`` group with several ranks is
+    initialised, is wrapped in a :class:`~sada_dali.distributed.DistributedEstimator` of the
+    loader's batch size.
 
     Raises
     ------

@@ -56,7 +56,8 @@ class EpochRunner:
     in_epoch : bool
         Whether DALI is inside an epoch.
     resume : dict or None
-        A loaded state (``epoch``, ``position``, ``strengths``) not applied yet.
+        A loaded state (``epoch``, ``position``, ``strengths``, ``epoch_changes``) not applied
+        yet; read it through :meth:`loaded`.
     pending : numpy.ndarray, object with ``.strengths``, or None
         Strengths for the next epoch start.
     recoveries : dict
@@ -96,6 +97,12 @@ class EpochRunner:
         if resume:
             self.table.set_epoch(self.running, start=self.batch * self.sampler.batch_size)
 
+    def loaded(self):
+        """:attr:`resume`, unless the sampler's epoch moved since it was loaded (which discards it)."""
+        if self.resume is not None and self.resume["epoch_changes"] != self.sampler.epoch_changes:
+            self.resume = None
+        return self.resume
+
     def abandon(self) -> None:
         """End the running epoch now; the batches DALI had prepared are dropped."""
         if not self.in_epoch:
@@ -120,7 +127,7 @@ class EpochRunner:
         """Begin the sampler's epoch (at a loaded position) with the strengths due now."""
         self.abandon()
         self.running = self.sampler.epoch
-        resume, self.resume = self.resume, None
+        resume, self.resume = self.loaded(), None
         if resume is None or resume["epoch"] != self.running:
             resume = {"position": 0, "strengths": None}
         self.batch = resume["position"]
@@ -200,7 +207,7 @@ class EpochRunner:
 
     def position(self) -> tuple[int, int]:
         """``(epoch, position)`` a saved state resumes at (see ``SADALoader.state_dict``)."""
-        if self.resume is not None:  # loaded, not read yet
+        if self.loaded() is not None:  # loaded, not read yet
             return self.resume["epoch"], self.resume["position"]
         if self.in_epoch and self.batch < len(self.sampler):
             return self.running, self.batch

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._utils.weights_only import to_numpy_state, to_torch_state
 from ..strength import validate_strengths
 
 __all__ = ["LOADER_STATE_FORMAT", "listing_digest", "check_loader_state", "LoaderState"]
@@ -123,7 +124,7 @@ def check_loader_state(state, config: dict, *, num_batches: int, listing) -> dic
         If ``state`` is not a mapping.
     ValueError
         On another format, a missing key, a fingerprint mismatch (the error names the key,
-        e.g. ``seed`` or ``num_shards``) or an out-of-range value.
+        e.g. ``seed`` or ``num_shards``; ``shard_id`` may differ) or an out-of-range value.
     """
     if not isinstance(state, Mapping):
         raise TypeError(
@@ -141,7 +142,9 @@ def check_loader_state(state, config: dict, *, num_batches: int, listing) -> dic
         )
     saved = state["config"] if isinstance(state["config"], Mapping) else {}
     for key, mine in config.items():
-        if saved.get(key) != mine:
+        # every rank is at the same epoch and position with the same strengths, so the state
+        # one rank saved (scripts checkpoint on rank 0 only) resumes every rank of the layout
+        if key != "shard_id" and saved.get(key) != mine:
             raise ValueError(
                 f"The loader `state_dict` was saved with {key}={saved.get(key)!r} but this loader "
                 f"has {key}={mine!r}; create the loader with the saved dataset and settings."
@@ -178,10 +181,14 @@ class LoaderState:
         The epoch runner (position, pending strengths, skipped files).
     train : bool
         Whether the loader is a training one.
+    ledger : sada_dali.loader._feed.FeedLedger, optional
+        The feed ledger of an estimator the loader owns (``estimator=True``): its estimator's
+        state, and whether its epoch awaits ``end_epoch()``, are saved and restored with the loader's.
     """
 
-    def __init__(self, sampler, reader, table, runner, *, train: bool):
+    def __init__(self, sampler, reader, table, runner, *, train: bool, ledger=None):
         self.sampler, self.reader, self.table, self.runner, self.train = sampler, reader, table, runner, train
+        self.ledger = ledger
         self._digest = None
 
     @property
@@ -213,30 +220,43 @@ class LoaderState:
         runner = self.runner
         epoch, position = runner.position()
         strengths = self.table.array.copy() if self.train else None
-        if runner.resume is not None:
+        if runner.loaded() is not None:
             strengths = runner.resume["strengths"]
         pending = runner.pending if isinstance(runner.pending, np.ndarray) else None
-        return {
-            "format": LOADER_STATE_FORMAT,
-            "config": self.config(),
-            "epoch": epoch,
-            "position": position,
-            "strengths": strengths,
-            "pending_strengths": None if pending is None else pending.copy(),
-            "num_skipped": runner.num_skipped,
-            "skipped_files": list(runner.skipped_files),
-            "bad_files": [self.listing.files[i] for i in self.reader.listing.bad_indices()],
-        }
+        return to_torch_state(
+            {
+                "format": LOADER_STATE_FORMAT,
+                "config": self.config(),
+                "epoch": epoch,
+                "position": position,
+                "strengths": strengths,
+                "pending_strengths": None if pending is None else pending.copy(),
+                "num_skipped": runner.num_skipped,
+                "skipped_files": list(runner.skipped_files),
+                "bad_files": [self.listing.files[i] for i in self.reader.listing.bad_indices()],
+                "estimator": None if self.ledger is None else self.ledger.save(),
+            }
+        )
 
     def load(self, state_dict) -> None:
         """Check ``state_dict`` and make the next pass read the rest of its epoch (see
         :meth:`SADALoader.load_state_dict`); nothing changes when the check fails."""
+        state_dict = to_numpy_state(state_dict)
         checked = check_loader_state(
             state_dict, self.config(), num_batches=len(self.sampler), listing=self.listing
         )
+        saved = state_dict.get("estimator")
+        if (saved is None) != (self.ledger is None):
+            mine = "owns no estimator" if self.ledger is None else "owns one (estimator=True)"
+            raise ValueError(
+                f"The loader `state_dict['estimator']` is {'None' if saved is None else 'a state'} but "
+                f"this loader {mine}; create the loader with the `estimator` setting it was saved with."
+            )
+        if saved is not None:
+            self.ledger.load(saved)  # checked by the estimator before anything changes
         runner = self.runner
         self.sampler.set_epoch(checked["epoch"])
-        runner.resume = checked
+        runner.resume = {**checked, "epoch_changes": self.sampler.epoch_changes}
         if checked["pending_strengths"] is not None:
             runner.pending = checked["pending_strengths"]
         runner.num_skipped, runner.skipped_files = checked["num_skipped"], checked["skipped_files"]

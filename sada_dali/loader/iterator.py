@@ -4,10 +4,15 @@ Scripts written for DALI's iterators (NVIDIA's ResNet-50 example, DeepLearningEx
 ConvNets) change only the line that builds the loader: iterating yields
 ``[{"data": images, "label": labels, "index": indices}]`` with labels of shape (B, 1), and
 ``reset()``, ``size``, ``_size``, ``batch_size``, ``len()``, ``next()``,
-``last_batch_policy`` and ``auto_reset`` behave as DALI documents them.
+``last_batch_policy`` and ``auto_reset`` behave as DALI documents them. The other keywords of
+``DALIClassificationIterator`` these scripts pass are accepted with DALI's meaning where it
+applies (``reader_name``, ``fill_last_batch``, ``dynamic_shape``, ``prepare_first_batch``,
+``size``, ``last_batch_padded=False``), else refused with an error naming the replacement.
 """
 
 from __future__ import annotations
+
+import warnings
 
 from .loader import SADALoader
 
@@ -29,6 +34,32 @@ def _check_policy(last_batch_policy):
     return last_batch_policy
 
 
+def _resolve_policy(last_batch_policy, fill_last_batch, last_batch_padded, reader_name, size):
+    """The ``LastBatchPolicy`` DALI's iterator keywords ask for, or an error naming the replacement."""
+    from nvidia.dali.plugin.base_iterator import LastBatchPolicy
+
+    if reader_name is not None and not isinstance(reader_name, str):
+        raise TypeError(f"The `reader_name` must be a str (a DALI reader's name), got {reader_name!r}.")
+    if reader_name is not None and size not in (None, -1):
+        raise ValueError("The `size` and `reader_name` are mutually exclusive, as in DALI; pass one of them.")
+    if last_batch_padded:
+        raise ValueError(
+            "The `last_batch_padded=True` (a reader that pads by repeating its last sample) has no "
+            "equivalent: FILL pads with the shard's first samples, as DALI does with "
+            "last_batch_padded=False; drop it, or use last_batch_policy=LastBatchPolicy.PARTIAL "
+            "to get only the real rows."
+        )
+    if fill_last_batch is None:
+        return _check_policy(last_batch_policy)
+    warnings.warn(
+        "The `fill_last_batch` is deprecated in DALI; use last_batch_policy=LastBatchPolicy.FILL "
+        "(fill_last_batch=True) or LastBatchPolicy.PARTIAL (False).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return LastBatchPolicy.FILL if fill_last_batch else LastBatchPolicy.PARTIAL
+
+
 class SADAClassificationIterator(SADALoader):
     """A :class:`~sada_dali.SADALoader` that follows DALI's ``DALIClassificationIterator`` protocol.
 
@@ -44,9 +75,27 @@ class SADAClassificationIterator(SADALoader):
     auto_reset : bool or {"yes", "no"}
         Reset by itself at the end of each epoch, so that the next ``for`` loop reads the
         next epoch without calling :meth:`reset`.
+    reader_name : str, optional
+        Accepted and unused: the loader is its own reader, so :attr:`size` and the padding
+        come from the dataset and the shard layout, which is what DALI reads from the named
+        reader. Not with ``size``, as in DALI.
+    fill_last_batch : bool, optional
+        DALI's deprecated alias: True is ``LastBatchPolicy.FILL``, False ``PARTIAL``; it
+        overrides ``last_batch_policy`` (with a ``DeprecationWarning``), as in DALI.
+    last_batch_padded : bool
+        False (DALI's default) only: FILL pads with the shard's first samples. True, padding
+        by repeating the last sample, raises a ``ValueError`` that names ``PARTIAL``.
+    dynamic_shape : any
+        Ignored, as DALI ignores it ("used only for backward compatibility").
+    prepare_first_batch : bool
+        Accepted; the first batch is read when the first epoch starts (at the first
+        ``next()``), after that epoch's strengths are copied, whatever the value.
+    size : int
+        -1 (DALI's default), or this shard's sample count :attr:`size`; any other value raises
+        a ``ValueError``: the size follows from the dataset and the shard layout.
     **kwargs
-        Every other argument of :class:`~sada_dali.SADALoader` except ``drop_last`` and
-        ``pairs`` (use ``last_batch_policy``).
+        Every other argument of :class:`~sada_dali.SADALoader` (``num_classes``,
+        ``normalize``...) except ``drop_last`` and ``pairs`` (use ``last_batch_policy``).
 
     Notes
     -----
@@ -57,7 +106,21 @@ class SADAClassificationIterator(SADALoader):
     more batches, and the next pass reads the next epoch.
     """
 
-    def __init__(self, source, batch_size: int, *, last_batch_policy="FILL", auto_reset=False, **kwargs):
+    def __init__(
+        self,
+        source,
+        batch_size: int,
+        *,
+        last_batch_policy="FILL",
+        auto_reset=False,
+        reader_name: str | None = None,
+        fill_last_batch: bool | None = None,
+        last_batch_padded: bool = False,
+        dynamic_shape=False,
+        prepare_first_batch: bool = True,
+        size: int = -1,
+        **kwargs,
+    ):
         from nvidia.dali.plugin.base_iterator import LastBatchPolicy
 
         for name in ("drop_last", "pairs"):
@@ -66,10 +129,18 @@ class SADAClassificationIterator(SADALoader):
                     f"SADAClassificationIterator takes no `{name}`; use `last_batch_policy` "
                     "(LastBatchPolicy.DROP, FILL or PARTIAL) as with DALI's iterators."
                 )
-        policy = _check_policy(last_batch_policy)
+        policy = _resolve_policy(last_batch_policy, fill_last_batch, last_batch_padded, reader_name, size)
         if auto_reset not in _AUTO_RESET:
             raise ValueError(f"The `auto_reset` must be True, False, 'yes' or 'no', got {auto_reset!r}.")
+        if not isinstance(prepare_first_batch, bool):
+            raise TypeError(f"The `prepare_first_batch` must be a bool, got {prepare_first_batch!r}.")
         super().__init__(source, batch_size, drop_last=policy == LastBatchPolicy.DROP, **kwargs)
+        if size not in (None, -1) and size != self.size:
+            self.close()
+            raise ValueError(
+                f"The `size` {size!r} is not this shard's sample count ({self.size}); the loader takes "
+                "its size from the dataset and the shard layout: drop `size=` (or pass -1)."
+            )
         self.last_batch_policy = policy
         self._fill = policy == LastBatchPolicy.FILL
         self._auto_reset = _AUTO_RESET[auto_reset]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._utils.arrays import as_host_array
+from .._utils.checks import check_int
 from ..data._reader import DEFAULT_MAX_PIXELS, SampleReader
 from ..data.source import create_listing
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
@@ -49,7 +50,11 @@ class SADALoader:
         An estimator the loader drives (:attr:`estimator`): ``True`` creates one on the
         loader's device (a ``DistributedEstimator`` under several ranks). Its strengths are
         read at every epoch start, :meth:`feed` updates it, and an epoch start after feeding
-        calls its ``end_epoch()``.
+        calls its ``end_epoch()``. Its state is part of :meth:`state_dict`.
+    num_classes : int, optional
+        Width K of the logits a created estimator (``estimator=True``) takes: the model's
+        output count. Default ``len(classes)``; a torchvision or timm model keeps its
+        1000-class head unless told otherwise, so pass ``num_classes=1000`` for one.
     pairs : bool
         Yield ``(images, labels)`` for torch-style loops (torchvision, timm); feed the
         estimator with :meth:`feed`.
@@ -58,9 +63,11 @@ class SADALoader:
         world size and rank of the initialised ``torch.distributed`` group, else 1 and 0.
     seed : int
         Seeds the epoch order and the per-sample op, sign, flip and crop window.
-    drop_last : bool
-        Drop the partial last batch (and equalise shards by dropping); False pads shards by
-        wrapping around and yields a partial last batch.
+    drop_last : bool, optional
+        Drop the partial last batch (and equalise shards by dropping). False yields a partial
+        last batch; training shards are then padded by wrapping around (``DistributedSampler``),
+        validation shards are not: every sample once over all shards (docs/loader.md). Default:
+        True for training, False for validation, which never drops a sample.
     num_threads, workers : int, optional
         DALI threads and reader processes (start method "spawn"; 0 reads inline). Default:
         this rank's share of its usable CPUs (:mod:`sada_dali.loader._defaults`).
@@ -73,6 +80,10 @@ class SADALoader:
         Strength quantisation.
     fp16 : bool
         float16 images.
+    normalize : bool
+        False yields the uint8 (B, 3, S, S) images before mean/std normalisation and float
+        conversion, for wrappers that normalise themselves (timm's ``PrefetchLoader``,
+        ``fast_collate``-style loops).
     file_root : str, optional
         Root of the paths of a file list.
     device_id : int, optional
@@ -98,6 +109,9 @@ class SADALoader:
     :meth:`load_state_dict`) is exact to the pixel on the CPU: see the README.
     """
 
+    collate_fn = None
+    """Always None (batches come out of DALI whole); timm's ``PrefetchLoader`` reads it."""
+
     def __init__(
         self,
         source,
@@ -108,17 +122,19 @@ class SADALoader:
         image_size: int = 224,
         strengths=None,
         estimator=None,
+        num_classes: int | None = None,
         pairs: bool = False,
         num_shards: int | None = None,
         shard_id: int | None = None,
         seed: int = 0,
-        drop_last: bool = True,
+        drop_last: bool | None = None,
         num_threads: int | None = None,
         workers: int | None = None,
         on_error: str = "raise",
         op_space=None,
         num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS,
         fp16: bool = False,
+        normalize: bool = True,
         file_root=None,
         device_id: int | None = None,
         hw_decoder_load: float = 0.65,
@@ -128,10 +144,11 @@ class SADALoader:
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ):
         from ..distributed import resolve_shards
-        from ..pipelines._stages import check_device, resolve_device_id
+        from ..pipelines._stages import check_device, check_normalize, resolve_device_id
 
         num_shards, shard_id = resolve_shards(num_shards, shard_id)
         self.device = check_device(device)
+        normalize = check_normalize(normalize, fp16)
         self.train, self.pairs = bool(train), bool(pairs)
         self.listing = create_listing(source, file_root=file_root)
         self.sampler = ShardSampler(
@@ -141,7 +158,8 @@ class SADALoader:
             shard_id=shard_id,
             seed=seed,
             shuffle=self.train,
-            drop_last=drop_last,
+            drop_last=self.train if drop_last is None else drop_last,
+            pad=self.train,
         )
         if estimator not in (None, False) and not self.train:
             raise ValueError(
@@ -175,20 +193,25 @@ class SADALoader:
             op_space=op_space,
             num_magnitude_bins=num_magnitude_bins,
             fp16=fp16,
+            normalize=normalize,
             hw_decoder_load=hw_decoder_load,
         )
-        self._runner = create_loader_runner(self._reader, self, options)
-        self._state = LoaderState(self.sampler, self._reader, self._table, self._runner, train=self.train)
+        num_classes = len(self.classes) if num_classes is None else check_int(num_classes, "num_classes", 1)
         self.estimator = create_loader_estimator(
             estimator,
             num_samples=self.num_samples,
-            num_classes=len(self.classes),
+            num_classes=num_classes,
             device=self.device,
             device_id=device_id,
             seed=self.sampler.seed,
             batch_size=self.sampler.batch_size,
         )
         self._ledger = None if self.estimator is None else FeedLedger(self.estimator)
+        self._runner = create_loader_runner(self._reader, self, options)
+        owned = self._ledger if self.estimator not in (None, estimator) else None  # created here
+        self._state = LoaderState(
+            self.sampler, self._reader, self._table, self._runner, train=self.train, ledger=owned
+        )
         if strengths is not None:
             self.set_strengths(strengths)
         elif self.estimator is not None:
@@ -203,6 +226,18 @@ class SADALoader:
     def classes(self) -> tuple[str, ...]:
         """Class names; label ``k`` is ``classes[k]``."""
         return self.listing.classes
+
+    @property
+    def dataset(self):
+        """The dataset as torch code reads it: ``len()``, ``classes``, ``class_to_idx``, ``samples``
+        (``(path, label)`` pairs) and ``targets``, as ``torchvision.datasets.ImageFolder`` has them."""
+        return self.listing
+
+    @property
+    def batch_sampler(self) -> ShardSampler:
+        """:attr:`sampler` again (it makes the batches): ``set_epoch`` on either is :meth:`set_epoch`,
+        so timm's ``_set_loader_epoch`` and ``DistributedSampler``-style loops work unchanged."""
+        return self.sampler
 
     @property
     def epoch(self) -> int:
@@ -228,12 +263,9 @@ class SADALoader:
         """Read ``epoch`` next (order, SADA choices); call before iterating, like ``DistributedSampler``.
 
         After :meth:`load_state_dict`, setting the saved epoch keeps the saved position;
-        another epoch discards it.
+        another epoch discards it. ``loader.sampler.set_epoch(epoch)`` does the same.
         """
         self.sampler.set_epoch(epoch)
-        resume = self._runner.resume
-        if resume is not None and resume["epoch"] != self.sampler.epoch:
-            self._runner.resume = None
 
     def set_strengths(self, strengths) -> None:
         """Use ``strengths`` from the next epoch on.
@@ -270,15 +302,18 @@ class SADALoader:
         logits : tensor or array
             (B, K) logits of that batch (any DLPack producer; no host sync on the GPU).
         target : tensor, optional
-            The batch's labels as the loop sees them, checked against that batch's (by
-            storage for a view or same-device move, else by value).
+            The batch's (B,) labels as the loop sees them, checked against that batch's (by
+            storage for a view or same-device move, else by value); or (B, K) float soft
+            targets (mixup, cutmix), which carry no labels and are checked by row count only.
 
         Raises
         ------
         RuntimeError
             Without an estimator, or when calls and batches are out of step.
         ValueError
-            When ``logits`` or ``target`` do not belong to the oldest unfed batch.
+            When ``logits`` or ``target`` do not belong to the oldest unfed batch, when the
+            target's shape fits neither form, or when the logits' width is not the estimator's
+            ``num_classes``.
         """
         if self._ledger is None:
             raise RuntimeError(
@@ -301,8 +336,10 @@ class SADALoader:
             ``epoch``, ``position``, ``strengths`` (the (N,) float32 strengths of the epoch in
             progress; None for validation), ``pending_strengths`` (an array given to
             :meth:`set_strengths` for the next epoch, else None), ``num_skipped``,
-            ``skipped_files`` and ``bad_files`` (the files the decoder rejected, which a loaded
-            loader never reads). Plain Python values and NumPy arrays (``torch.save`` and pickle work).
+            ``skipped_files``, ``bad_files`` (the files the decoder rejected, which a loaded
+            loader never reads) and ``estimator`` (with ``estimator=True``: the owned estimator's
+            ``state_dict`` and whether its ``end_epoch()`` is due; else None). Plain Python values
+            and NumPy arrays (``torch.save`` and pickle work).
         """
         return self._state.save()
 
@@ -311,14 +348,15 @@ class SADALoader:
 
         The resumed epoch reads the same remaining sample indices, with the same ops, magnitude
         bins, signs, flips and strengths as the interrupted run; later epochs follow as usual
-        (attach the estimator again with :meth:`set_strengths` after loading its own state).
+        (with ``estimator=True`` the owned estimator is restored too; an estimator passed in
+        is not: load its own state and attach it again with :meth:`set_strengths`).
 
         Parameters
         ----------
         state_dict : dict
             From a loader over the same dataset with the same seed, shard layout, batch size,
-            ``drop_last``, ``train``, op space size and ``num_magnitude_bins``; workers,
-            threads and device may differ.
+            ``drop_last``, ``train``, op space size, ``num_magnitude_bins`` and ``estimator``
+            setting (``estimator=True`` or not); workers, threads and device may differ.
 
         Raises
         ------
