@@ -10,6 +10,8 @@ and the epoch's strengths, and a new loader restarts that epoch's order at the s
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .._utils.arrays import as_host_array
@@ -23,6 +25,12 @@ from ._feed import FeedLedger
 from ._state import LoaderState
 
 __all__ = ["SADALoader"]
+
+
+def _close_all(closers: list) -> None:
+    """Run a loader's ``close`` callables, newest first (the finalizer of a loader never closed)."""
+    while closers:
+        closers.pop()()
 
 
 class SADALoader:
@@ -98,6 +106,13 @@ class SADALoader:
     :meth:`load_state_dict`) is exact to the pixel on the CPU: see the README.
     """
 
+    def __new__(cls, *args, **kwargs):
+        # torch's first import keeps the frames that imported it alive for good; importing it
+        # here, where no frame holds the new loader, lets a dropped loader be collected at once
+        import torch  # noqa: F401
+
+        return super().__new__(cls)
+
     def __init__(
         self,
         source,
@@ -149,7 +164,11 @@ class SADALoader:
                 "this one was built with train=False."
             )
         op_space = create_op_space() if op_space is None else tuple(op_space)
+        # what close() frees, also when the loader is dropped without it: the finalizer holds no loader
+        self._closers: list = []
+        self._finalizer = weakref.finalize(self, _close_all, self._closers)
         self._table = StrengthTable(self.num_samples)  # validation uses only its epoch/start/stop slots
+        self._closers.append(self._table.close)
         device_id = resolve_device_id(self.device, device_id)
         self._reader = SampleReader(
             self.listing,
@@ -163,6 +182,7 @@ class SADALoader:
             random_aspect_ratio=random_aspect_ratio,
             max_pixels=max_pixels,
         )
+        self._closers.append(self._reader.close)
         options = PipelineOptions(
             train=self.train,
             device=self.device,
@@ -178,6 +198,7 @@ class SADALoader:
             hw_decoder_load=hw_decoder_load,
         )
         self._runner = create_loader_runner(self._reader, self, options)
+        self._closers.append(self._runner.close)
         self._state = LoaderState(self.sampler, self._reader, self._table, self._runner, train=self.train)
         self.estimator = create_loader_estimator(
             estimator,
@@ -380,10 +401,12 @@ class SADALoader:
         return self._reader.choices_of(indices, epoch)
 
     def close(self) -> None:
-        """Stop DALI's workers and free the shared strength table and listing."""
-        self._runner.close()
-        self._reader.close()
-        self._table.close()
+        """Stop DALI's workers and free the shared strength table and listing.
+
+        A loader dropped without ``close()`` does the same when it is collected (a
+        ``weakref.finalize``), and at interpreter exit; calling it again does nothing.
+        """
+        self._finalizer()
 
     def __repr__(self) -> str:
         return (
