@@ -241,7 +241,10 @@ class SampleReader:
 
     def sample(self, index: int) -> tuple[np.ndarray, bool, tuple[int, int] | None]:
         """:meth:`read`, except that a file flagged bad in the shared listing (the decoder
-        rejected it) is not read again: it follows ``on_error`` at once."""
+        rejected it) is not read again: it follows ``on_error`` at once; an excluded file is
+        skipped unread."""
+        if self.listing.is_excluded(index):  # SADALoader(exclude=...): skipped unread, whatever on_error
+            return placeholder_jpeg(), False, _PLACEHOLDER_SIZE
         if self.listing.is_bad(index):
             return self._reject(index, "the image decoder rejected it")
         return self.read(index)

@@ -16,6 +16,7 @@ import numpy as np
 
 from .._utils.arrays import as_host_array
 from ..data._reader import DEFAULT_MAX_PIXELS, SampleReader
+from ..data.doctor import excluded_indices
 from ..data.source import create_listing
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
 from ..sampler import ShardSampler
@@ -141,6 +142,7 @@ class SADALoader:
         random_area=(0.08, 1.0),
         random_aspect_ratio=(3 / 4, 4 / 3),
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        exclude=None,
     ):
         from ..distributed import resolve_shards
         from ..pipelines._stages import check_device, resolve_device_id
@@ -183,6 +185,8 @@ class SADALoader:
             max_pixels=max_pixels,
         )
         self._closers.append(self._reader.close)
+        if exclude is not None:
+            self._reader.listing.mark_excluded(excluded_indices(exclude, self.listing))
         options = PipelineOptions(
             train=self.train,
             device=self.device,
