@@ -1,17 +1,47 @@
-"""Atomic checkpoint files: a crash while saving never leaves a truncated checkpoint behind.
+"""Checkpoint files that are atomic and checked: a crash never leaves a partial one, damage never loads.
 
-:func:`save_checkpoint` serialises into a temporary file in the target's folder, flushes and
-``fsync``s it, then ``os.replace``s it over the target (atomic on POSIX and Windows) and
+:func:`save_checkpoint` serialises with ``torch.save`` into a temporary file in the target's
+folder, behind a 64-byte header that records the payload's length and SHA-256; it flushes and
+``fsync``s the file, ``os.replace``s it over the target (atomic on POSIX and Windows) and
 ``fsync``s the folder so that the rename itself survives a power cut. Until the replace, the
-previous checkpoint stays untouched; after it, the new one is complete.
+previous checkpoint stays untouched. :func:`load_checkpoint` checks the length and the checksum
+before unpickling, so a truncated or bit-flipped file raises instead of loading wrong tensors.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
+import struct
 import uuid
+import warnings
 
-__all__ = ["save_checkpoint", "load_checkpoint"]
+__all__ = ["save_checkpoint", "load_checkpoint", "UnverifiedCheckpointWarning", "CHECKPOINT_MAGIC"]
+
+CHECKPOINT_MAGIC = b"SADACKPT"
+_VERSION = 1
+_HEADER = struct.Struct("<8sI4xQ32s8x")  # 64 bytes: magic, format version, payload bytes, its SHA-256
+
+
+class UnverifiedCheckpointWarning(UserWarning):
+    """A checkpoint without a checksum (written by ``torch.save`` or an older sada-dali) was loaded."""
+
+
+class _HashingWriter:
+    """The file object ``torch.save`` writes to: counts and hashes the payload as it goes."""
+
+    def __init__(self, handle):
+        self.handle, self.digest, self.size = handle, hashlib.sha256(), 0
+
+    def write(self, data) -> int:
+        written = self.handle.write(data)
+        self.digest.update(data)
+        self.size += memoryview(data).nbytes
+        return written
+
+    def flush(self) -> None:
+        self.handle.flush()
 
 
 def _fsync_dir(directory: str) -> None:
@@ -27,23 +57,36 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
+def _os_error(exc: BaseException) -> OSError | None:
+    """The OSError behind ``exc`` (torch wraps a failed write in a RuntimeError), or None."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def save_checkpoint(obj, path) -> None:
-    """Write ``obj`` to ``path`` with ``torch.save``, atomically.
+    """Write ``obj`` to ``path`` with ``torch.save``, atomically and with a checksum.
 
     Parameters
     ----------
     obj : object
         Anything ``torch.save`` takes: a dict of tensors, NumPy arrays, ``state_dict()`` s...
     path : str or os.PathLike
-        Target file; its folder must exist.
+        Target file; its folder must exist. Read it back with :func:`load_checkpoint` (plain
+        ``torch.load`` does not skip the checksum header).
 
     Raises
     ------
     FileNotFoundError
         If the folder of ``path`` does not exist.
+    OSError
+        If writing fails (a full disk, a quota, an I/O error): the message names ``path`` and
+        the OS's reason, e.g. "No space left on device".
     Exception
-        Whatever the serialiser raises; ``path`` then keeps its previous content and the
-        temporary file is removed. A process killed mid-write may leave a hidden
+        Whatever else the serialiser raises. In every case ``path`` keeps its previous content
+        and the temporary file is removed. A process killed mid-write may leave a hidden
         ``.<name>.<random>.tmp`` file next to ``path``, never a partial ``path``.
     """
     import torch
@@ -58,21 +101,81 @@ def save_checkpoint(obj, path) -> None:
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(tmp, "xb") as handle:  # the umask applies, unlike tempfile's 0600
-            torch.save(obj, handle)
+            handle.write(bytes(_HEADER.size))
+            writer = _HashingWriter(handle)
+            torch.save(obj, writer)
+            handle.seek(0)
+            handle.write(_HEADER.pack(CHECKPOINT_MAGIC, _VERSION, writer.size, writer.digest.digest()))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
-        raise
+        failure = _os_error(exc)
+        if failure is None:
+            raise
+        raise OSError(
+            failure.errno,
+            f"Saving the checkpoint {path!r} failed: {failure.strerror or failure}. The previous "
+            "checkpoint (if any) is unchanged and the temporary file was removed; free some space "
+            "or save to another folder.",
+        ) from exc
     _fsync_dir(directory)
 
 
+def _payload(path: str, handle) -> bytes:
+    """The serialised payload of an open checkpoint, checked against its header when it has one."""
+    head = handle.read(_HEADER.size)
+    size = len(head)
+    if not head.startswith(CHECKPOINT_MAGIC):
+        if size == 0:
+            raise ValueError(
+                f"The checkpoint {path!r} (0 bytes) is empty; resume from an earlier checkpoint."
+            )
+        warnings.warn(
+            f"The checkpoint {path!r} has no checksum (written by torch.save or before sada-dali "
+            "recorded one) and is loaded unverified; save it again with save_checkpoint() to add one.",
+            UnverifiedCheckpointWarning,
+            stacklevel=3,
+        )
+        return head + handle.read()
+    payload = handle.read()
+    size += len(payload)
+    if len(head) < _HEADER.size:
+        raise ValueError(
+            f"The checkpoint {path!r} ({size} bytes) is truncated: it ends inside its "
+            f"{_HEADER.size}-byte header; resume from an earlier checkpoint."
+        )
+    _, version, expected, digest = _HEADER.unpack(head)
+    if version > _VERSION:
+        raise ValueError(
+            f"The checkpoint {path!r} ({size} bytes) has format {version}, newer than this sada-dali "
+            f"reads ({_VERSION}); upgrade sada-dali to load it."
+        )
+    if len(payload) < expected:
+        raise ValueError(
+            f"The checkpoint {path!r} ({size} bytes) is truncated: it holds {len(payload)} of the "
+            f"{expected} payload bytes it was saved with; resume from an earlier checkpoint."
+        )
+    if len(payload) > expected:
+        raise ValueError(
+            f"The checkpoint {path!r} ({size} bytes) is corrupt: {len(payload) - expected} bytes follow "
+            f"the {expected}-byte payload it was saved with; resume from an earlier checkpoint."
+        )
+    if hashlib.sha256(payload).digest() != digest:
+        raise ValueError(
+            f"The checkpoint {path!r} ({size} bytes) is corrupt: its SHA-256 checksum does not match "
+            "the one saved with it (its bytes changed after saving: a bad disk, copy or transfer); "
+            "resume from an earlier checkpoint."
+        )
+    return payload
+
+
 def load_checkpoint(path, *, map_location=None, weights_only: bool = False):
-    """Read a checkpoint written by :func:`save_checkpoint` (or ``torch.save``).
+    """Read a checkpoint written by :func:`save_checkpoint` (or ``torch.save``), checked first.
 
     Parameters
     ----------
@@ -93,8 +196,17 @@ def load_checkpoint(path, *, map_location=None, weights_only: bool = False):
     ------
     FileNotFoundError
         If ``path`` does not exist (the error names it).
+    OSError
+        If the file cannot be read (the error names it and the OS's reason).
     ValueError
-        If the file is truncated or corrupt (the error names it and the cause).
+        If the file is empty, truncated, fails its checksum or cannot be unpickled: the error
+        names it, its size and what is wrong.
+
+    Warns
+    -----
+    UnverifiedCheckpointWarning
+        For a file without a checksum (``torch.save``, or ``save_checkpoint`` before it recorded
+        one): it loads as before, unverified.
     """
     import torch
 
@@ -104,10 +216,15 @@ def load_checkpoint(path, *, map_location=None, weights_only: bool = False):
             f"The checkpoint {path!r} does not exist; pass the path of a file written by save_checkpoint()."
         )
     try:
-        return torch.load(path, map_location=map_location, weights_only=weights_only)
+        with open(path, "rb") as handle:
+            payload = _payload(path, handle)
+    except OSError as exc:
+        raise OSError(exc.errno, f"Reading the checkpoint {path!r} failed: {exc.strerror or exc}.") from exc
+    try:
+        return torch.load(io.BytesIO(payload), map_location=map_location, weights_only=weights_only)
     except Exception as exc:
-        if (isinstance(exc, OSError) and exc.errno is not None) or "Weights only load failed" in str(exc):
-            raise  # a read error (permissions, I/O) or a weights_only refusal, not a bad file
+        if "Weights only load failed" in str(exc):
+            raise  # a weights_only refusal, not a bad file
         raise ValueError(
             f"The checkpoint {path!r} ({os.path.getsize(path)} bytes) is truncated or corrupt "
             f"({type(exc).__name__}: {str(exc).strip()}); resume from an earlier checkpoint."

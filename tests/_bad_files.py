@@ -9,7 +9,7 @@ import numpy as np
 from _images import make_image
 from PIL import Image
 
-__all__ = ["BAD_CONTENT", "DECODER_REJECTS", "write_bad_file", "write_png16"]
+__all__ = ["BAD_CONTENT", "DECODER_REJECTS", "SCAN_DAMAGE", "write_bad_file", "write_png16"]
 
 
 def _encoded(fmt: str, height: int = 160, width: int = 160, **kwargs) -> bytes:
@@ -38,6 +38,27 @@ def tables_corrupt() -> bytes:
     return _flipped(data, end, end + 250)
 
 
+def _scan(data: bytes) -> tuple[int, int]:
+    """``(start, stop)`` of a baseline JPEG's entropy-coded scan (after SOS, before EOI)."""
+    sos = data.find(b"\xff\xda")
+    return sos + 2 + int.from_bytes(data[sos + 2 : sos + 4], "big"), len(data) - 2
+
+
+def scan_flipped() -> bytes:
+    """200 bytes in the middle of a JPEG's entropy-coded scan flipped (PIL rejects it)."""
+    data = _encoded("JPEG", quality=90)
+    start, stop = _scan(data)
+    middle = (start + stop) // 2
+    return _flipped(data, middle, middle + 200)
+
+
+def scan_truncated() -> bytes:
+    """A JPEG cut in the middle of its scan, with an EOI appended: it decodes, libjpeg only warns."""
+    data = _encoded("JPEG", quality=90)
+    start, stop = _scan(data)
+    return data[: (start + stop) // 2] + b"\xff\xd9"
+
+
 def truncated_png() -> bytes:
     """The first half of a PNG with its IEND chunk appended (passes the reader's framing check)."""
     data = _encoded("PNG", 64, 64)
@@ -60,8 +81,11 @@ BAD_CONTENT = {
     "truncated_png": truncated_png,
     "tables_corrupt": tables_corrupt,
     "bomb_header": bomb_header,
+    "scan_flipped": scan_flipped,
+    "scan_truncated": scan_truncated,
 }
 DECODER_REJECTS = ("truncated_png", "tables_corrupt")  # pass every reader check, fail in DALI's decoder
+SCAN_DAMAGE = ("scan_flipped", "scan_truncated")  # DALI's decoder only warns: the doctor finds them
 
 
 def write_bad_file(path, kind: str) -> str:

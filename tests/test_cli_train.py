@@ -5,6 +5,7 @@ import pytest
 import torch
 from _images import write_image_folder
 
+from sada_dali.checkpoint import load_checkpoint
 from sada_dali.cli.main import main
 from sada_dali.cli.models import SmallCNN, create_model
 
@@ -49,7 +50,7 @@ def _train(data, out, *extra):
 def test_train_smoke_run_checkpoints_and_resume_restores_epoch_and_estimator(data, tmp_path, capsys):
     out = tmp_path / "run"
     assert _train(data, out, "--epochs", "1") == 0
-    first = torch.load(out / "checkpoint.pt", weights_only=False)
+    first = load_checkpoint(out / "checkpoint.pt")
     assert first["epoch"] == 1 and first["arch"] == "small_cnn" and first["sada"] is True
     assert first["estimator"]["epoch"] == 1
     assert int(np.asarray(first["estimator"]["seen"]).sum()) == STEPS * BATCH
@@ -58,7 +59,7 @@ def test_train_smoke_run_checkpoints_and_resume_restores_epoch_and_estimator(dat
 
     assert _train(data, out, "--epochs", "2", "--resume", str(out / "checkpoint.pt")) == 0
     assert "resumed from" in capsys.readouterr().out
-    second = torch.load(out / "checkpoint.pt", weights_only=False)
+    second = load_checkpoint(out / "checkpoint.pt")
     assert second["epoch"] == 2
     assert second["estimator"]["epoch"] == 2
     assert int(np.asarray(second["estimator"]["seen"]).sum()) == 2 * STEPS * BATCH
@@ -70,7 +71,7 @@ def test_train_smoke_run_checkpoints_and_resume_restores_epoch_and_estimator(dat
 def test_train_without_sada_uses_the_uniform_baseline_and_no_estimator(data, tmp_path):
     out = tmp_path / "baseline"
     assert _train(data, out, "--epochs", "1", "--no-sada") == 0
-    ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
+    ckpt = load_checkpoint(out / "checkpoint.pt")
     assert ckpt["sada"] is False and ckpt["estimator"] is None
     assert 0.2 < ckpt["history"][0]["strength"]["mean"] < 0.8
 
@@ -105,7 +106,7 @@ def test_train_rejects_bad_input_with_a_clear_message(data, argv, message, capsy
 def test_train_rejects_a_corrupt_resume_checkpoint(data, tmp_path, capsys):
     broken = tmp_path / "checkpoint.pt"
     broken.write_bytes(b"not a checkpoint")
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit), pytest.warns(UserWarning, match="loaded unverified"):
         _train(data, tmp_path / "out", "--epochs", "1", "--resume", str(broken))
     err = capsys.readouterr().err
     assert "The `--resume` file cannot be read" in err and "is truncated or corrupt" in err
@@ -183,7 +184,7 @@ def test_train_under_two_gloo_ranks_shares_one_estimator_over_both_shards(data, 
         port = sock.getsockname()[1]
     out = tmp_path / "ddp"
     mp.spawn(_ddp_rank, args=(2, port, str(data), str(out)), nprocs=2)
-    ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
+    ckpt = load_checkpoint(out / "checkpoint.pt")
     seen = np.asarray(ckpt["estimator"]["seen"])
     # 12 training images in 2 shards of 6: one full batch of 4 per rank (drop_last). Rank 0's
     # estimator saw both ranks' batches, 8 distinct samples, where one rank reads only 4.

@@ -1,5 +1,6 @@
 """Faults without data loss: dead data workers, corrupt files mid-epoch, crashes while checkpointing."""
 
+import errno
 import os
 import re
 import select
@@ -14,7 +15,8 @@ import pytest
 import torch
 from _images import truncate_file, write_image_folder
 
-from sada_dali.checkpoint import load_checkpoint, save_checkpoint
+import sada_dali.checkpoint as checkpoint_module
+from sada_dali.checkpoint import UnverifiedCheckpointWarning, load_checkpoint, save_checkpoint
 from sada_dali.estimator import SADAEstimator
 from sada_dali.loader import SADALoader
 
@@ -218,29 +220,89 @@ def test_writer_killed_mid_write_never_leaves_a_truncated_checkpoint(tmp_path):
     assert path.read_bytes() == before and load_checkpoint(path) == {"step": 1}
     leftovers = [p for p in tmp_path.iterdir() if p.name != "ck.pt"]
     assert len(leftovers) == 1 and leftovers[0].name.startswith(".ck.pt.")
-    assert leftovers[0].read_bytes() == b"PK-partial-bytes"  # the partial write went to the temporary file
+    assert (
+        leftovers[0].read_bytes()[64:] == b"PK-partial-bytes"
+    )  # the partial write went to the temporary file
+
+
+def saved_checkpoint(path):
+    save_checkpoint({"weights": torch.arange(256.0), "step": 7}, path)
+    return path.read_bytes()
+
+
+def flip_middle(data, count=64):
+    middle = len(data) // 2
+    return data[:middle] + bytes(b ^ 0xFF for b in data[middle : middle + count]) + data[middle + count :]
 
 
 @pytest.mark.parametrize(
-    "content,match",
+    "damage,match",
     [
         (None, "does not exist"),
-        (b"", r"\(0 bytes\) is truncated or corrupt \(EOFError"),
-        ("half", r"is truncated or corrupt \(RuntimeError: PytorchStreamReader"),
-        (b"<html>proxy error</html>", "is truncated or corrupt"),
+        (lambda data: b"", r"\(0 bytes\) is empty"),
+        (lambda data: data[: len(data) // 2], r"bytes\) is truncated: it holds \d+ of the \d+ payload bytes"),
+        (lambda data: data[:-1], r"bytes\) is truncated: it holds \d+ of the \d+ payload bytes"),
+        (lambda data: data[:40], r"\(40 bytes\) is truncated: it ends inside its 64-byte header"),
+        (flip_middle, r"bytes\) is corrupt: its SHA-256 checksum does not match"),
+        (lambda data: data + b"\0", r"is corrupt: 1 bytes follow the \d+-byte payload"),
+        (lambda data: data[:8] + b"\x09" + data[9:], "has format 9, newer than this sada-dali reads"),
     ],
+    ids=["missing", "empty", "half", "last_byte_missing", "inside_header", "bit_flips", "extra", "newer"],
 )
-def test_load_checkpoint_names_a_missing_truncated_or_corrupt_file(tmp_path, content, match):
+def test_load_checkpoint_names_a_missing_truncated_or_corrupt_file(tmp_path, damage, match):
     path = tmp_path / "ck.pt"
-    if content == "half":
-        save_checkpoint({"weights": torch.arange(100.0)}, path)
-        content = path.read_bytes()[: path.stat().st_size // 2]
-    if content is not None:
-        path.write_bytes(content)
-    error = FileNotFoundError if content is None else ValueError
+    if damage is not None:
+        path.write_bytes(damage(saved_checkpoint(path)))
+    error = FileNotFoundError if damage is None else ValueError
     with pytest.raises(error, match=match) as info:
         load_checkpoint(path)
     assert str(path) in str(info.value)
+    if damage is not None:
+        assert f"({path.stat().st_size} bytes)" in str(info.value)
+
+
+def test_checkpoint_written_by_torch_save_loads_unverified(tmp_path):
+    path = tmp_path / "old.pt"
+    torch.save({"weights": torch.arange(5.0)}, path)  # what save_checkpoint wrote before checksums
+    with pytest.warns(UnverifiedCheckpointWarning, match="has no checksum .* loaded unverified"):
+        loaded = load_checkpoint(path)
+    assert torch.equal(loaded["weights"], torch.arange(5.0))
+    path.write_bytes(path.read_bytes()[:-30])
+    with (
+        pytest.warns(UnverifiedCheckpointWarning),
+        pytest.raises(ValueError, match="is truncated or corrupt"),
+    ):
+        load_checkpoint(path)
+    path.write_bytes(b"<html>proxy error</html>")
+    with (
+        pytest.warns(UnverifiedCheckpointWarning),
+        pytest.raises(ValueError, match="is truncated or corrupt"),
+    ):
+        load_checkpoint(path)
+
+
+def no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("where", ["write", "fsync"])
+def test_full_disk_raises_no_space_naming_the_file_and_keeps_the_previous_checkpoint(
+    tmp_path, monkeypatch, where
+):
+    path = tmp_path / "ck.pt"
+    before = saved_checkpoint(path)
+    if where == "write":  # the disk fills while torch.save streams the payload
+        monkeypatch.setattr(checkpoint_module._HashingWriter, "write", no_space)
+    else:  # the file system reports it only when the data reaches the disk
+        monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(
+        OSError, match=r"\[Errno 28\] Saving the checkpoint .*ck\.pt' failed: No space left on device"
+    ) as info:
+        save_checkpoint({"weights": torch.arange(1000.0)}, path)
+    assert info.value.errno == errno.ENOSPC and str(path) in str(info.value)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and load_checkpoint(path)["step"] == 7
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.pt"]  # the temporary file is gone
 
 
 def test_save_checkpoint_rejects_a_missing_folder(tmp_path):

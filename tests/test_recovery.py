@@ -180,14 +180,17 @@ def test_max_pixels_rejects_a_header_over_the_limit_before_decoding(tmp_path, pa
     pixels = [image_size(open(path, "rb").read()) for path in paths]
     over = [i for i, (width, height) in enumerate(pixels) if width * height > limit]
     assert 0 < len(over) < N
-    skipping = make_loader(tmp_path, max_pixels=limit, on_error="skip")._reader
+    loaders = [
+        make_loader(tmp_path, max_pixels=m, on_error=e)
+        for m, e in ((limit, "skip"), (limit, "raise"), (None, "raise"))
+    ]
+    skipping, raising, unguarded = (loader._reader for loader in loaders)  # a dropped loader frees its reader
     assert [i for i in range(N) if not skipping.read(i)[1]] == over
     width, height = pixels[over[0]]
     with pytest.raises(
         ValueError, match=rf"declares {width} x {height} pixels, more than max_pixels={limit}"
     ):
-        make_loader(tmp_path, max_pixels=limit)._reader.read(over[0])
-    unguarded = make_loader(tmp_path, max_pixels=None)._reader
+        raising.read(over[0])
     assert all(unguarded.read(i)[1] for i in range(N))
 
 

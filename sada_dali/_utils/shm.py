@@ -3,21 +3,82 @@
 The creating process owns a block and frees it; a process that unpickles an object holding
 a block only attaches, untracked, so a worker that exits never frees (or warns about) memory
 the trainer still uses.
+
+On Linux a block's name carries its owner's pid and pid namespace, ``sada_<pid>_<ns>_<random>``:
+a process killed before it could free its blocks leaves them in ``/dev/shm``, and the next
+block created on the machine removes every such orphan whose owner no longer runs
+(:func:`remove_orphans`). Elsewhere names are ``sada_<random>`` (macOS allows 31 characters).
 """
 
 from __future__ import annotations
 
+import os
+import re
+import sys
 import uuid
 from multiprocessing import resource_tracker, shared_memory
 
-__all__ = ["SharedBlock"]
+__all__ = ["SharedBlock", "remove_orphans", "SHM_DIR"]
+
+SHM_DIR = "/dev/shm"
+_ORPHAN = re.compile(r"sada_(\d+)_(\d+)_[0-9a-f]+")
+
+
+def _pid_namespace() -> int | None:
+    """The inode of this process's pid namespace (pids are unique only within one), or None."""
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
+
+
+def _block_name() -> str:
+    namespace = _pid_namespace() if sys.platform.startswith("linux") else None
+    if namespace is None:
+        return f"sada_{uuid.uuid4().hex[:16]}"
+    return f"sada_{os.getpid()}_{namespace}_{uuid.uuid4().hex[:12]}"
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_orphans(directory: str = SHM_DIR) -> list[str]:
+    """Remove the blocks of owners that died without freeing them; return their names.
+
+    A block counts as orphaned when its name says it was created in this pid namespace by a
+    process that no longer exists, and this user owns it. Blocks of running processes (another
+    loader on the same dataset included) and blocks named another way are left alone.
+    """
+    namespace = _pid_namespace()
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return []
+    removed = []
+    for entry in entries:
+        match = _ORPHAN.fullmatch(entry.name)
+        if match is None or int(match.group(2)) != namespace or _is_running(int(match.group(1))):
+            continue
+        try:
+            if entry.stat().st_uid == os.getuid():
+                os.unlink(entry.path)
+                removed.append(entry.name)
+        except OSError:  # removed meanwhile (e.g. by the dead owner's resource tracker)
+            pass
+    return removed
 
 
 def _create_block(nbytes: int) -> shared_memory.SharedMemory:
     """A new zero-filled block of at least ``nbytes`` bytes, owned by this process."""
-    return shared_memory.SharedMemory(
-        create=True, size=max(1, int(nbytes)), name=f"sada_{uuid.uuid4().hex[:16]}"
-    )
+    remove_orphans()
+    return shared_memory.SharedMemory(create=True, size=max(1, int(nbytes)), name=_block_name())
 
 
 def _attach_block(name: str) -> shared_memory.SharedMemory:

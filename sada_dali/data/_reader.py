@@ -13,9 +13,11 @@ file header, so the decoder crops the same pixels whatever the worker, shard or 
 from __future__ import annotations
 
 import io
+import threading
 
 import numpy as np
 
+from .._utils.parent import die_with_parent
 from ..ops import sample_choices
 from ._headers import image_format, image_size
 from ._shared_listing import SharedListing
@@ -239,7 +241,10 @@ class SampleReader:
 
     def sample(self, index: int) -> tuple[np.ndarray, bool, tuple[int, int] | None]:
         """:meth:`read`, except that a file flagged bad in the shared listing (the decoder
-        rejected it) is not read again: it follows ``on_error`` at once."""
+        rejected it) is not read again: it follows ``on_error`` at once; an excluded file is
+        skipped unread."""
+        if self.listing.is_excluded(index):  # SADALoader(exclude=...): skipped unread, whatever on_error
+            return placeholder_jpeg(), False, _PLACEHOLDER_SIZE
         if self.listing.is_bad(index):
             return self._reject(index, "the image decoder rejected it")
         return self.read(index)
@@ -306,4 +311,10 @@ class SampleReader:
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_order"] = (None, None)
+        state["_started_from_main_thread"] = threading.current_thread() is threading.main_thread()
         return state
+
+    def __setstate__(self, state):
+        # unpickled in each of DALI's workers: it exits with the loader's process and ignores Ctrl-C
+        die_with_parent(parent_main_thread=state.pop("_started_from_main_thread", False))
+        self.__dict__.update(state)

@@ -5,7 +5,8 @@ pickles to about 146 MB that each worker would unpickle into its own heap; this 
 the UTF-8 paths, their offsets, the labels and the current epoch's shard order once, and a
 worker attaches to it by name. The owner (the loader's process) writes the order of each
 epoch before DALI starts reading it, so no worker computes a permutation of N either. A
-per-sample ``bad`` flag marks files the decoder rejected: readers skip them without reading.
+per-sample flag marks files the decoder rejected (``mark_bad``) or the trainer excluded
+(``mark_excluded``, e.g. from ``sada-dali check``): readers skip both without reading.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .._utils.shm import SharedBlock
 __all__ = ["SharedListing"]
 
 _NO_EPOCH = -1
+_BAD, _EXCLUDED = 1, 2
 
 
 class SharedListing(SharedBlock):
@@ -95,13 +97,22 @@ class SharedListing(SharedBlock):
         self._head[0] = int(epoch)
 
     def is_bad(self, index: int) -> bool:
-        """Whether sample ``index`` was marked bad (see :meth:`mark_bad`)."""
+        """Whether sample ``index`` was marked bad (see :meth:`mark_bad`) or excluded."""
         return bool(self._bad[index])
 
+    def is_excluded(self, index: int) -> bool:
+        """Whether sample ``index`` was excluded (see :meth:`mark_excluded`)."""
+        return bool(self._bad[index] == _EXCLUDED)
+
     def mark_bad(self, indices) -> None:
-        """Flag ``indices`` as files every reader must skip from now on."""
-        self._bad[np.asarray(indices, dtype=np.int64)] = 1
+        """Flag ``indices`` as files the decoder rejected, which every reader skips from now on."""
+        indices = np.asarray(indices, dtype=np.int64)
+        self._bad[indices[self._bad[indices] != _EXCLUDED]] = _BAD
+
+    def mark_excluded(self, indices) -> None:
+        """Flag ``indices`` as files every reader skips unread, whatever ``on_error`` says."""
+        self._bad[np.asarray(indices, dtype=np.int64)] = _EXCLUDED
 
     def bad_indices(self) -> np.ndarray:
-        """The sorted int64 indices flagged bad."""
-        return np.flatnonzero(self._bad).astype(np.int64)
+        """The sorted int64 indices flagged bad by :meth:`mark_bad` (excluded ones are not)."""
+        return np.flatnonzero(self._bad == _BAD).astype(np.int64)

@@ -10,11 +10,14 @@ and the epoch's strengths, and a new loader restarts that epoch's order at the s
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .._utils.arrays import as_host_array
 from .._utils.checks import check_int
 from ..data._reader import DEFAULT_MAX_PIXELS, SampleReader
+from ..data.doctor import excluded_indices
 from ..data.source import create_listing
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
 from ..sampler import ShardSampler
@@ -24,6 +27,12 @@ from ._feed import FeedLedger
 from ._state import LoaderState
 
 __all__ = ["SADALoader"]
+
+
+def _close_all(closers: list) -> None:
+    """Run a loader's ``close`` callables, newest first (the finalizer of a loader never closed)."""
+    while closers:
+        closers.pop()()
 
 
 class SADALoader:
@@ -112,6 +121,13 @@ class SADALoader:
     collate_fn = None
     """Always None (batches come out of DALI whole); timm's ``PrefetchLoader`` reads it."""
 
+    def __new__(cls, *args, **kwargs):
+        # torch's first import keeps the frames that imported it alive for good; importing it
+        # here, where no frame holds the new loader, lets a dropped loader be collected at once
+        import torch  # noqa: F401
+
+        return super().__new__(cls)
+
     def __init__(
         self,
         source,
@@ -142,6 +158,7 @@ class SADALoader:
         random_area=(0.08, 1.0),
         random_aspect_ratio=(3 / 4, 4 / 3),
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        exclude=None,
     ):
         from ..distributed import resolve_shards
         from ..pipelines._stages import check_device, check_normalize, resolve_device_id
@@ -167,7 +184,11 @@ class SADALoader:
                 "this one was built with train=False."
             )
         op_space = create_op_space() if op_space is None else tuple(op_space)
+        # what close() frees, also when the loader is dropped without it: the finalizer holds no loader
+        self._closers: list = []
+        self._finalizer = weakref.finalize(self, _close_all, self._closers)
         self._table = StrengthTable(self.num_samples)  # validation uses only its epoch/start/stop slots
+        self._closers.append(self._table.close)
         device_id = resolve_device_id(self.device, device_id)
         self._reader = SampleReader(
             self.listing,
@@ -181,6 +202,9 @@ class SADALoader:
             random_aspect_ratio=random_aspect_ratio,
             max_pixels=max_pixels,
         )
+        self._closers.append(self._reader.close)
+        if exclude is not None:
+            self._reader.listing.mark_excluded(excluded_indices(exclude, self.listing))
         options = PipelineOptions(
             train=self.train,
             device=self.device,
@@ -208,6 +232,7 @@ class SADALoader:
         )
         self._ledger = None if self.estimator is None else FeedLedger(self.estimator)
         self._runner = create_loader_runner(self._reader, self, options)
+        self._closers.append(self._runner.close)
         owned = self._ledger if self.estimator not in (None, estimator) else None  # created here
         self._state = LoaderState(
             self.sampler, self._reader, self._table, self._runner, train=self.train, ledger=owned
@@ -418,10 +443,12 @@ class SADALoader:
         return self._reader.choices_of(indices, epoch)
 
     def close(self) -> None:
-        """Stop DALI's workers and free the shared strength table and listing."""
-        self._runner.close()
-        self._reader.close()
-        self._table.close()
+        """Stop DALI's workers and free the shared strength table and listing.
+
+        A loader dropped without ``close()`` does the same when it is collected (a
+        ``weakref.finalize``), and at interpreter exit; calling it again does nothing.
+        """
+        self._finalizer()
 
     def __repr__(self) -> str:
         return (
