@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from nvidia.dali import fn, pipeline_def
 
+from sada_dali._utils.checks import check_device
 from sada_dali.ops import DEFAULT_NUM_MAGNITUDE_BINS
 
-from ._stages import check_device, decoder_args, normalize, read_samples, to_device
+from ._stages import decoder_args, normalize, read_samples, to_device
 from .ops import apply_sada_op, create_augmentations
 
 __all__ = ["create_train_pipeline"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from nvidia.dali import fn, pipeline_def
 
-from ._stages import check_device, decoder_args, normalize, read_samples, to_device
+from sada_dali._utils.checks import check_device
+
+from ._stages import decoder_args, normalize, read_samples, to_device
 
 __all__ = ["create_val_pipeline"]
 

@@ -18,6 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ._utils.checks import resolve_device_id
 from .ops import OPS, create_op_space
 
 __all__ = ["augment"]
@@ -121,8 +122,6 @@ def augment(
         raise ValueError(f"The `fill_value` must be an integer in [0, 255] or None, got {fill_value!r}.")
     if device == "gpu":
         _require_gpu()
-    from .pipelines._stages import resolve_device_id
-
     device_id = resolve_device_id(device, device_id)
     capacity = max(8, 1 << (len(batch) - 1).bit_length())
     pipe, inputs = _build_pipeline(

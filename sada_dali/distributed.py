@@ -18,46 +18,10 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ._utils.shards import resolve_shards, shard_info
 from .estimator import SADAEstimator
 
 __all__ = ["DistributedEstimator", "shard_info", "resolve_shards"]
-
-
-def shard_info(group=None) -> tuple[int, int]:
-    """``(world_size, rank)`` of the initialised process group, else ``(1, 0)``.
-
-    Parameters
-    ----------
-    group : torch.distributed.ProcessGroup, optional
-        Default: the default group.
-    """
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_world_size(group), dist.get_rank(group)
-    return 1, 0
-
-
-def resolve_shards(num_shards: int | None, shard_id: int | None) -> tuple[int, int]:
-    """The loader's ``(num_shards, shard_id)``: explicit values win, else :func:`shard_info`.
-
-    Parameters
-    ----------
-    num_shards, shard_id : int or None
-        Both given: returned as they are (the sampler checks their range). Both None: the
-        default group's world size and rank, or (1, 0) without an initialised group.
-
-    Raises
-    ------
-    ValueError
-        If only one of the two is given.
-    """
-    if num_shards is None and shard_id is None:
-        return shard_info()
-    if num_shards is None or shard_id is None:
-        raise ValueError(
-            f"The `num_shards` and `shard_id` must be given together or both left None (then they "
-            f"come from torch.distributed), got num_shards={num_shards!r}, shard_id={shard_id!r}."
-        )
-    return num_shards, shard_id
 
 
 def _comm_device(backend: str, estimator_index: int) -> torch.device:

@@ -4,7 +4,8 @@
 * ``rng.py``: the counter-based random streams every per-sample choice is drawn from;
 * ``shm.py``: named shared-memory blocks;
 * ``lazy.py``: lazy package attributes (PEP 562);
-* ``checks.py``: argument checks (integers, devices, strength tables).
+* ``checks.py``: argument checks (integers, devices, strength arrays);
+* ``shards.py``: the world size and rank of a data-parallel job (torch imported on first call).
 
 Nothing here imports DALI, torch or CuPy at import time, nor any other sada-dali module.
 """

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..strength import validate_strengths
+from .._utils.checks import validate_strengths
 
 __all__ = ["STATE_FORMAT", "STATE_ARRAYS", "check_state"]
 

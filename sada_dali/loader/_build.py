@@ -150,7 +150,8 @@ def create_loader_estimator(
     if estimator is None or estimator is False:
         return None
     if estimator is True:
-        from ..distributed import DistributedEstimator, shard_info
+        from .._utils.shards import shard_info
+        from ..distributed import DistributedEstimator
         from ..estimator import SADAEstimator
 
         where = "cpu" if device == "cpu" else f"cuda:{device_id}"

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..strength import validate_strengths
+from .._utils.checks import validate_strengths
 
 __all__ = ["LOADER_STATE_FORMAT", "listing_digest", "check_loader_state", "LoaderState"]
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from .._utils.arrays import as_host_array
+from .._utils.checks import check_device, resolve_device_id, validate_strengths
+from .._utils.shards import resolve_shards
 from ..data._reader import DEFAULT_MAX_PIXELS, SampleReader
 from ..data.source import create_listing
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
 from ..sampler import ShardSampler
-from ..strength import StrengthTable, validate_strengths
+from ..strength import StrengthTable
 from ._build import PipelineOptions, create_loader_estimator, create_loader_runner
 from ._feed import FeedLedger
 from ._state import LoaderState
@@ -127,9 +129,6 @@ class SADALoader:
         random_aspect_ratio=(3 / 4, 4 / 3),
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ):
-        from ..distributed import resolve_shards
-        from ..pipelines._stages import check_device, resolve_device_id
-
         num_shards, shard_id = resolve_shards(num_shards, shard_id)
         self.device = check_device(device)
         self.train, self.pairs = bool(train), bool(pairs)
