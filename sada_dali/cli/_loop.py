@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-__all__ = ["train_one_epoch", "evaluate", "summarize_strengths", "format_epoch", "uniform_strengths"]
+__all__ = ["train_one_epoch", "evaluate", "summarize_strengths", "format_epoch"]
 
 
 def _autocast(device: torch.device, enabled: bool):
@@ -159,14 +159,3 @@ def format_epoch(name: str, epoch: int, epochs: int, train: dict, val: dict, str
         f"strength mean {strength['mean']:.2f} q25/50/75 {strength['q25']:.2f}/"
         f"{strength['median']:.2f}/{strength['q75']:.2f}"
     )
-
-
-def uniform_strengths(seed: int, epoch: int, num_samples: int) -> np.ndarray:
-    """TrivialAugment's magnitude rule as strengths: one uniform [0, 1) draw per sample and epoch.
-
-    The draw is :func:`sada_dali._utils.rng.hash_uniform` on the warm-up stream, the same values the
-    estimator uses before a sample's variance is valid, so a resumed run redraws them exactly.
-    """
-    from .._utils.rng import STREAM_WARMUP, hash_uniform
-
-    return hash_uniform(seed, epoch, np.arange(num_samples), STREAM_WARMUP).astype(np.float32)

@@ -119,10 +119,10 @@ def _train_run(name: str, args, sources: dict, device: str) -> dict:
     import torch
     from tqdm.auto import tqdm
 
-    from ..estimator import SADAEstimator
+    from ..estimator import SADAEstimator, warmup_strengths
     from ..loader import SADALoader
     from ..ops import create_op_space
-    from ._loop import evaluate, format_epoch, summarize_strengths, train_one_epoch, uniform_strengths
+    from ._loop import evaluate, format_epoch, summarize_strengths, train_one_epoch
     from .models import SmallCNN
 
     torch.manual_seed(args.seed)
@@ -169,7 +169,7 @@ def _train_run(name: str, args, sources: dict, device: str) -> dict:
     try:
         for epoch in range(args.epochs):
             if estimator is None:
-                train.set_strengths(uniform_strengths(args.seed, epoch, train.num_samples))
+                train.set_strengths(warmup_strengths(args.seed, epoch, np.arange(train.num_samples)))
             train.set_epoch(epoch)
             stats = train_one_epoch(
                 model,

@@ -134,13 +134,14 @@ def _check_args(args) -> None:
 
 def run(args) -> int:
     """Train, validate and checkpoint every epoch; returns 0."""
+    import numpy as np
     import torch
 
     from ..checkpoint import load_checkpoint, save_checkpoint
-    from ..estimator import SADAEstimator
+    from ..estimator import SADAEstimator, warmup_strengths
     from ..loader import SADALoader
     from ._args import resolve_device
-    from ._loop import evaluate, summarize_strengths, train_one_epoch, uniform_strengths
+    from ._loop import evaluate, summarize_strengths, train_one_epoch
     from .models import create_model
 
     _check_args(args)
@@ -220,7 +221,7 @@ def run(args) -> int:
     try:
         for epoch in range(start_epoch, args.epochs):
             if estimator is None:
-                train.set_strengths(uniform_strengths(args.seed, epoch, train.num_samples))
+                train.set_strengths(warmup_strengths(args.seed, epoch, np.arange(train.num_samples)))
             train.set_epoch(epoch)
             tic = time.perf_counter()
             stats = train_one_epoch(

@@ -4,7 +4,8 @@
 the GPU and updates it with the CuPy kernels of ``sada_dali.kernels`` (CuPy is imported only then).
 """
 
+from ._numpy_backend import warmup_strengths
 from .config import EstimatorConfig
 from .estimator import SADAEstimator
 
-__all__ = ["EstimatorConfig", "SADAEstimator"]
+__all__ = ["EstimatorConfig", "SADAEstimator", "warmup_strengths"]
