@@ -7,5 +7,6 @@
 * ``checks.py``: argument checks (integers, devices, strength arrays);
 * ``shards.py``: the world size and rank of a data-parallel job (torch imported on first call).
 
-Nothing here imports DALI, torch or CuPy at import time, nor any other sada-dali module.
+It is the bottom layer: its modules import one another but nothing else of sada-dali, and none
+imports DALI, torch or CuPy at import time.
 """
