@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from numbers import Integral
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
+from ._utils.checks import check_int
 from ._utils.shards import resolve_shards, shard_info
 from .estimator import SADAEstimator
 
@@ -82,10 +82,7 @@ class DistributedEstimator:
     def __init__(self, estimator: SADAEstimator, batch_size: int, *, group=None):
         if not isinstance(estimator, SADAEstimator):
             raise TypeError(f"The `estimator` must be a SADAEstimator, got {type(estimator).__name__}.")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-            raise ValueError(
-                f"The `batch_size` must be a positive integer (the per-rank batch), got {batch_size!r}."
-            )
+        batch_size = check_int(batch_size, "batch_size", 1, hint="It is the per-rank batch size.")
         if not (dist.is_available() and dist.is_initialized()):
             raise RuntimeError(
                 "The DistributedEstimator needs an initialised process group; call "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._utils.checks import validate_strengths
+from ._utils.checks import check_int, validate_strengths
 from ._utils.shm import SharedBlock
 
 __all__ = ["StrengthTable", "validate_strengths"]
@@ -37,9 +37,7 @@ class StrengthTable(SharedBlock):
     """
 
     def __init__(self, num_samples: int, *, initial=1.0):
-        if not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
-            raise ValueError(f"The `num_samples` must be a positive integer, got {num_samples!r}.")
-        self.num_samples = int(num_samples)
+        self.num_samples = check_int(num_samples, "num_samples", 1)
         self._create(_HEADER + 4 * self.num_samples)
         self._bind()
         self._header[:] = 0

@@ -1,4 +1,4 @@
-"""Argument checks shared by every layer: integers, devices and strength arrays.
+"""Argument checks shared by every layer: integers, devices, strength arrays and saved states.
 
 Nothing here imports DALI or torch at import time (``resolve_device_id`` imports torch only
 when it must ask for the current CUDA device).
@@ -6,17 +6,27 @@ when it must ask for the current CUDA device).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from .arrays import as_host_array
 
-__all__ = ["DEVICES", "check_int", "check_device", "resolve_device_id", "validate_strengths"]
+__all__ = [
+    "DEVICES",
+    "check_int",
+    "check_device",
+    "resolve_device_id",
+    "validate_strengths",
+    "check_state_keys",
+    "check_state_count",
+]
 
 DEVICES = ("gpu", "cpu")
 
 
-def check_int(value, name: str, minimum: int) -> int:
-    """``value`` as a Python int, or a ValueError naming ``name`` when it is not an integer >= ``minimum``.
+def check_int(value, name: str, minimum: int, *, maximum: int | None = None, hint: str = "") -> int:
+    """``value`` as a Python int, or a ValueError naming ``name`` when it is not an integer in range.
 
     Parameters
     ----------
@@ -26,9 +36,17 @@ def check_int(value, name: str, minimum: int) -> int:
         The argument's name, as the user wrote it.
     minimum : int
         The smallest value allowed.
+    maximum : int, optional
+        The largest value allowed (default: no bound).
+    hint : str
+        A sentence appended to the error (what the value means, or how to fix it).
     """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"The `{name}` must be an integer >= {minimum}, got {value!r}.")
+    too_big = maximum is not None and isinstance(value, (int, np.integer)) and value > maximum
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum or too_big:
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(
+            f"The `{name}` must be an integer {bound}, got {value!r}." + (f" {hint}" if hint else "")
+        )
     return int(value)
 
 
@@ -102,3 +120,56 @@ def validate_strengths(values, num_samples: int, *, name: str = "strengths") -> 
         bad = int(np.flatnonzero((arr < 0) | (arr > 1))[0])
         raise ValueError(f"The `{name}` must lie in [0, 1], got {arr[bad]} at index {bad}.")
     return arr
+
+
+def check_state_keys(state, *, owner: str, fmt: str, keys, prefix: str = "") -> None:
+    """Check that a saved state is a mapping of format ``fmt`` holding every key of ``keys``.
+
+    Parameters
+    ----------
+    state : object
+        What the user passed to ``load_state_dict``.
+    owner : str
+        The class whose ``state_dict()`` made it (``"SADALoader"``), named in the errors.
+    fmt : str
+        The expected ``state["format"]``.
+    keys : iterable of str
+        Keys the state must hold.
+    prefix : str
+        Words before ```state_dict``` in the errors (``"loader "``).
+
+    Raises
+    ------
+    TypeError
+        If ``state`` is not a mapping.
+    ValueError
+        On another format or a missing key.
+    """
+    if not isinstance(state, Mapping):
+        raise TypeError(
+            f"The {prefix}`state_dict` must be a dict from {owner}.state_dict(), got {type(state).__name__}."
+        )
+    if state.get("format") != fmt:
+        raise ValueError(f"The {prefix}`state_dict` must have format {fmt!r}, got {state.get('format')!r}.")
+    missing = [key for key in keys if key not in state]
+    if missing:
+        raise ValueError(
+            f"The {prefix}`state_dict` lacks the key(s) {missing}; pass an unmodified {owner}.state_dict()."
+        )
+
+
+def check_state_count(state, key: str, *, upper: int | None = None, prefix: str = "") -> int:
+    """``state[key]`` as an int, or a ValueError unless it is an integer in [0, ``upper``).
+
+    ``upper=None`` allows any non-negative integer; ``prefix`` as in :func:`check_state_keys`.
+    """
+    value = state[key]
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value < 0
+        or (upper is not None and value >= upper)
+    ):
+        bound = "a non-negative integer" if upper is None else f"an integer in [0, {upper})"
+        raise ValueError(f"The {prefix}`state_dict['{key}']` must be {bound}, got {value!r}.")
+    return int(value)

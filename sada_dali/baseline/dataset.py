@@ -21,6 +21,7 @@ from PIL import Image, ImageOps
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
+from .._utils.checks import check_int
 from ..data.crop import CropConfig, crop_window, image_dims
 from ..data.source import create_listing
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS
@@ -85,8 +86,7 @@ class SADAImageFolder(torch.utils.data.Dataset):
         random_aspect_ratio=(3 / 4, 4 / 3),
         fill: int = 128,
     ):
-        if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
-            raise ValueError(f"The `image_size` must be a positive integer, got {image_size!r}.")
+        image_size = check_int(image_size, "image_size", 1)
         self.listing = create_listing(source, file_root=file_root)
         if train and table is None:
             raise ValueError(

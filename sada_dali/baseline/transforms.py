@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
+from .._utils.checks import check_int
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS, OpSpec, create_op_space, op_parameter, sample_choices
 
 __all__ = ["apply_op", "SADATransform"]
@@ -31,12 +31,9 @@ _ENHANCE = {
 _LINEAR = InterpolationMode.BILINEAR
 
 
-def _check_fill(fill) -> None:
-    if not (isinstance(fill, (int, np.integer)) and 0 <= fill <= 255):
-        raise ValueError(
-            f"The `fill` must be an integer in [0, 255], got {fill!r}; torchvision cannot "
-            f"repeat the border as DALI's `fill_value=None` does."
-        )
+def _check_fill(fill) -> int:
+    hint = "torchvision cannot repeat the border as DALI's `fill_value=None` does."
+    return check_int(fill, "fill", 0, maximum=255, hint=hint)
 
 
 def apply_op(
@@ -155,14 +152,9 @@ class SADATransform:
         self.op_space = create_op_space() if op_space is None else tuple(op_space)
         if not self.op_space:
             raise ValueError("The `op_space` must hold at least one OpSpec, got an empty sequence.")
-        if not isinstance(num_magnitude_bins, (int, np.integer)) or num_magnitude_bins < 2:
-            raise ValueError(f"The `num_magnitude_bins` must be an integer >= 2, got {num_magnitude_bins!r}.")
-        if not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"The `seed` must be a non-negative integer, got {seed!r}.")
-        _check_fill(fill)
-        self.num_magnitude_bins = int(num_magnitude_bins)
-        self.seed = int(seed)
-        self.fill = fill
+        self.num_magnitude_bins = check_int(num_magnitude_bins, "num_magnitude_bins", 2)
+        self.seed = check_int(seed, "seed", 0)
+        self.fill = _check_fill(fill)
 
     def set_epoch(self, epoch: int) -> None:
         """Announce the epoch through the table's shared slot (seen by every worker)."""

@@ -16,6 +16,7 @@ import io
 
 import numpy as np
 
+from .._utils.checks import check_int
 from ..ops import sample_choices
 from ._headers import image_format, image_size
 from ._shared_listing import SharedListing
@@ -71,14 +72,10 @@ def check_encoded(data: bytes) -> str | None:
 
 def check_max_pixels(max_pixels):
     """Return ``max_pixels`` if it is a positive integer or None, else raise a ValueError naming it."""
-    if max_pixels is not None and (
-        isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1
-    ):
-        raise ValueError(
-            f"The `max_pixels` must be a positive integer (pixels a file's header may declare) or "
-            f"None to turn the decompression-bomb guard off, got {max_pixels!r}."
-        )
-    return None if max_pixels is None else int(max_pixels)
+    if max_pixels is None:
+        return None
+    hint = "It bounds the pixels a file's header may declare; None turns the decompression-bomb guard off."
+    return check_int(max_pixels, "max_pixels", 1, hint=hint)
 
 
 def placeholder_jpeg() -> np.ndarray:
