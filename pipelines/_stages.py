@@ -11,18 +11,17 @@ from nvidia.dali import fn, types
 from nvidia.dali.pipeline import Pipeline
 
 from sada_dali._utils.checks import check_device
+from sada_dali._utils.imagenet import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = [
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
     "read_samples",
     "decoder_args",
     "normalize",
     "to_device",
 ]
 
-IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
-IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
+_MEAN = [255 * m for m in IMAGENET_MEAN]  # of uint8 pixels
+_STD = [255 * s for s in IMAGENET_STD]
 
 _DTYPES = {"encoded": types.UINT8, "label": types.INT64, "index": types.INT64, "valid": types.UINT8}
 _VECTORS = ("encoded", "crop_start", "crop_shape")  # 1-D per sample; the rest are scalars
@@ -70,8 +69,8 @@ def normalize(images, *, fp16: bool = False, **kwargs):
         images,
         dtype=types.FLOAT16 if fp16 else types.FLOAT,
         output_layout="CHW",
-        mean=list(IMAGENET_MEAN),
-        std=list(IMAGENET_STD),
+        mean=_MEAN,
+        std=_STD,
         **kwargs,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from nvidia.dali import fn, pipeline_def
 
 from sada_dali._utils.checks import check_device
+from sada_dali._utils.imagenet import val_resize_size
 
 from ._stages import decoder_args, normalize, read_samples, to_device
 
@@ -50,7 +51,7 @@ def create_val_pipeline(
     check_device(device)
     data = read_samples(reader)
     images = fn.decoders.image(data["encoded"], **decoder_args(device, hw_decoder_load))
-    shorter = resize_size if resize_size is not None else round(image_size * 256 / 224)
+    shorter = resize_size if resize_size is not None else val_resize_size(image_size)
     images = fn.resize(images, resize_shorter=shorter)
     images = normalize(images, fp16=fp16, crop=(image_size, image_size))
     return images, to_device(data["label"], device), to_device(data["index"], device), data["valid"]

@@ -4,6 +4,7 @@
 * ``rng.py``: the counter-based random streams every per-sample choice is drawn from;
 * ``shm.py``: named shared-memory blocks;
 * ``lazy.py``: lazy package attributes (PEP 562);
+* ``imagenet.py``: the ImageNet mean, std and validation resize both loaders use;
 * ``checks.py``: argument checks (integers, devices, strength arrays);
 * ``shards.py``: the world size and rank of a data-parallel job (torch imported on first call).
 
