@@ -8,10 +8,11 @@ previous checkpoint stays untouched; after it, the new one is complete.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 
-__all__ = ["save_checkpoint", "load_checkpoint"]
+__all__ = ["save_checkpoint", "load_checkpoint", "save_json"]
 
 
 def _fsync_dir(directory: str) -> None:
@@ -55,10 +56,30 @@ def save_checkpoint(obj, path) -> None:
             f"The checkpoint folder {directory!r} does not exist; create it before saving "
             f"{os.path.basename(path)!r}."
         )
+    _write_atomically(path, lambda handle: torch.save(obj, handle))
+
+
+def save_json(obj, path) -> None:
+    """Write ``obj`` as indented JSON to ``path``, atomically (as :func:`save_checkpoint` does).
+
+    Parameters
+    ----------
+    obj : object
+        Anything ``json.dumps`` takes.
+    path : str or os.PathLike
+        Target file; its folder must exist.
+    """
+    text = json.dumps(obj, indent=2).encode("utf-8")  # fails before any file is touched
+    _write_atomically(os.path.abspath(os.fspath(path)), lambda handle: handle.write(text))
+
+
+def _write_atomically(path: str, write) -> None:
+    """Call ``write(handle)`` on a temporary file beside ``path``, fsync it, then rename it over ``path``."""
+    directory = os.path.dirname(path)
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(tmp, "xb") as handle:  # the umask applies, unlike tempfile's 0600
-            torch.save(obj, handle)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

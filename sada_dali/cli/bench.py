@@ -13,11 +13,11 @@ fraction of a ResNet-50 AMP training step. Without a GPU, rows 1, 2 and 5 are sk
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 from pathlib import Path
 
+from ..checkpoint import save_json
 from ..loader._defaults import usable_cpus
 from ._args import existing_dir, int_at_least
 
@@ -206,9 +206,7 @@ def run(args) -> int:
         "ratios": ratios,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.json.with_name(args.json.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2))
-    os.replace(tmp, args.json)
+    save_json(report, args.json)
     plot = plot_throughput([r for r in results if r["row"] != 5], args.plot or args.json.with_suffix(".png"))
     print(f"wrote {args.json} and {plot}")
     return 0
