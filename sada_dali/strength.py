@@ -14,7 +14,7 @@ from ._utils.shm import SharedBlock
 
 __all__ = ["StrengthTable", "validate_strengths"]
 
-_HEADER = 64  # bytes: int64 epoch, generation, start, stop; padding keeps the floats aligned
+_HEADER = 64  # bytes: int64 epoch, (unused), start, stop; padding keeps the floats aligned
 
 
 class StrengthTable(SharedBlock):
@@ -71,11 +71,6 @@ class StrengthTable(SharedBlock):
         return int(self._header[0])
 
     @property
-    def generation(self) -> int:
-        """How many times the strengths were replaced (0 after construction)."""
-        return int(self._header[1])
-
-    @property
     def start(self) -> int:
         """The position in the epoch that reading starts at (0 unless resuming mid-epoch)."""
         return int(self._header[2])
@@ -99,9 +94,7 @@ class StrengthTable(SharedBlock):
 
     def set(self, values, *, name: str = "strengths") -> None:
         """Replace all strengths after validating them (see :func:`validate_strengths`)."""
-        arr = validate_strengths(values, self.num_samples, name=name)
-        self._values[:] = arr
-        self._header[1] += 1
+        self._values[:] = validate_strengths(values, self.num_samples, name=name)
 
     def gather(self, indices) -> np.ndarray:
         """Strengths of ``indices`` as float32."""

@@ -29,7 +29,6 @@ def train_one_epoch(
     scheduler=None,
     max_steps: int | None = None,
     desc: str = "train",
-    on_step=None,
 ) -> dict:
     """One pass over ``loader``; feeds each batch's logits to ``estimator`` when given.
 
@@ -51,8 +50,6 @@ def train_one_epoch(
         Stop after this many steps.
     desc : str
         Progress-bar label.
-    on_step : callable, optional
-        Called with the step number after each step.
 
     Returns
     -------
@@ -91,8 +88,6 @@ def train_one_epoch(
             correct += (logits.detach().argmax(1) == labels).sum()
             seen, steps = seen + batch, steps + 1
             bar.update(1)
-            if on_step is not None:
-                on_step(steps)
             if steps >= limit:
                 break
     seconds = time.perf_counter() - start
