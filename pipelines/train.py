@@ -41,7 +41,7 @@ def create_train_pipeline(
     Parameters
     ----------
     reader : sada_dali.data._reader.SampleReader
-        Per-sample source with SADA choices and crop windows (``choices=True``); its
+        Per-sample source with SADA choices and crop windows (``augments=True``); its
         ``random_area`` and ``random_aspect_ratio`` set the crop.
     device : {"gpu", "cpu"}
         Where decoding and augmentation run.

@@ -30,7 +30,7 @@ def create_val_pipeline(
     Parameters
     ----------
     reader : sada_dali.data._reader.SampleReader
-        Per-sample source without SADA choices (``choices=False``).
+        Per-sample source without SADA choices (``augments=False``).
     device : {"gpu", "cpu"}
         Where decoding and resizing run.
     image_size : int

@@ -130,7 +130,7 @@ def measure_trivial_augment(
         ShardSampler(len(listing), batch_size, seed=seed),
         num_magnitude_bins=DEFAULT_NUM_MAGNITUDE_BINS,
         num_ops=len(OPS),
-        choices=False,
+        augments=False,
     )
 
     @pipeline_def(enable_conditionals=True)

@@ -120,7 +120,7 @@ def create_loader_runner(reader, owner, options: PipelineOptions):
         hw_decoder_load=o.hw_decoder_load,
         num_threads=num_threads,
         max_batch=reader.sampler.batch_size,
-        crop=reader.choices,
+        crop=reader.augments,
     )
     return EpochRunner(
         functools.partial(create_loader_pipeline, reader, resolved),

@@ -157,7 +157,7 @@ class SADALoader:
             num_magnitude_bins=num_magnitude_bins,
             num_ops=len(op_space),
             on_error=on_error,
-            choices=self.train,
+            augments=self.train,
             random_area=random_area,
             random_aspect_ratio=random_aspect_ratio,
             max_pixels=max_pixels,
@@ -376,7 +376,7 @@ class SADALoader:
             raise ValueError("The SADA `choices` exist only on a training loader (train=True).")
         indices = as_host_array(indices, name="indices").astype(np.int64)
         epoch = self._runner.running if epoch is None else epoch
-        return self._reader.choices_of(indices, epoch)
+        return self._reader.choices(indices, epoch)
 
     def close(self) -> None:
         """Stop DALI's workers and free the shared strength table and listing."""
