@@ -36,6 +36,37 @@ def _check_fill(fill) -> int:
     return check_int(fill, "fill", 0, maximum=255, hint=hint)
 
 
+_GEOMETRIC = ("rotate", "translate_x", "translate_y", "shear_x", "shear_y")
+
+
+def _geometric(image, spec: OpSpec, p: float, fill: list):
+    """Rotate, translate or shear ``image`` by the op parameter ``p``, filling with ``fill``."""
+    name = spec.name
+    if name == "rotate":
+        return F.rotate(image, p, interpolation=_LINEAR, fill=fill)
+    if name in ("translate_x", "translate_y"):
+        height, width = F.get_size(image)
+        if spec.relative:
+            p *= width if name == "translate_x" else height
+        offset = [p, 0.0] if name == "translate_x" else [0.0, p]
+        return F.affine(
+            image, angle=0.0, translate=offset, scale=1.0, shear=[0.0, 0.0], interpolation=_LINEAR, fill=fill
+        )
+    # shear: torchvision's angle s maps x -> x - tan(s) * y; DALI's factor f maps x -> x + f * y
+    angle = math.degrees(math.atan(-p))
+    shear = [angle, 0.0] if name == "shear_x" else [0.0, angle]
+    return F.affine(
+        image,
+        angle=0.0,
+        translate=[0.0, 0.0],
+        scale=1.0,
+        shear=shear,
+        interpolation=_LINEAR,
+        fill=fill,
+        center=[0.0, 0.0],
+    )
+
+
 def apply_op(
     image,
     spec: OpSpec,
@@ -78,7 +109,6 @@ def apply_op(
         )
     _check_fill(fill)
     p = op_parameter(spec, int(magnitude_bin), bool(negate), num_magnitude_bins)
-    fill = [float(fill)] * 3
     if name == "identity":
         return image
     if name == "auto_contrast":
@@ -87,30 +117,8 @@ def apply_op(
         return F.equalize(image)
     if name in _ENHANCE:
         return _ENHANCE[name](image, p)
-    if name == "rotate":
-        return F.rotate(image, p, interpolation=_LINEAR, fill=fill)
-    if name in ("translate_x", "translate_y"):
-        height, width = F.get_size(image)
-        if spec.relative:
-            p *= width if name == "translate_x" else height
-        offset = [p, 0.0] if name == "translate_x" else [0.0, p]
-        return F.affine(
-            image, angle=0.0, translate=offset, scale=1.0, shear=[0.0, 0.0], interpolation=_LINEAR, fill=fill
-        )
-    if name in ("shear_x", "shear_y"):
-        # torchvision's shear angle s maps x -> x - tan(s) * y; DALI's factor f maps x -> x + f * y.
-        angle = math.degrees(math.atan(-p))
-        shear = [angle, 0.0] if name == "shear_x" else [0.0, angle]
-        return F.affine(
-            image,
-            angle=0.0,
-            translate=[0.0, 0.0],
-            scale=1.0,
-            shear=shear,
-            interpolation=_LINEAR,
-            fill=fill,
-            center=[0.0, 0.0],
-        )
+    if name in _GEOMETRIC:
+        return _geometric(image, spec, p, [float(fill)] * 3)
     if name == "solarize":
         return image if p > 255 else F.solarize(image, p)
     return F.posterize(image, int(p))

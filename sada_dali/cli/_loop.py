@@ -18,6 +18,25 @@ def _autocast(device: torch.device, enabled: bool):
     return contextlib.nullcontext()
 
 
+def _step(model, criterion, images, labels, optimizer, scaler, scheduler, device):
+    """One optimiser step (scaled under AMP) and one scheduler step; returns (logits, loss)."""
+    with _autocast(device, scaler is not None):
+        logits = model(images)
+        # a batch emptied by on_error="skip" still steps, with a zero loss, so DDP ranks stay in step
+        loss = criterion(logits, labels) if labels.shape[0] else logits.sum() * 0.0
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+    return logits, loss
+
+
 def train_one_epoch(
     model,
     loader,
@@ -68,20 +87,7 @@ def train_one_epoch(
         for images, labels, indices in loader:
             images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             batch = labels.shape[0]
-            with _autocast(device, scaler is not None):
-                logits = model(images)
-                # a batch emptied by on_error="skip" still steps, with a zero loss, so DDP ranks stay in step
-                loss = criterion(logits, labels) if batch else logits.sum() * 0.0
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                loss.backward()
-                optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
+            logits, loss = _step(model, criterion, images, labels, optimizer, scaler, scheduler, device)
             if estimator is not None:
                 estimator.update(indices, logits.detach())  # fp16/bf16 under AMP: half the traffic
             total_loss += loss.detach().float() * batch
