@@ -117,7 +117,7 @@ def bench_end_epoch(device: str, args) -> dict:
     est.end_epoch()
     row = {}
     if device != "cpu":  # the kernels alone, then the blocking read end_epoch does first
-        kernel_us, host_us = _timed(lambda i: est._backend.launch_strengths(i + 2), args.epoch_iters, device)
+        kernel_us, host_us = _timed(lambda i: est._backend._launch_strengths(i + 2), args.epoch_iters, device)
         t0 = time.perf_counter()
         for _ in range(args.epoch_iters):
             est._backend.raise_pending()

@@ -2,6 +2,8 @@
 
 ``sada_stats.cuh`` holds the ``__host__ __device__`` arithmetic of the SADA statistics;
 ``sada_stats.cu`` holds the estimator's kernels. Both are package data, read at run time.
+
+It imports nothing of sada-dali; the estimator's CUDA backend reads it.
 """
 
 from __future__ import annotations

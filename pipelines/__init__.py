@@ -1,6 +1,13 @@
 """DALI pipelines of sada-dali: ``create_train_pipeline`` (SADA) and ``create_val_pipeline``.
 
 Names are imported on first use, so ``import sada_dali.pipelines.ops`` does not build the rest.
+
+What lives here: ``train.py`` and ``val.py`` (the two graphs), ``ops.py`` (the 14 ops as DALI
+operators), ``_stages.py`` (reading, decoding, normalising) and ``_compat.py`` (every use of
+DALI's private API, so a DALI upgrade touches one file).
+
+Installed as ``sada_dali.pipelines``, it may import the backend-free root modules (``ops``) and
+``_utils``; the loader and ``sada_dali.augment`` import it.
 """
 
 from __future__ import annotations

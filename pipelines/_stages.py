@@ -10,55 +10,21 @@ from __future__ import annotations
 from nvidia.dali import fn, types
 from nvidia.dali.pipeline import Pipeline
 
+from sada_dali._utils.checks import check_device, check_normalize
+from sada_dali._utils.imagenet import IMAGENET_MEAN, IMAGENET_STD
+
 __all__ = [
-    "DEVICES",
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
-    "check_device",
-    "check_normalize",
-    "resolve_device_id",
     "read_samples",
     "decoder_args",
     "normalize",
     "to_device",
 ]
 
-DEVICES = ("gpu", "cpu")
-IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
-IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
+_MEAN = [255 * m for m in IMAGENET_MEAN]  # of uint8 pixels
+_STD = [255 * s for s in IMAGENET_STD]
 
 _DTYPES = {"encoded": types.UINT8, "label": types.INT64, "index": types.INT64, "valid": types.UINT8}
 _VECTORS = ("encoded", "crop_start", "crop_shape")  # 1-D per sample; the rest are scalars
-
-
-def check_device(device: str) -> str:
-    """Return ``device`` if it is "gpu" or "cpu", else raise a ValueError naming the fix."""
-    if device not in DEVICES:
-        raise ValueError(f"The `device` must be 'gpu' or 'cpu', got {device!r}.")
-    return device
-
-
-def resolve_device_id(device: str, device_id=None):
-    """The CUDA device a pipeline on ``device`` runs on: None on "cpu", else ``device_id``
-    or torch's current device (so every rank builds on its own GPU after ``set_device``).
-
-    Raises
-    ------
-    ValueError
-        If ``device_id`` is not a non-negative integer.
-    """
-    if check_device(device) == "cpu":
-        return None
-    if device_id is None:
-        import torch
-
-        return torch.cuda.current_device()
-    if isinstance(device_id, bool) or not isinstance(device_id, int) or device_id < 0:
-        raise ValueError(
-            f"The `device_id` must be a non-negative integer (a CUDA device ordinal) or None for "
-            f"the current device, got {device_id!r}."
-        )
-    return device_id
 
 
 def read_samples(reader) -> dict:
@@ -94,16 +60,6 @@ def decoder_args(device: str, hw_decoder_load: float) -> dict:
     return {"device": "cpu", "output_type": types.RGB}
 
 
-def check_normalize(normalize, fp16) -> bool:
-    """Return ``normalize`` as a bool; raise a ValueError if it asks for uint8 images with ``fp16``."""
-    if not normalize and fp16:
-        raise ValueError(
-            "The `fp16` option applies to normalised images, but `normalize=False` yields uint8 ones; "
-            "drop fp16=True (the wrapper that normalises chooses the float type)."
-        )
-    return bool(normalize)
-
-
 def normalize(images, *, fp16: bool = False, normalize: bool = True, **kwargs):
     """HWC uint8 to CHW float32 (or float16) with ImageNet mean/std, via ``crop_mirror_normalize``.
 
@@ -117,8 +73,8 @@ def normalize(images, *, fp16: bool = False, normalize: bool = True, **kwargs):
         images,
         dtype=types.FLOAT16 if fp16 else types.FLOAT,
         output_layout="CHW",
-        mean=list(IMAGENET_MEAN),
-        std=list(IMAGENET_STD),
+        mean=_MEAN,
+        std=_STD,
         **kwargs,
     )
 

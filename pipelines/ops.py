@@ -36,6 +36,7 @@ from nvidia.dali.auto_aug import augmentations as _aa
 from nvidia.dali.auto_aug.core import augmentation, select
 from nvidia.dali.pipeline import do_not_convert
 
+from sada_dali._utils.checks import check_int
 from sada_dali.ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS, OpSpec, create_op_space
 
 from ._compat import conditionals_enabled
@@ -206,8 +207,7 @@ def apply_sada_op(
             "The `augmentations` must hold at least one augmentation, got an empty list; "
             "build them with `create_augmentations()`."
         )
-    if not isinstance(num_magnitude_bins, int) or num_magnitude_bins < 2:
-        raise ValueError(f"The `num_magnitude_bins` must be an integer >= 2, got {num_magnitude_bins!r}.")
+    num_magnitude_bins = check_int(num_magnitude_bins, "num_magnitude_bins", 2)
     _check_conditionals(len(augmentations))
     kwargs = {"fill_value": fill_value, "interp_type": interp_type}
     if any(aug.op is _aa.translate_x.op or aug.op is _aa.translate_y.op for aug in augmentations):

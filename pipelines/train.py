@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from nvidia.dali import fn, pipeline_def, types
 
+from sada_dali._utils.checks import check_device
 from sada_dali.ops import DEFAULT_NUM_MAGNITUDE_BINS
 
-from ._stages import check_device, decoder_args, read_samples, to_device
+from ._stages import decoder_args, read_samples, to_device
 from ._stages import normalize as normalize_images
 from .ops import apply_sada_op, create_augmentations
 
@@ -42,7 +43,7 @@ def create_train_pipeline(
     Parameters
     ----------
     reader : sada_dali.data._reader.SampleReader
-        Per-sample source with SADA choices and crop windows (``choices=True``); its
+        Per-sample source with SADA choices and crop windows (``augments=True``); its
         ``random_area`` and ``random_aspect_ratio`` set the crop.
     device : {"gpu", "cpu"}
         Where decoding and augmentation run.

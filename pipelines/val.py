@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from nvidia.dali import fn, pipeline_def
 
-from ._stages import check_device, decoder_args, read_samples, to_device
+from sada_dali._utils.checks import check_device
+from sada_dali._utils.imagenet import val_resize_size
+
+from ._stages import decoder_args, read_samples, to_device
 from ._stages import normalize as normalize_images
 
 __all__ = ["create_val_pipeline"]
@@ -29,7 +32,7 @@ def create_val_pipeline(
     Parameters
     ----------
     reader : sada_dali.data._reader.SampleReader
-        Per-sample source without SADA choices (``choices=False``).
+        Per-sample source without SADA choices (``augments=False``).
     device : {"gpu", "cpu"}
         Where decoding and resizing run.
     image_size : int
@@ -52,7 +55,7 @@ def create_val_pipeline(
     check_device(device)
     data = read_samples(reader)
     images = fn.decoders.image(data["encoded"], **decoder_args(device, hw_decoder_load))
-    shorter = resize_size if resize_size is not None else round(image_size * 256 / 224)
+    shorter = resize_size if resize_size is not None else val_resize_size(image_size)
     images = fn.resize(images, resize_shorter=shorter)
     images = normalize_images(images, fp16=fp16, normalize=normalize, crop=(image_size, image_size))
     return images, to_device(data["label"], device), to_device(data["index"], device), data["valid"]

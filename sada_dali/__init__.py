@@ -2,6 +2,20 @@
 
 Importing the package needs no GPU and loads neither DALI, torch nor CuPy: each public
 name is imported on first use.
+
+The layers, top to bottom; each imports only the layers below it (``tests/test_layering.py``)::
+
+    cli/                        the ``sada-dali`` command (demo, train, bench)
+    loader/, baseline/, augment the consumers: the DALI loader, its torchvision twin, one-op augment
+    pipelines/, data/, estimator/, distributed
+                                DALI graphs, listings and the per-sample reader, the statistics,
+                                the estimator replicated over ranks (the one sideways import)
+    ops, sampler, strength, checkpoint, kernels/
+                                backend-free root modules: op space, shard order, strength table,
+                                atomic checkpoints, CUDA sources
+    _utils/                     shared helpers; imports nothing else of sada-dali
+
+This file imports only ``_utils.lazy``.
 """
 
 from __future__ import annotations

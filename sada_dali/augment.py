@@ -18,11 +18,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from ._utils.checks import check_device, check_int, resolve_device_id
 from .ops import OPS, create_op_space
 
 __all__ = ["augment"]
 
-_DEVICES = ("cpu", "gpu")
 _LOCK = threading.Lock()
 
 
@@ -115,14 +115,11 @@ def augment(
     """
     batch = _validate_images(images)
     spec, negate = _resolve_spec(op, magnitude, op_space)
-    if device not in _DEVICES:
-        raise ValueError(f"The `device` must be 'cpu' or 'gpu', got {device!r}.")
-    if fill_value is not None and not (isinstance(fill_value, (int, np.integer)) and 0 <= fill_value <= 255):
-        raise ValueError(f"The `fill_value` must be an integer in [0, 255] or None, got {fill_value!r}.")
+    check_device(device)
+    if fill_value is not None:
+        check_int(fill_value, "fill_value", 0, maximum=255, hint="None repeats the border.")
     if device == "gpu":
         _require_gpu()
-    from .pipelines._stages import resolve_device_id
-
     device_id = resolve_device_id(device, device_id)
     capacity = max(8, 1 << (len(batch) - 1).bit_length())
     pipe, inputs = _build_pipeline(

@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import struct
 import uuid
 import warnings
 
-__all__ = ["save_checkpoint", "load_checkpoint", "UnverifiedCheckpointWarning", "CHECKPOINT_MAGIC"]
+__all__ = [
+    "save_checkpoint",
+    "load_checkpoint",
+    "save_json",
+    "UnverifiedCheckpointWarning",
+    "CHECKPOINT_MAGIC",
+]
 
 CHECKPOINT_MAGIC = b"SADACKPT"
 _VERSION = 1
@@ -98,14 +105,38 @@ def save_checkpoint(obj, path) -> None:
             f"The checkpoint folder {directory!r} does not exist; create it before saving "
             f"{os.path.basename(path)!r}."
         )
+
+    def write(handle) -> None:
+        handle.write(bytes(_HEADER.size))
+        writer = _HashingWriter(handle)
+        torch.save(obj, writer)
+        handle.seek(0)
+        handle.write(_HEADER.pack(CHECKPOINT_MAGIC, _VERSION, writer.size, writer.digest.digest()))
+
+    _write_atomically(path, write)
+
+
+def save_json(obj, path) -> None:
+    """Write ``obj`` as indented JSON to ``path``, atomically (as :func:`save_checkpoint` does).
+
+    Parameters
+    ----------
+    obj : object
+        Anything ``json.dumps`` takes.
+    path : str or os.PathLike
+        Target file; its folder must exist.
+    """
+    text = json.dumps(obj, indent=2).encode("utf-8")  # fails before any file is touched
+    _write_atomically(os.path.abspath(os.fspath(path)), lambda handle: handle.write(text))
+
+
+def _write_atomically(path: str, write) -> None:
+    """Call ``write(handle)`` on a temporary file beside ``path``, fsync it, then rename it over ``path``."""
+    directory = os.path.dirname(path)
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(tmp, "xb") as handle:  # the umask applies, unlike tempfile's 0600
-            handle.write(bytes(_HEADER.size))
-            writer = _HashingWriter(handle)
-            torch.save(obj, writer)
-            handle.seek(0)
-            handle.write(_HEADER.pack(CHECKPOINT_MAGIC, _VERSION, writer.size, writer.digest.digest()))
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -119,8 +150,8 @@ def save_checkpoint(obj, path) -> None:
             raise
         raise OSError(
             failure.errno,
-            f"Saving the checkpoint {path!r} failed: {failure.strerror or failure}. The previous "
-            "checkpoint (if any) is unchanged and the temporary file was removed; free some space "
+            f"Saving {path!r} failed: {failure.strerror or failure}. The previous "
+            "file (if any) is unchanged and the temporary file was removed; free some space "
             "or save to another folder.",
         ) from exc
     _fsync_dir(directory)

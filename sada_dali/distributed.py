@@ -12,52 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from numbers import Integral
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
+from ._utils.checks import check_int
+from ._utils.shards import resolve_shards, shard_info
 from .estimator import SADAEstimator
 
 __all__ = ["DistributedEstimator", "shard_info", "resolve_shards"]
-
-
-def shard_info(group=None) -> tuple[int, int]:
-    """``(world_size, rank)`` of the initialised process group, else ``(1, 0)``.
-
-    Parameters
-    ----------
-    group : torch.distributed.ProcessGroup, optional
-        Default: the default group.
-    """
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_world_size(group), dist.get_rank(group)
-    return 1, 0
-
-
-def resolve_shards(num_shards: int | None, shard_id: int | None) -> tuple[int, int]:
-    """The loader's ``(num_shards, shard_id)``: explicit values win, else :func:`shard_info`.
-
-    Parameters
-    ----------
-    num_shards, shard_id : int or None
-        Both given: returned as they are (the sampler checks their range). Both None: the
-        default group's world size and rank, or (1, 0) without an initialised group.
-
-    Raises
-    ------
-    ValueError
-        If only one of the two is given.
-    """
-    if num_shards is None and shard_id is None:
-        return shard_info()
-    if num_shards is None or shard_id is None:
-        raise ValueError(
-            f"The `num_shards` and `shard_id` must be given together or both left None (then they "
-            f"come from torch.distributed), got num_shards={num_shards!r}, shard_id={shard_id!r}."
-        )
-    return num_shards, shard_id
 
 
 def _comm_device(backend: str, estimator_index: int) -> torch.device:
@@ -118,10 +82,7 @@ class DistributedEstimator:
     def __init__(self, estimator: SADAEstimator, batch_size: int, *, group=None):
         if not isinstance(estimator, SADAEstimator):
             raise TypeError(f"The `estimator` must be a SADAEstimator, got {type(estimator).__name__}.")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-            raise ValueError(
-                f"The `batch_size` must be a positive integer (the per-rank batch), got {batch_size!r}."
-            )
+        batch_size = check_int(batch_size, "batch_size", 1, hint="It is the per-rank batch size.")
         if not (dist.is_available() and dist.is_initialized()):
             raise RuntimeError(
                 "The DistributedEstimator needs an initialised process group; call "

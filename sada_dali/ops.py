@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ._utils.checks import check_int
 from ._utils.rng import per_sample_choices
 
 __all__ = [
@@ -143,8 +144,7 @@ def create_op_space(
 
 def strength_to_bin(strengths, num_bins: int = DEFAULT_NUM_MAGNITUDE_BINS) -> np.ndarray:
     """Quantise strengths in [0, 1] to magnitude bins ``round(s * (num_bins - 1))`` (int32)."""
-    if not isinstance(num_bins, (int, np.integer)) or num_bins < 2:
-        raise ValueError(f"The `num_bins` must be an integer >= 2, got {num_bins!r}.")
+    num_bins = check_int(num_bins, "num_bins", 2)
     s = np.clip(np.asarray(strengths, dtype=np.float64), 0.0, 1.0)
     return np.rint(s * (num_bins - 1)).astype(np.int32)
 

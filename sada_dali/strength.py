@@ -9,54 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._utils.arrays import as_host_array
+from ._utils.checks import check_int, validate_strengths
 from ._utils.shm import SharedBlock
 
 __all__ = ["StrengthTable", "validate_strengths"]
 
-_HEADER = 64  # bytes: int64 epoch, generation, start, stop; padding keeps the floats aligned
-
-
-def validate_strengths(values, num_samples: int, *, name: str = "strengths") -> np.ndarray:
-    """Check a strength array and return it as a float32 host array.
-
-    Parameters
-    ----------
-    values : array-like
-        (N,) strengths from any trainer: torch, CuPy, NumPy or any DLPack producer. Device
-        arrays are checked on the device and copied to the host once.
-    num_samples : int
-        The expected length N.
-    name : str
-        The argument's name for error messages.
-
-    Returns
-    -------
-    numpy.ndarray
-        (N,) float32.
-
-    Raises
-    ------
-    ValueError
-        On a wrong shape, a non-finite value, or a value outside [0, 1].
-    TypeError
-        If ``values`` is not a numeric array.
-    """
-    arr = as_host_array(values, name=name)
-    if arr.dtype.kind not in "fiub":
-        raise TypeError(f"The `{name}` must be a numeric array, got dtype {arr.dtype}.")
-    if arr.shape != (num_samples,):
-        raise ValueError(
-            f"The `{name}` must have shape ({num_samples},) (one per sample), got {tuple(arr.shape)}."
-        )
-    arr = arr.astype(np.float32, copy=False)
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.flatnonzero(~np.isfinite(arr))[0])
-        raise ValueError(f"The `{name}` must be finite, got {arr[bad]} at index {bad}.")
-    if arr.size and (arr.min() < 0.0 or arr.max() > 1.0):
-        bad = int(np.flatnonzero((arr < 0) | (arr > 1))[0])
-        raise ValueError(f"The `{name}` must lie in [0, 1], got {arr[bad]} at index {bad}.")
-    return arr
+_HEADER = 64  # bytes: int64 epoch, (unused), start, stop; padding keeps the floats aligned
 
 
 class StrengthTable(SharedBlock):
@@ -79,9 +37,7 @@ class StrengthTable(SharedBlock):
     """
 
     def __init__(self, num_samples: int, *, initial=1.0):
-        if not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
-            raise ValueError(f"The `num_samples` must be a positive integer, got {num_samples!r}.")
-        self.num_samples = int(num_samples)
+        self.num_samples = check_int(num_samples, "num_samples", 1)
         self._create(_HEADER + 4 * self.num_samples)
         self._bind()
         self._header[:] = 0
@@ -115,11 +71,6 @@ class StrengthTable(SharedBlock):
         return int(self._header[0])
 
     @property
-    def generation(self) -> int:
-        """How many times the strengths were replaced (0 after construction)."""
-        return int(self._header[1])
-
-    @property
     def start(self) -> int:
         """The position in the epoch that reading starts at (0 unless resuming mid-epoch)."""
         return int(self._header[2])
@@ -143,9 +94,7 @@ class StrengthTable(SharedBlock):
 
     def set(self, values, *, name: str = "strengths") -> None:
         """Replace all strengths after validating them (see :func:`validate_strengths`)."""
-        arr = validate_strengths(values, self.num_samples, name=name)
-        self._values[:] = arr
-        self._header[1] += 1
+        self._values[:] = validate_strengths(values, self.num_samples, name=name)
 
     def gather(self, indices) -> np.ndarray:
         """Strengths of ``indices`` as float32."""

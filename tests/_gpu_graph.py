@@ -84,8 +84,8 @@ class GraphReader:
 
     output_names = SampleReader.output_names
 
-    def __init__(self, *, choices: bool, batch_size: int = 8):
-        self.choices = choices
+    def __init__(self, *, augments: bool, batch_size: int = 8):
+        self.augments = augments
         self.sampler = SimpleNamespace(batch_size=batch_size)
 
     def __call__(self, sample_info):

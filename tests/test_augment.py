@@ -200,7 +200,7 @@ def test_augment_exact_ops_match_their_definition():
         (dict(magnitude=31.0), ValueError, r"must lie within ±30.0"),
         (dict(op="solarize", magnitude=-1), ValueError, "must be non-negative"),
         (dict(op="equalize", magnitude=1), ValueError, r"within ±0.0"),
-        (dict(device="tpu"), ValueError, "`device` must be 'cpu' or 'gpu'"),
+        (dict(device="tpu"), ValueError, "`device` must be 'gpu' or 'cpu'"),
         (dict(fill_value=256), ValueError, "`fill_value` must be an integer in"),
         (dict(fill_value=1.5), ValueError, "`fill_value` must be an integer in"),
     ],

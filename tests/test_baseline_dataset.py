@@ -150,7 +150,7 @@ def test_dataset_rejects_a_table_of_the_wrong_size(folder):
 
 @pytest.mark.parametrize("size", [0, -1, 2.5, True])
 def test_dataset_rejects_a_bad_image_size(folder, size):
-    with pytest.raises(ValueError, match=r"The `image_size` must be a positive integer, got"):
+    with pytest.raises(ValueError, match=r"The `image_size` must be an integer >= 1, got"):
         SADAImageFolder(folder, train=False, image_size=size)
 
 

@@ -214,7 +214,7 @@ def test_a_file_whose_size_cannot_be_told_is_unreadable_in_the_reader_and_the_tw
         assert (
             int(out[3]) == 0 and left + width <= 16 and top + height <= 16
         )  # a window of the 16x16 placeholder
-        assert reader("skip").choices_of([1], 0)["crop"].tolist() == [[top, left, height, width]]
+        assert reader("skip").choices([1], 0)["crop"].tolist() == [[top, left, height, width]]
         with pytest.raises(ValueError, match=r"img_001.JPEG\): the image size cannot be read .* Re-encode"):
             SADAImageFolder(tmp_path, table).crop_window(1)
     finally:

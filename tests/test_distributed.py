@@ -169,7 +169,9 @@ def test_distributed_estimator_rejects_a_non_estimator(group):
 
 @pytest.mark.parametrize("batch_size", [0, True, 2.5])
 def test_distributed_estimator_rejects_a_bad_batch_size(group, batch_size):
-    with pytest.raises(ValueError, match=f"The `batch_size` must be a positive integer .*got {batch_size!r}"):
+    with pytest.raises(
+        ValueError, match=f"The `batch_size` must be an integer >= 1, got {batch_size!r}. It is the per-rank"
+    ):
         DistributedEstimator(SADAEstimator(N, K), batch_size)
 
 

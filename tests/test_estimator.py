@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sada_dali._utils.rng import STREAM_WARMUP, hash_uniform
-from sada_dali.estimator import SADAEstimator
+from sada_dali.estimator import SADAEstimator, warmup_strengths
 
 
 class Reference:
@@ -228,6 +228,13 @@ def test_default_warmup_is_a_seeded_uniform_draw_that_changes_each_epoch():
     )
     assert not np.array_equal(first, second) and a.strengths is second
     assert 0.4 < second.mean() < 0.6 and second.min() >= 0 and second.max() < 1
+
+
+def test_warmup_strengths_are_the_draw_the_estimator_and_the_cli_baseline_share():
+    est = SADAEstimator(50, 3, seed=4)
+    np.testing.assert_array_equal(warmup_strengths(4, 0, np.arange(50)), est.strengths)
+    np.testing.assert_array_equal(warmup_strengths(4, 1, range(50)), est.end_epoch())
+    assert warmup_strengths(4, 0, [3, 1], constant=0.25).tolist() == [0.25, 0.25]
 
 
 def test_constant_warmup_strength_is_used_until_variances_spread():

@@ -296,7 +296,7 @@ def test_full_disk_raises_no_space_naming_the_file_and_keeps_the_previous_checkp
     else:  # the file system reports it only when the data reaches the disk
         monkeypatch.setattr(os, "fsync", no_space)
     with pytest.raises(
-        OSError, match=r"\[Errno 28\] Saving the checkpoint .*ck\.pt' failed: No space left on device"
+        OSError, match=r"\[Errno 28\] Saving .*ck\.pt' failed: No space left on device"
     ) as info:
         save_checkpoint({"weights": torch.arange(1000.0)}, path)
     assert info.value.errno == errno.ENOSPC and str(path) in str(info.value)

@@ -47,7 +47,7 @@ def assert_images_stay_on_the_gpu(graph: Graph, decoder: str) -> None:
 
 def loader_graph(**options):
     options = replace(OPTIONS, **options)
-    reader = GraphReader(choices=options.train, batch_size=8)
+    reader = GraphReader(augments=options.train, batch_size=8)
     return check_gpu_graph(lambda: create_loader_pipeline(reader, options))
 
 
@@ -120,7 +120,7 @@ def test_gpu_graph_of_augment_on_the_gpu_runs_the_op_on_the_gpu(op, relative):
 
 
 def test_gpu_graph_of_bench_row_2_runs_trivial_augment_wide_on_the_gpu():
-    reader = GraphReader(choices=False)
+    reader = GraphReader(augments=False)
     graph = check_gpu_graph(
         lambda: create_trivial_augment_pipeline(reader, batch_size=8, image_size=224, threads=2)
     )

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from _images import write_image_folder
 
+from sada_dali._utils.checks import resolve_device_id
 from sada_dali.data._shared_listing import SharedListing
 from sada_dali.data.source import Listing
 from sada_dali.loader import SADALoader, _defaults
 from sada_dali.loader._main_guard import _guarded
-from sada_dali.pipelines._stages import resolve_device_id
 
 
 @pytest.fixture

@@ -226,7 +226,7 @@ def test_transform_converts_pil_input_to_a_uint8_tensor(table):
     [
         (dict(op_space=()), "`op_space` must hold at least one"),
         (dict(num_magnitude_bins=1), "`num_magnitude_bins` must be an integer >= 2"),
-        (dict(seed=-1), "`seed` must be a non-negative integer"),
+        (dict(seed=-1), "`seed` must be an integer >= 0, got -1"),
         (dict(fill=None), r"`fill` must be an integer in \[0, 255\]"),
     ],
 )

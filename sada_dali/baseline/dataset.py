@@ -21,15 +21,14 @@ from PIL import Image, ImageOps
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
+from .._utils.checks import check_int
+from .._utils.imagenet import IMAGENET_MEAN, IMAGENET_STD, val_resize_size
 from ..data.crop import CropConfig, crop_window, image_dims
 from ..data.source import create_listing
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS
 from .transforms import SADATransform
 
 __all__ = ["SADAImageFolder", "IMAGENET_MEAN", "IMAGENET_STD"]
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class SADAImageFolder(torch.utils.data.Dataset):
@@ -85,8 +84,7 @@ class SADAImageFolder(torch.utils.data.Dataset):
         random_aspect_ratio=(3 / 4, 4 / 3),
         fill: int = 128,
     ):
-        if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
-            raise ValueError(f"The `image_size` must be a positive integer, got {image_size!r}.")
+        image_size = check_int(image_size, "image_size", 1)
         self.listing = create_listing(source, file_root=file_root)
         if train and table is None:
             raise ValueError(
@@ -158,7 +156,7 @@ class SADAImageFolder(torch.utils.data.Dataset):
             if self.transform.choices(index)[2]:
                 image = F.horizontal_flip(image)
         else:
-            image = F.resize(image, round(self.image_size * 256 / 224), antialias=True)
+            image = F.resize(image, val_resize_size(self.image_size), antialias=True)
             image = F.center_crop(image, size)
         image = F.normalize(F.to_dtype(image, torch.float32, scale=True), IMAGENET_MEAN, IMAGENET_STD)
         return image, int(self.listing.labels[index]), int(index)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
+from .._utils.checks import check_int
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS, OpSpec, create_op_space, op_parameter, sample_choices
 
 __all__ = ["apply_op", "SADATransform"]
@@ -31,12 +31,40 @@ _ENHANCE = {
 _LINEAR = InterpolationMode.BILINEAR
 
 
-def _check_fill(fill) -> None:
-    if not (isinstance(fill, (int, np.integer)) and 0 <= fill <= 255):
-        raise ValueError(
-            f"The `fill` must be an integer in [0, 255], got {fill!r}; torchvision cannot "
-            f"repeat the border as DALI's `fill_value=None` does."
+def _check_fill(fill) -> int:
+    hint = "torchvision cannot repeat the border as DALI's `fill_value=None` does."
+    return check_int(fill, "fill", 0, maximum=255, hint=hint)
+
+
+_GEOMETRIC = ("rotate", "translate_x", "translate_y", "shear_x", "shear_y")
+
+
+def _geometric(image, spec: OpSpec, p: float, fill: list):
+    """Rotate, translate or shear ``image`` by the op parameter ``p``, filling with ``fill``."""
+    name = spec.name
+    if name == "rotate":
+        return F.rotate(image, p, interpolation=_LINEAR, fill=fill)
+    if name in ("translate_x", "translate_y"):
+        height, width = F.get_size(image)
+        if spec.relative:
+            p *= width if name == "translate_x" else height
+        offset = [p, 0.0] if name == "translate_x" else [0.0, p]
+        return F.affine(
+            image, angle=0.0, translate=offset, scale=1.0, shear=[0.0, 0.0], interpolation=_LINEAR, fill=fill
         )
+    # shear: torchvision's angle s maps x -> x - tan(s) * y; DALI's factor f maps x -> x + f * y
+    angle = math.degrees(math.atan(-p))
+    shear = [angle, 0.0] if name == "shear_x" else [0.0, angle]
+    return F.affine(
+        image,
+        angle=0.0,
+        translate=[0.0, 0.0],
+        scale=1.0,
+        shear=shear,
+        interpolation=_LINEAR,
+        fill=fill,
+        center=[0.0, 0.0],
+    )
 
 
 def apply_op(
@@ -81,7 +109,6 @@ def apply_op(
         )
     _check_fill(fill)
     p = op_parameter(spec, int(magnitude_bin), bool(negate), num_magnitude_bins)
-    fill = [float(fill)] * 3
     if name == "identity":
         return image
     if name == "auto_contrast":
@@ -90,30 +117,8 @@ def apply_op(
         return F.equalize(image)
     if name in _ENHANCE:
         return _ENHANCE[name](image, p)
-    if name == "rotate":
-        return F.rotate(image, p, interpolation=_LINEAR, fill=fill)
-    if name in ("translate_x", "translate_y"):
-        height, width = F.get_size(image)
-        if spec.relative:
-            p *= width if name == "translate_x" else height
-        offset = [p, 0.0] if name == "translate_x" else [0.0, p]
-        return F.affine(
-            image, angle=0.0, translate=offset, scale=1.0, shear=[0.0, 0.0], interpolation=_LINEAR, fill=fill
-        )
-    if name in ("shear_x", "shear_y"):
-        # torchvision's shear angle s maps x -> x - tan(s) * y; DALI's factor f maps x -> x + f * y.
-        angle = math.degrees(math.atan(-p))
-        shear = [angle, 0.0] if name == "shear_x" else [0.0, angle]
-        return F.affine(
-            image,
-            angle=0.0,
-            translate=[0.0, 0.0],
-            scale=1.0,
-            shear=shear,
-            interpolation=_LINEAR,
-            fill=fill,
-            center=[0.0, 0.0],
-        )
+    if name in _GEOMETRIC:
+        return _geometric(image, spec, p, [float(fill)] * 3)
     if name == "solarize":
         return image if p > 255 else F.solarize(image, p)
     return F.posterize(image, int(p))
@@ -155,14 +160,9 @@ class SADATransform:
         self.op_space = create_op_space() if op_space is None else tuple(op_space)
         if not self.op_space:
             raise ValueError("The `op_space` must hold at least one OpSpec, got an empty sequence.")
-        if not isinstance(num_magnitude_bins, (int, np.integer)) or num_magnitude_bins < 2:
-            raise ValueError(f"The `num_magnitude_bins` must be an integer >= 2, got {num_magnitude_bins!r}.")
-        if not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"The `seed` must be a non-negative integer, got {seed!r}.")
-        _check_fill(fill)
-        self.num_magnitude_bins = int(num_magnitude_bins)
-        self.seed = int(seed)
-        self.fill = fill
+        self.num_magnitude_bins = check_int(num_magnitude_bins, "num_magnitude_bins", 2)
+        self.seed = check_int(seed, "seed", 0)
+        self.fill = _check_fill(fill)
 
     def set_epoch(self, epoch: int) -> None:
         """Announce the epoch through the table's shared slot (seen by every worker)."""

@@ -160,7 +160,7 @@ def measure_trivial_augment(
         ShardSampler(len(listing), batch_size, seed=seed),
         num_magnitude_bins=DEFAULT_NUM_MAGNITUDE_BINS,
         num_ops=len(OPS),
-        choices=False,
+        augments=False,
     )
     pipe = create_trivial_augment_pipeline(
         reader, batch_size=batch_size, image_size=image_size, threads=threads, seed=seed

@@ -9,13 +9,32 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-__all__ = ["train_one_epoch", "evaluate", "summarize_strengths", "format_epoch", "uniform_strengths"]
+__all__ = ["train_one_epoch", "evaluate", "summarize_strengths", "format_epoch"]
 
 
 def _autocast(device: torch.device, enabled: bool):
     if enabled and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.float16)
     return contextlib.nullcontext()
+
+
+def _step(model, criterion, images, labels, optimizer, scaler, scheduler, device):
+    """One optimiser step (scaled under AMP) and one scheduler step; returns (logits, loss)."""
+    with _autocast(device, scaler is not None):
+        logits = model(images)
+        # a batch emptied by on_error="skip" still steps, with a zero loss, so DDP ranks stay in step
+        loss = criterion(logits, labels) if labels.shape[0] else logits.sum() * 0.0
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+    return logits, loss
 
 
 def train_one_epoch(
@@ -29,7 +48,6 @@ def train_one_epoch(
     scheduler=None,
     max_steps: int | None = None,
     desc: str = "train",
-    on_step=None,
 ) -> dict:
     """One pass over ``loader``; feeds each batch's logits to ``estimator`` when given.
 
@@ -51,8 +69,6 @@ def train_one_epoch(
         Stop after this many steps.
     desc : str
         Progress-bar label.
-    on_step : callable, optional
-        Called with the step number after each step.
 
     Returns
     -------
@@ -71,28 +87,13 @@ def train_one_epoch(
         for images, labels, indices in loader:
             images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             batch = labels.shape[0]
-            with _autocast(device, scaler is not None):
-                logits = model(images)
-                # a batch emptied by on_error="skip" still steps, with a zero loss, so DDP ranks stay in step
-                loss = criterion(logits, labels) if batch else logits.sum() * 0.0
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                loss.backward()
-                optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
+            logits, loss = _step(model, criterion, images, labels, optimizer, scaler, scheduler, device)
             if estimator is not None:
                 estimator.update(indices, logits.detach())  # fp16/bf16 under AMP: half the traffic
             total_loss += loss.detach().float() * batch
             correct += (logits.detach().argmax(1) == labels).sum()
             seen, steps = seen + batch, steps + 1
             bar.update(1)
-            if on_step is not None:
-                on_step(steps)
             if steps >= limit:
                 break
     seconds = time.perf_counter() - start
@@ -159,14 +160,3 @@ def format_epoch(name: str, epoch: int, epochs: int, train: dict, val: dict, str
         f"strength mean {strength['mean']:.2f} q25/50/75 {strength['q25']:.2f}/"
         f"{strength['median']:.2f}/{strength['q75']:.2f}"
     )
-
-
-def uniform_strengths(seed: int, epoch: int, num_samples: int) -> np.ndarray:
-    """TrivialAugment's magnitude rule as strengths: one uniform [0, 1) draw per sample and epoch.
-
-    The draw is :func:`sada_dali._utils.rng.hash_uniform` on the warm-up stream, the same values the
-    estimator uses before a sample's variance is valid, so a resumed run redraws them exactly.
-    """
-    from .._utils.rng import STREAM_WARMUP, hash_uniform
-
-    return hash_uniform(seed, epoch, np.arange(num_samples), STREAM_WARMUP).astype(np.float32)

@@ -13,11 +13,11 @@ fraction of a ResNet-50 AMP training step. Without a GPU, rows 1, 2 and 5 are sk
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 from pathlib import Path
 
+from ..checkpoint import save_json
 from ..loader._defaults import usable_cpus
 from ._args import existing_dir, int_at_least
 
@@ -116,11 +116,56 @@ def _dali_version() -> str:
     return nvidia.dali.__version__  # whichever build is installed (cuda120, cuda130)
 
 
-def _write_json(path: Path, report: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2))
-    os.replace(tmp, path)
+def _source(args) -> str:
+    """The ImageFolder to read: ``--data`` (its ``train/`` if it has one) or the cached photo corpus."""
+    from ..data.synthetic import create_photo_corpus, default_cache_dir
+
+    if args.data is not None:
+        train = os.path.join(args.data, "train")
+        return train if os.path.isdir(train) else args.data
+    size = (64, 48) if args.tiny else (500, 375)
+    cache = args.cache or default_cache_dir()
+    name = f"corpus_{args.images}x{args.classes}_{size[0]}x{size[1]}"
+    corpus = create_photo_corpus(
+        cache / name,
+        num_images=args.images,
+        num_classes=args.classes,
+        width=size[0],
+        height=size[1],
+        seed=args.seed,
+    )
+    return str(corpus / "train")
+
+
+def _measure(row: int, source: str, strengths, *, gpu: bool, workers: int, args) -> dict:
+    """One row of the benchmark (or its skip record)."""
+    from . import _bench_rows as rows_
+
+    common = dict(
+        batch_size=args.batch_size, image_size=args.image_size, repeats=args.repeats, seed=args.seed
+    )
+    if row in (1, 2, 5) and not gpu:
+        return rows_.skipped_row(row, "no GPU")
+    if row in (1, 3):
+        device = "gpu" if row == 1 else "cpu"
+        return rows_.measure_sada_dali(row, source, strengths, device=device, threads=workers, **common)
+    if row == 2:
+        return rows_.measure_trivial_augment(source, threads=workers, **common)
+    if row == 4:
+        return rows_.measure_torchvision(source, strengths, workers=workers, **common)
+    return rows_.measure_estimator_overhead(batch_size=args.batch_size)
+
+
+def _machine(gpu: bool) -> dict:
+    import torch
+
+    return {
+        "cpus": usable_cpus(),
+        "gpu": torch.cuda.get_device_name(0) if gpu else None,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "dali": _dali_version(),
+    }
 
 
 def run(args) -> int:
@@ -129,35 +174,13 @@ def run(args) -> int:
     import torch
 
     from ..data.source import create_listing
-    from ..data.synthetic import create_photo_corpus, default_cache_dir
-    from . import _bench_rows as rows_
     from .plots import plot_throughput
 
     selected = _parse_rows(args)
     if args.tiny:
         args.images, args.batch_size, args.image_size, args.repeats = 16, 4, 32, 1
-        size = (64, 48)
-    else:
-        size = (500, 375)
     workers = args.workers or usable_cpus()
-    if args.data is not None:
-        source = (
-            os.path.join(args.data, "train") if os.path.isdir(os.path.join(args.data, "train")) else args.data
-        )
-    else:
-        cache = args.cache or default_cache_dir()
-        name = f"corpus_{args.images}x{args.classes}_{size[0]}x{size[1]}"
-        source = str(
-            create_photo_corpus(
-                cache / name,
-                num_images=args.images,
-                num_classes=args.classes,
-                width=size[0],
-                height=size[1],
-                seed=args.seed,
-            )
-            / "train"
-        )
+    source = _source(args)
     num_samples = len(create_listing(source))
     if num_samples < args.batch_size:
         args.parser.error(
@@ -166,49 +189,17 @@ def run(args) -> int:
         )
     strengths = np.random.default_rng(args.seed).random(num_samples, dtype=np.float32)
     gpu = torch.cuda.is_available()
-    common = dict(
-        batch_size=args.batch_size, image_size=args.image_size, repeats=args.repeats, seed=args.seed
-    )
     results = []
-    report = {
-        "config": {
-            "data": source,
-            "num_samples": num_samples,
-            "batch_size": args.batch_size,
-            "image_size": args.image_size,
-            "repeats": args.repeats,
-            "workers": workers,
-            "tiny": args.tiny,
-            "seed": args.seed,
-        },
-        "machine": {
-            "cpus": usable_cpus(),
-            "gpu": torch.cuda.get_device_name(0) if gpu else None,
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "dali": _dali_version(),
-        },
-        "rows": results,
-        "ratios": {},
-    }
+    config = {"data": source, "num_samples": num_samples, "batch_size": args.batch_size}
+    config |= {"image_size": args.image_size, "repeats": args.repeats, "workers": workers}
+    config |= {"tiny": args.tiny, "seed": args.seed}
+    report = {"config": config, "machine": _machine(gpu), "rows": results, "ratios": {}}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
     for row in selected:
-        if row in (1, 2, 5) and not gpu:
-            results.append(rows_.skipped_row(row, "no GPU"))
-        elif row in (1, 3):
-            results.append(
-                rows_.measure_sada_dali(
-                    row, source, strengths, device="gpu" if row == 1 else "cpu", threads=workers, **common
-                )
-            )
-        elif row == 2:
-            results.append(rows_.measure_trivial_augment(source, threads=workers, **common))
-        elif row == 4:
-            results.append(rows_.measure_torchvision(source, strengths, workers=workers, **common))
-        else:
-            results.append(rows_.measure_estimator_overhead(batch_size=args.batch_size))
+        results.append(_measure(row, source, strengths, gpu=gpu, workers=workers, args=args))
         print(f"row {row} done: {results[-1]['status']}", flush=True)
         report["ratios"] = compute_ratios(results)
-        _write_json(args.json, report)  # after every row: a run killed later keeps the rows measured
+        save_json(report, args.json)  # after every row: a run killed later keeps the rows measured
     print(format_table(results, report["ratios"]))
     plot = plot_throughput([r for r in results if r["row"] != 5], args.plot or args.json.with_suffix(".png"))
     print(f"wrote {args.json} and {plot}")

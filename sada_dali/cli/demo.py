@@ -12,8 +12,6 @@ rule. It prints one line per epoch and writes ``summary.json`` and
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import time
 from pathlib import Path
 
@@ -119,10 +117,10 @@ def _train_run(name: str, args, sources: dict, device: str) -> dict:
     import torch
     from tqdm.auto import tqdm
 
-    from ..estimator import SADAEstimator
+    from ..estimator import SADAEstimator, warmup_strengths
     from ..loader import SADALoader
     from ..ops import create_op_space
-    from ._loop import evaluate, format_epoch, summarize_strengths, train_one_epoch, uniform_strengths
+    from ._loop import evaluate, format_epoch, summarize_strengths, train_one_epoch
     from .models import SmallCNN
 
     torch.manual_seed(args.seed)
@@ -169,7 +167,7 @@ def _train_run(name: str, args, sources: dict, device: str) -> dict:
     try:
         for epoch in range(args.epochs):
             if estimator is None:
-                train.set_strengths(uniform_strengths(args.seed, epoch, train.num_samples))
+                train.set_strengths(warmup_strengths(args.seed, epoch, np.arange(train.num_samples)))
             train.set_epoch(epoch)
             stats = train_one_epoch(
                 model,
@@ -213,6 +211,7 @@ def _train_run(name: str, args, sources: dict, device: str) -> dict:
 
 def run(args) -> int:
     """Build the digits (once), train both runs, write ``summary.json`` and the figure."""
+    from ..checkpoint import save_json
     from ..data.synthetic import create_digits_dataset, default_cache_dir
     from ..loader._defaults import usable_cpus
     from ._args import resolve_device
@@ -247,9 +246,7 @@ def run(args) -> int:
         "final_accuracy": {name: results[name]["final_val_accuracy"] for name in RUNS},
         "elapsed_s": time.perf_counter() - start,
     }
-    tmp = args.out / "summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2))
-    os.replace(tmp, args.out / "summary.json")
+    save_json(summary, args.out / "summary.json")
     acc = summary["final_accuracy"]
     print(
         f"final val accuracy: SADA {100 * acc['sada']:.1f}%  "

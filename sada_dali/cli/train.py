@@ -16,9 +16,9 @@ wrapped in :class:`sada_dali.distributed.DistributedEstimator`, which all-gather
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._args import add_device_option, existing_dir, int_at_least, positive_float
@@ -132,22 +132,37 @@ def _check_args(args) -> None:
         )
 
 
-def run(args) -> int:
-    """Train, validate and checkpoint every epoch; returns 0."""
-    import torch
+@dataclass
+class _Training:
+    """What one run trains and saves: the model and everything stepped with it."""
 
-    from ..checkpoint import load_checkpoint, save_checkpoint
-    from ..estimator import SADAEstimator
+    model: object
+    optimizer: object
+    scheduler: object
+    scaler: object = None
+    estimator: object = None
+    start_epoch: int = 0
+    history: list = field(default_factory=list)
+
+    def state(self, args, epoch: int) -> dict:
+        """The checkpoint after ``epoch`` (0-based) ends."""
+        return {
+            "epoch": epoch + 1,
+            "arch": args.arch,
+            "sada": args.sada,
+            "model": getattr(self.model, "module", self.model).state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "estimator": self.estimator.state_dict() if self.estimator is not None else None,
+            "history": self.history,
+        }
+
+
+def _create_loaders(args, device: str, rank: int, world: int, local_rank: int):
+    """The train and val loaders of this rank's shard; refuses train/ and val/ with other classes."""
     from ..loader import SADALoader
-    from ._args import resolve_device
-    from ._loop import evaluate, summarize_strengths, train_one_epoch, uniform_strengths
-    from .models import create_model
 
-    _check_args(args)
-    device = resolve_device(args.device)
-    rank, world, local_rank = init_distributed(device)
-    torch.manual_seed(args.seed)
-    torch_device = torch.device(f"cuda:{local_rank}" if device == "gpu" else "cpu")
     common = dict(
         device=device,
         image_size=args.image_size,
@@ -161,10 +176,22 @@ def run(args) -> int:
     train = SADALoader(os.path.join(args.data, "train"), args.batch_size, **common)
     val = SADALoader(os.path.join(args.data, "val"), args.batch_size, train=False, drop_last=False, **common)
     if val.classes != train.classes:
+        train.close()
+        val.close()
         args.parser.error(
             f"The `--data` {args.data!r} has different class folders in train/ "
             f"({len(train.classes)}) and val/ ({len(val.classes)}); they must match."
         )
+    return train, val
+
+
+def _create_training(args, train, device: str, torch_device, world: int, local_rank: int) -> _Training:
+    """The model (DDP on several ranks), SGD, the cosine schedule, the AMP scaler and the estimator."""
+    import torch
+
+    from ..estimator import SADAEstimator
+    from .models import create_model
+
     model = create_model(args.arch, len(train.classes)).to(
         torch_device, memory_format=torch.channels_last if device == "gpu" else torch.contiguous_format
     )
@@ -193,87 +220,112 @@ def run(args) -> int:
             from ..distributed import DistributedEstimator
 
             estimator = DistributedEstimator(estimator, args.batch_size)
-    start_epoch, history = 0, []
-    if args.resume is not None:
-        try:
-            ckpt = load_checkpoint(args.resume, map_location=torch_device)
-        except ValueError as exc:
-            args.parser.error(f"The `--resume` file cannot be read: {exc}")
-        if ckpt["arch"] != args.arch or ckpt["sada"] != args.sada:
-            args.parser.error(
-                f"The `--resume` checkpoint was trained with --arch {ckpt['arch']} and "
-                f"sada={ckpt['sada']}; pass the same --arch and --sada/--no-sada."
-            )
-        getattr(model, "module", model).load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        if scaler is not None and ckpt.get("scaler"):
-            scaler.load_state_dict(ckpt["scaler"])
-        if estimator is not None:
-            estimator.load_state_dict(ckpt["estimator"])
-        start_epoch, history = int(ckpt["epoch"]), list(ckpt.get("history", []))
-        if rank == 0:
-            print(f"resumed from {args.resume} at epoch {start_epoch}")
-    if estimator is not None:
-        train.set_strengths(estimator)
-    args.out.mkdir(parents=True, exist_ok=True)
+    return _Training(model, optimizer, scheduler, scaler, estimator)
+
+
+def _resume(args, training: _Training, torch_device, rank: int) -> None:
+    """Load ``--resume``: weights, optimiser, schedule, scaler, estimator, epoch and history."""
+    from ..checkpoint import load_checkpoint
+
     try:
-        for epoch in range(start_epoch, args.epochs):
-            if estimator is None:
-                train.set_strengths(uniform_strengths(args.seed, epoch, train.num_samples))
-            train.set_epoch(epoch)
-            tic = time.perf_counter()
-            stats = train_one_epoch(
-                model,
-                train,
-                optimizer,
-                device=torch_device,
-                estimator=estimator,
-                scaler=scaler,
-                scheduler=scheduler,
-                max_steps=args.max_steps,
-                desc=f"epoch {epoch + 1}/{args.epochs}",
-            )
-            strength = summarize_strengths(train.strengths)
-            if estimator is not None:
-                estimator.end_epoch()
-            scores = evaluate(
-                model, val, device=torch_device, amp=scaler is not None, max_steps=args.max_steps
-            )
-            history.append(
-                {
-                    "epoch": epoch + 1,
-                    "train_loss": stats["loss"],
-                    "train_accuracy": stats["accuracy"],
-                    "val_loss": scores["loss"],
-                    "val_accuracy": scores["accuracy"],
-                    "images_per_s": stats["images_per_s"],
-                    "strength": strength,
-                    "seconds": time.perf_counter() - tic,
-                }
-            )
+        ckpt = load_checkpoint(args.resume, map_location=torch_device)
+    except ValueError as exc:
+        args.parser.error(f"The `--resume` file cannot be read: {exc}")
+    if ckpt["arch"] != args.arch or ckpt["sada"] != args.sada:
+        args.parser.error(
+            f"The `--resume` checkpoint was trained with --arch {ckpt['arch']} and "
+            f"sada={ckpt['sada']}; pass the same --arch and --sada/--no-sada."
+        )
+    getattr(training.model, "module", training.model).load_state_dict(ckpt["model"])
+    training.optimizer.load_state_dict(ckpt["optimizer"])
+    training.scheduler.load_state_dict(ckpt["scheduler"])
+    if training.scaler is not None and ckpt.get("scaler"):
+        training.scaler.load_state_dict(ckpt["scaler"])
+    if training.estimator is not None:
+        training.estimator.load_state_dict(ckpt["estimator"])
+    training.start_epoch, training.history = int(ckpt["epoch"]), list(ckpt.get("history", []))
+    if rank == 0:
+        print(f"resumed from {args.resume} at epoch {training.start_epoch}")
+
+
+def _run_epoch(args, epoch: int, training: _Training, train, val, torch_device) -> dict:
+    """Train ``epoch`` (its strengths set first), close the estimator's epoch, validate; the history row."""
+    import numpy as np
+
+    from ..estimator import warmup_strengths
+    from ._loop import evaluate, summarize_strengths, train_one_epoch
+
+    if training.estimator is None:
+        train.set_strengths(warmup_strengths(args.seed, epoch, np.arange(train.num_samples)))
+    train.set_epoch(epoch)
+    tic = time.perf_counter()
+    stats = train_one_epoch(
+        training.model,
+        train,
+        training.optimizer,
+        device=torch_device,
+        estimator=training.estimator,
+        scaler=training.scaler,
+        scheduler=training.scheduler,
+        max_steps=args.max_steps,
+        desc=f"epoch {epoch + 1}/{args.epochs}",
+    )
+    strength = summarize_strengths(train.strengths)
+    if training.estimator is not None:
+        training.estimator.end_epoch()
+    scores = evaluate(
+        training.model, val, device=torch_device, amp=training.scaler is not None, max_steps=args.max_steps
+    )
+    return {
+        "epoch": epoch + 1,
+        "train_loss": stats["loss"],
+        "train_accuracy": stats["accuracy"],
+        "val_loss": scores["loss"],
+        "val_accuracy": scores["accuracy"],
+        "images_per_s": stats["images_per_s"],
+        "strength": strength,
+        "seconds": time.perf_counter() - tic,
+    }
+
+
+def _report_and_save(args, epoch: int, training: _Training) -> None:
+    """Rank 0: print the epoch's line, then write the checkpoint and ``metrics.json`` atomically."""
+    from ..checkpoint import save_checkpoint, save_json
+
+    row = training.history[-1]
+    print(
+        f"epoch {epoch + 1}/{args.epochs}  val acc {100 * row['val_accuracy']:.2f}%  "
+        f"val loss {row['val_loss']:.3f}  train loss {row['train_loss']:.3f}  "
+        f"{row['images_per_s']:.0f} img/s  strength mean {row['strength']['mean']:.2f}",
+        flush=True,
+    )
+    save_checkpoint(training.state(args, epoch), args.out / CHECKPOINT)
+    save_json(training.history, args.out / "metrics.json")
+
+
+def run(args) -> int:
+    """Train, validate and checkpoint every epoch; returns 0."""
+    import torch
+
+    from ._args import resolve_device
+
+    _check_args(args)
+    device = resolve_device(args.device)
+    rank, world, local_rank = init_distributed(device)
+    torch.manual_seed(args.seed)
+    torch_device = torch.device(f"cuda:{local_rank}" if device == "gpu" else "cpu")
+    train, val = _create_loaders(args, device, rank, world, local_rank)
+    try:
+        training = _create_training(args, train, device, torch_device, world, local_rank)
+        if args.resume is not None:
+            _resume(args, training, torch_device, rank)
+        if training.estimator is not None:
+            train.set_strengths(training.estimator)
+        args.out.mkdir(parents=True, exist_ok=True)
+        for epoch in range(training.start_epoch, args.epochs):
+            training.history.append(_run_epoch(args, epoch, training, train, val, torch_device))
             if rank == 0:
-                print(
-                    f"epoch {epoch + 1}/{args.epochs}  val acc {100 * scores['accuracy']:.2f}%  "
-                    f"val loss {scores['loss']:.3f}  train loss {stats['loss']:.3f}  "
-                    f"{stats['images_per_s']:.0f} img/s  strength mean {strength['mean']:.2f}",
-                    flush=True,
-                )
-                save_checkpoint(
-                    {
-                        "epoch": epoch + 1,
-                        "arch": args.arch,
-                        "sada": args.sada,
-                        "model": getattr(model, "module", model).state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(),
-                        "scaler": scaler.state_dict() if scaler is not None else None,
-                        "estimator": estimator.state_dict() if estimator is not None else None,
-                        "history": history,
-                    },
-                    args.out / CHECKPOINT,
-                )
-                (args.out / "metrics.json").write_text(json.dumps(history, indent=2))
+                _report_and_save(args, epoch, training)
     finally:
         train.close()
         val.close()

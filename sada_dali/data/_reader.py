@@ -17,6 +17,7 @@ import threading
 
 import numpy as np
 
+from .._utils.checks import check_int
 from .._utils.parent import die_with_parent
 from ..ops import sample_choices
 from ._headers import image_format, image_size
@@ -73,14 +74,10 @@ def check_encoded(data: bytes) -> str | None:
 
 def check_max_pixels(max_pixels):
     """Return ``max_pixels`` if it is a positive integer or None, else raise a ValueError naming it."""
-    if max_pixels is not None and (
-        isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1
-    ):
-        raise ValueError(
-            f"The `max_pixels` must be a positive integer (pixels a file's header may declare) or "
-            f"None to turn the decompression-bomb guard off, got {max_pixels!r}."
-        )
-    return None if max_pixels is None else int(max_pixels)
+    if max_pixels is None:
+        return None
+    hint = "It bounds the pixels a file's header may declare; None turns the decompression-bomb guard off."
+    return check_int(max_pixels, "max_pixels", 1, hint=hint)
 
 
 def placeholder_jpeg() -> np.ndarray:
@@ -105,7 +102,7 @@ class SampleReader:
     sampler : sada_dali.sampler.ShardSampler
         The shard's epoch order.
     table : sada_dali.strength.StrengthTable, optional
-        Strengths, the current epoch and its start position; required when ``choices`` is True.
+        Strengths, the current epoch and its start position; required when ``augments`` is True.
     num_magnitude_bins : int
         Bins the strengths are quantised to.
     num_ops : int
@@ -113,8 +110,9 @@ class SampleReader:
     on_error : {"raise", "skip"}
         What a file that fails :func:`check_encoded`, declares more than ``max_pixels``,
         cannot be read or is flagged bad in the shared listing (the decoder rejected it) does.
-    choices : bool
-        Whether to append the op, magnitude bin, sign, flip and crop window outputs (training).
+    augments : bool
+        Whether the reader draws each sample's SADA choices (training): it then appends the op,
+        magnitude bin, sign, flip and crop window outputs.
     random_area, random_aspect_ratio : tuple of float
         Ranges of the crop window (:class:`sada_dali.data.crop.CropConfig`).
     max_pixels : int or None
@@ -131,10 +129,10 @@ class SampleReader:
 
     Outputs, per sample: ``encoded`` (uint8 bytes), ``label``, ``index`` (int64 scalars),
     ``valid`` (uint8 scalar: 0 for a skipped file replaced by a placeholder) and, with
-    ``choices``, ``op``, ``magnitude_bin``, ``negate``, ``flip`` (int32 scalars; see
-    :meth:`sample_choices`) and the crop window as DALI's slice arguments ``crop_start``
+    ``augments``, ``op``, ``magnitude_bin``, ``negate``, ``flip`` (int32 scalars; see
+    :meth:`op_choices`) and the crop window as DALI's slice arguments ``crop_start``
     ``(left, top)`` and ``crop_shape`` ``(width, height)`` (int32 pairs; see
-    :meth:`crop_windows`). With ``choices``, a file whose size cannot be told (see
+    :meth:`crop_windows`). With ``augments``, a file whose size cannot be told (see
     :func:`sada_dali.data.crop.image_dims`) counts as unreadable. The position read is DALI's
     ``idx_in_epoch`` plus the table's ``start``. Positions past the shard size wrap to the
     shard's start (batch padding); past ``sampler.padded_positions()`` the reader raises
@@ -150,28 +148,28 @@ class SampleReader:
         num_magnitude_bins: int,
         num_ops: int,
         on_error: str = "raise",
-        choices: bool = True,
+        augments: bool = True,
         random_area=(0.08, 1.0),
         random_aspect_ratio=(3 / 4, 4 / 3),
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ):
         if on_error not in ON_ERROR:
             raise ValueError(f"The `on_error` must be 'raise' or 'skip', got {on_error!r}.")
-        if choices and table is None:
-            raise ValueError("The `table` is required when `choices=True` (training).")
+        if augments and table is None:
+            raise ValueError("The `table` is required when `augments=True` (training).")
         self.sampler, self.table = sampler, table
         self.listing = SharedListing(listing, sampler.shard_size)
         self.num_magnitude_bins, self.num_ops = num_magnitude_bins, num_ops
-        self.on_error, self.choices = on_error, choices
+        self.on_error, self.augments = on_error, augments
         self.crop = CropConfig(random_area, random_aspect_ratio)
         self.max_pixels = check_max_pixels(max_pixels)
         self._order = (None, None)
 
     @property
     def output_names(self) -> tuple[str, ...]:
-        """Names of the outputs of each call, in order: :data:`BASE_OUTPUTS`, then with choices
-        :data:`CHOICE_OUTPUTS`."""
-        return BASE_OUTPUTS + (CHOICE_OUTPUTS if self.choices else ())
+        """Names of the outputs of each call, in order: :data:`BASE_OUTPUTS`, then with
+        ``augments`` :data:`CHOICE_OUTPUTS`."""
+        return BASE_OUTPUTS + (CHOICE_OUTPUTS if self.augments else ())
 
     def epoch(self) -> int:
         """The epoch announced through the table (0 without a table)."""
@@ -181,8 +179,8 @@ class SampleReader:
         """The position the current epoch starts at (the table's ``start``; 0 without a table)."""
         return self.table.start if self.table is not None else 0
 
-    def sample_choices(self, indices, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The SADA choices of ``indices`` in ``epoch`` under the table's current strengths.
+    def op_choices(self, indices, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The op choices of ``indices`` in ``epoch`` under the table's current strengths.
 
         A pure function of (seed, epoch, index, strength): what the pipeline applies to a sample
         does not depend on the worker, the batch or where a resumed epoch started.
@@ -223,11 +221,11 @@ class SampleReader:
         top, left, height, width = crop_window(self.sampler.seed, epoch, index, *size, self.crop)
         return np.array([left, top], dtype=np.int32), np.array([width, height], dtype=np.int32)
 
-    def choices_of(self, indices, epoch: int) -> dict:
-        """What the pipeline applies to ``indices`` in ``epoch``: :meth:`sample_choices` as int32
+    def choices(self, indices, epoch: int) -> dict:
+        """What the pipeline applies to ``indices`` in ``epoch``: :meth:`op_choices` as int32
         ``op``, ``magnitude_bin``, ``negate``, ``flip``, and :meth:`crop_windows` as ``crop``."""
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
-        choices = dict(zip(CHOICE_OUTPUTS[:4], self.sample_choices(indices, epoch)))
+        choices = dict(zip(CHOICE_OUTPUTS[:4], self.op_choices(indices, epoch)))
         return choices | {"crop": self.crop_windows(indices, epoch)}
 
     def index_at(self, position: int, epoch: int) -> int:
@@ -275,14 +273,14 @@ class SampleReader:
         if problem is not None:
             return problem, None
         size = (
-            image_dims(data) if self.choices else image_size(data)
+            image_dims(data) if self.augments else image_size(data)
         )  # the crop needs a size; else the header's
         if size is not None and self.max_pixels is not None and size[0] * size[1] > self.max_pixels:
             return (
                 f"its header declares {size[0]} x {size[1]} pixels, more than max_pixels={self.max_pixels} "
                 "(a decompression bomb?)"
             ), None
-        if self.choices and size is None:
+        if self.augments and size is None:
             return "the image size cannot be read from its header", None
         return None, size
 
@@ -299,9 +297,9 @@ class SampleReader:
             np.array(index, dtype=np.int64),
             np.array(valid, dtype=np.uint8),
         )
-        if not self.choices:
+        if not self.augments:
             return out
-        choices = tuple(np.array(v[0], dtype=np.int32) for v in self.sample_choices([index], epoch))
+        choices = tuple(np.array(v[0], dtype=np.int32) for v in self.op_choices([index], epoch))
         return out + choices + self.slice_args(index, epoch, size)
 
     def close(self) -> None:

@@ -2,9 +2,16 @@
 
 ``SADAEstimator(..., device="cpu")`` runs on NumPy; ``device="cuda"`` keeps the whole state on
 the GPU and updates it with the CuPy kernels of ``sada_dali.kernels`` (CuPy is imported only then).
+
+What lives here: ``estimator.py`` (:class:`SADAEstimator`), ``config.py`` (its frozen settings),
+``_numpy_backend.py`` and ``_cuda_backend.py`` (the two backends, bit-identical formulas),
+``_kernels.py`` (loading ``kernels/``), ``_checks.py`` and ``_state.py`` (batch and saved-state checks).
+
+It may import ``kernels`` and ``_utils`` only; ``distributed``, the loader and the CLI import it.
 """
 
+from ._numpy_backend import warmup_strengths
 from .config import EstimatorConfig
 from .estimator import SADAEstimator
 
-__all__ = ["EstimatorConfig", "SADAEstimator"]
+__all__ = ["EstimatorConfig", "SADAEstimator", "warmup_strengths"]

@@ -153,9 +153,9 @@ class CudaBackend:
     def compute_strengths(self, epoch: int):
         """Strengths for ``epoch`` (a new device array); raises first on pending bad indices."""
         self.raise_pending()
-        return self.launch_strengths(epoch)
+        return self._launch_strengths(epoch)
 
-    def launch_strengths(self, epoch: int):
+    def _launch_strengths(self, epoch: int):
         """Queue the min/max and strength kernels on CuPy's current stream (no host sync)."""
         cp, cfg = self._cp, self.config
         n = cfg.num_samples

@@ -70,8 +70,27 @@ def strength_map(v: np.ndarray, v_min, v_max) -> np.ndarray:
     return _ONE - (v - np.float32(v_min)) / (np.float32(v_max) - np.float32(v_min))
 
 
-def warmup_strengths(seed: int, epoch: int, indices: np.ndarray, constant: float | None) -> np.ndarray:
-    """float32 warm-up strengths: ``constant`` or the seeded uniform draw of ``_random.hash_uniform``."""
+def warmup_strengths(seed: int, epoch: int, indices, constant: float | None = None) -> np.ndarray:
+    """The strengths of samples whose variance is not valid yet (the estimator's warm-up).
+
+    Parameters
+    ----------
+    seed, epoch : int
+        The run seed and the epoch of the draw.
+    indices : array-like of int
+        Dataset indices.
+    constant : float, optional
+        A fixed strength for every sample; None (default) draws TrivialAugment's magnitude rule
+        instead: one uniform [0, 1) value per (seed, epoch, index), the same on every backend
+        (:func:`sada_dali._utils.rng.hash_uniform` on the warm-up stream), so a resumed run
+        redraws them exactly.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, the shape of ``indices``.
+    """
+    indices = np.asarray(indices)
     if constant is not None:
         return np.full(indices.shape, constant, np.float32)
     return hash_uniform(seed, epoch, indices, STREAM_WARMUP).astype(np.float32)

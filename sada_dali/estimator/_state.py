@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 
-from ..strength import validate_strengths
+from .._utils.checks import check_state_count, check_state_keys, validate_strengths
 
 __all__ = ["STATE_FORMAT", "STATE_ARRAYS", "check_state"]
 
@@ -57,17 +55,8 @@ def check_state(state, config) -> dict:
         On a wrong format, a missing key, a configuration mismatch, or an array with the
         wrong shape, dtype or values.
     """
-    if not isinstance(state, Mapping):
-        raise TypeError(
-            f"The `state_dict` must be a dict from SADAEstimator.state_dict(), got {type(state).__name__}."
-        )
-    if state.get("format") != STATE_FORMAT:
-        raise ValueError(f"The `state_dict` must have format {STATE_FORMAT!r}, got {state.get('format')!r}.")
-    missing = [k for k in ("config", "epoch", "num_skipped", *STATE_ARRAYS) if k not in state]
-    if missing:
-        raise ValueError(
-            f"The `state_dict` lacks the key(s) {missing}; pass an unmodified SADAEstimator.state_dict()."
-        )
+    keys = ("config", "epoch", "num_skipped", *STATE_ARRAYS)
+    check_state_keys(state, owner="SADAEstimator", fmt=STATE_FORMAT, keys=keys)
     saved, mine = dict(state["config"]), config.to_dict()
     for key in mine:
         if key != "device" and saved.get(key) != mine[key]:
@@ -75,12 +64,7 @@ def check_state(state, config) -> dict:
                 f"The `state_dict` was saved with {key}={saved.get(key)!r} but this estimator has "
                 f"{key}={mine[key]!r}; create the estimator with the saved settings."
             )
-    out = {}
-    for key in ("epoch", "num_skipped"):
-        value = state[key]
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"The `state_dict['{key}']` must be a non-negative integer, got {value!r}.")
-        out[key] = int(value)
+    out = {key: check_state_count(state, key) for key in ("epoch", "num_skipped")}
     for name, (shape, dtype) in _expected(config).items():
         arr = np.asarray(state[name])
         if arr.shape != shape or arr.dtype != dtype:

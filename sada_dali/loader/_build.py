@@ -124,7 +124,7 @@ def create_loader_runner(reader, owner, options: PipelineOptions):
         hw_decoder_load=o.hw_decoder_load,
         num_threads=num_threads,
         max_batch=reader.sampler.batch_size,
-        crop=reader.choices,
+        crop=reader.augments,
     )
     return EpochRunner(
         functools.partial(create_loader_pipeline, reader, resolved),
@@ -155,7 +155,8 @@ def create_loader_estimator(
     if estimator is None or estimator is False:
         return None
     if estimator is True:
-        from ..distributed import DistributedEstimator, shard_info
+        from .._utils.shards import shard_info
+        from ..distributed import DistributedEstimator
         from ..estimator import SADAEstimator
 
         where = "cpu" if device == "cpu" else f"cuda:{device_id}"

@@ -36,7 +36,7 @@ class EpochRunner:
         Builds the loader's pipeline, with outputs :data:`OUTPUTS` (again after a failure).
     reader : sada_dali.data._reader.SampleReader
         The pipeline's per-sample source, with the shard's ``sampler``, the shared strength
-        ``table`` (strengths and the epoch, start and stop slots) and ``choices`` (whether
+        ``table`` (strengths and the epoch, start and stop slots) and ``augments`` (whether
         strengths apply; a validation runner uses only the slots).
     listing : sada_dali.data.source.Listing
         Names the files of skipped rows and of failing batches.
@@ -66,7 +66,7 @@ class EpochRunner:
 
     def __init__(self, factory, reader, *, listing, owner, prefetch_queue_depth: int, probe):
         self.factory, self.reader, self.listing, self.probe = factory, reader, listing, probe
-        self.sampler, self.table, self.train = reader.sampler, reader.table, reader.choices
+        self.sampler, self.table, self.train = reader.sampler, reader.table, reader.augments
         self._owner = weakref.ref(owner)
         self.prefetch_queue_depth = prefetch_queue_depth
         self.pipe = self.iterator = None

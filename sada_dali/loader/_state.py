@@ -15,8 +15,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._utils.checks import check_state_count, check_state_keys, validate_strengths
 from .._utils.weights_only import to_numpy_state, to_torch_state
-from ..strength import validate_strengths
 
 __all__ = ["LOADER_STATE_FORMAT", "listing_digest", "check_loader_state", "LoaderState"]
 
@@ -72,19 +72,6 @@ def _indices_of(listing, paths) -> list[int]:
     return indices
 
 
-def _check_count(state, key: str, upper: int | None = None) -> int:
-    value = state[key]
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or value < 0
-        or (upper is not None and value >= upper)
-    ):
-        bound = "a non-negative integer" if upper is None else f"an integer in [0, {upper})"
-        raise ValueError(f"The loader `state_dict['{key}']` must be {bound}, got {value!r}.")
-    return int(value)
-
-
 def _check_strengths(state, key: str, num_samples: int, train: bool):
     value = state[key]
     if value is None:
@@ -126,20 +113,7 @@ def check_loader_state(state, config: dict, *, num_batches: int, listing) -> dic
         On another format, a missing key, a fingerprint mismatch (the error names the key,
         e.g. ``seed`` or ``num_shards``; ``shard_id`` may differ) or an out-of-range value.
     """
-    if not isinstance(state, Mapping):
-        raise TypeError(
-            f"The loader `state_dict` must be a dict from SADALoader.state_dict(), "
-            f"got {type(state).__name__}."
-        )
-    if state.get("format") != LOADER_STATE_FORMAT:
-        raise ValueError(
-            f"The loader `state_dict` must have format {LOADER_STATE_FORMAT!r}, got {state.get('format')!r}."
-        )
-    missing = [key for key in _KEYS if key not in state]
-    if missing:
-        raise ValueError(
-            f"The loader `state_dict` lacks the key(s) {missing}; pass an unmodified SADALoader.state_dict()."
-        )
+    check_state_keys(state, owner="SADALoader", fmt=LOADER_STATE_FORMAT, keys=_KEYS, prefix="loader ")
     saved = state["config"] if isinstance(state["config"], Mapping) else {}
     for key, mine in config.items():
         # every rank is at the same epoch and position with the same strengths, so the state
@@ -156,9 +130,9 @@ def check_loader_state(state, config: dict, *, num_batches: int, listing) -> dic
         if not isinstance(paths, (list, tuple)) or not all(isinstance(f, str) for f in paths):
             raise ValueError(f"The loader `state_dict['{key}']` must be a list of paths, got {paths!r}.")
     return {
-        "epoch": _check_count(state, "epoch"),
-        "position": _check_count(state, "position", num_batches),
-        "num_skipped": _check_count(state, "num_skipped"),
+        "epoch": check_state_count(state, "epoch", prefix="loader "),
+        "position": check_state_count(state, "position", upper=num_batches, prefix="loader "),
+        "num_skipped": check_state_count(state, "num_skipped", prefix="loader "),
         "skipped_files": list(state["skipped_files"]),
         "bad_indices": _indices_of(listing, state.get("bad_files", [])),
         "strengths": _check_strengths(state, "strengths", num_samples, train),

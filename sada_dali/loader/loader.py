@@ -10,18 +10,20 @@ and the epoch's strengths, and a new loader restarts that epoch's order at the s
 
 from __future__ import annotations
 
+import inspect
 import weakref
 
 import numpy as np
 
 from .._utils.arrays import as_host_array
-from .._utils.checks import check_int
+from .._utils.checks import check_device, check_int, check_normalize, resolve_device_id, validate_strengths
+from .._utils.shards import resolve_shards
 from ..data._reader import DEFAULT_MAX_PIXELS, SampleReader
 from ..data.doctor import excluded_indices
 from ..data.source import create_listing
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
 from ..sampler import ShardSampler
-from ..strength import StrengthTable, validate_strengths
+from ..strength import StrengthTable
 from ._build import PipelineOptions, create_loader_estimator, create_loader_runner
 from ._feed import FeedLedger
 from ._state import LoaderState
@@ -33,6 +35,12 @@ def _close_all(closers: list) -> None:
     """Run a loader's ``close`` callables, newest first (the finalizer of a loader never closed)."""
     while closers:
         closers.pop()()
+
+
+def _init_signature(cls) -> inspect.Signature:
+    """``cls.__init__``'s signature without ``self``, for ``help()`` and ``inspect`` (not ``__new__``'s)."""
+    sig = inspect.signature(cls.__init__)
+    return sig.replace(parameters=list(sig.parameters.values())[1:])
 
 
 class SADALoader:
@@ -128,6 +136,10 @@ class SADALoader:
 
         return super().__new__(cls)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.__signature__ = _init_signature(cls)
+
     def __init__(
         self,
         source,
@@ -160,9 +172,6 @@ class SADALoader:
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
         exclude=None,
     ):
-        from ..distributed import resolve_shards
-        from ..pipelines._stages import check_device, check_normalize, resolve_device_id
-
         num_shards, shard_id = resolve_shards(num_shards, shard_id)
         self.device = check_device(device)
         normalize = check_normalize(normalize, fp16)
@@ -197,7 +206,7 @@ class SADALoader:
             num_magnitude_bins=num_magnitude_bins,
             num_ops=len(op_space),
             on_error=on_error,
-            choices=self.train,
+            augments=self.train,
             random_area=random_area,
             random_aspect_ratio=random_aspect_ratio,
             max_pixels=max_pixels,
@@ -440,7 +449,7 @@ class SADALoader:
             raise ValueError("The SADA `choices` exist only on a training loader (train=True).")
         indices = as_host_array(indices, name="indices").astype(np.int64)
         epoch = self._runner.running if epoch is None else epoch
-        return self._reader.choices_of(indices, epoch)
+        return self._reader.choices(indices, epoch)
 
     def close(self) -> None:
         """Stop DALI's workers and free the shared strength table and listing.
@@ -455,3 +464,6 @@ class SADALoader:
             f"SADALoader(num_samples={self.num_samples}, batch_size={self.sampler.batch_size}, "
             f"device={self.device!r}, train={self.train}, epoch={self.epoch})"
         )
+
+
+SADALoader.__signature__ = _init_signature(SADALoader)
