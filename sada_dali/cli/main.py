@@ -1,4 +1,4 @@
-"""The ``sada-dali`` command: ``demo``, ``train`` and ``bench`` subcommands.
+"""The ``sada-dali`` command: ``demo``, ``train``, ``bench`` and ``shards`` subcommands.
 
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and ``run(args)``;
 heavy imports (DALI, torch, torchvision) happen inside ``run`` so ``--help`` is instant.
@@ -9,20 +9,20 @@ from __future__ import annotations
 import argparse
 
 from .. import __version__
-from . import bench, demo, train
+from . import bench, demo, shards, train
 
 __all__ = ["create_parser", "main"]
 
 
 def create_parser() -> argparse.ArgumentParser:
-    """The ``sada-dali`` argument parser with its three subcommands."""
+    """The ``sada-dali`` argument parser with its four subcommands."""
     parser = argparse.ArgumentParser(
         prog="sada-dali",
-        description="SADA (sample-aware dynamic augmentation) on NVIDIA DALI: demo, training and benchmark.",
+        description="SADA (sample-aware dynamic augmentation) on NVIDIA DALI: demo, train, bench, shards.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="{demo,train,bench}", required=True)
-    for module in (demo, train, bench):
+    subparsers = parser.add_subparsers(dest="command", metavar="{demo,train,bench,shards}", required=True)
+    for module in (demo, train, bench, shards):
         sub = module.add_parser(subparsers)
         sub.set_defaults(func=module.run, parser=sub)
     return parser
