@@ -21,6 +21,7 @@ from PIL import Image, ImageOps
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
+from ..data._shard_files import ShardFiles
 from ..data.crop import CropConfig, crop_window, image_dims
 from ..data.source import create_listing
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS
@@ -88,6 +89,7 @@ class SADAImageFolder(torch.utils.data.Dataset):
         if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
             raise ValueError(f"The `image_size` must be a positive integer, got {image_size!r}.")
         self.listing = create_listing(source, file_root=file_root)
+        self._shard_files = ShardFiles(self.listing.shards)
         if train and table is None:
             raise ValueError(
                 "The `table` is required when `train=True`: pass a StrengthTable of "
@@ -117,7 +119,9 @@ class SADAImageFolder(torch.utils.data.Dataset):
         return len(self.listing)
 
     def read(self, index: int) -> bytes:
-        """The encoded bytes of sample ``index``."""
+        """The encoded bytes of sample ``index`` (its file, or its member of a tar shard)."""
+        if self.listing.locations is not None:
+            return self._shard_files.read(*self.listing.locations[index].tolist())
         with open(self.listing.files[index], "rb") as handle:
             return handle.read()
 

@@ -1,8 +1,10 @@
-"""The measurements behind ``sada-dali bench``: one function per row, each returning a row dict.
+"""The measurements behind ``sada-dali bench``: one ``prepare_*`` function per loader row.
 
-Every loader row reads the same files and yields the same output (``image_size`` squared,
-ImageNet-normalised float32 NCHW). A row runs one warm-up epoch, then ``repeats`` timed
-epochs, and reports the median images/s; GPU work is synchronised before the clock stops.
+Every loader row reads the same images and yields the same output (``image_size`` squared,
+ImageNet-normalised float32 NCHW). :func:`time_rows` builds nothing: it takes the prepared
+rows' epoch functions, runs one warm-up epoch of each, then ``repeats`` rounds in which each
+row runs one timed epoch in turn (interleaved, so a noisy neighbour slows every row alike), and
+reports each row's median images/s; GPU work is synchronised before the clock stops.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import numpy as np
 
 __all__ = [
     "LOADER_ROWS",
-    "measure_sada_dali",
-    "measure_trivial_augment",
-    "measure_torchvision",
+    "prepare_sada_dali",
+    "prepare_trivial_augment",
+    "prepare_torchvision",
+    "time_rows",
     "measure_estimator_overhead",
     "skipped_row",
 ]
@@ -27,6 +30,8 @@ LOADER_ROWS = {
     3: "SADA DALI, CPU backend",
     4: "torchvision DataLoader + SADATransform, CPU",
     5: "estimator update / ResNet-50 step, GPU",
+    6: "native DALI, CPU backend (trivial_augment_wide)",
+    7: "SADA DALI, CPU backend, tar shards",
 }
 
 
@@ -42,20 +47,24 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
-def _time_epochs(run_epoch, repeats: int) -> list[tuple[int, float]]:
-    """Call ``run_epoch(e)`` (returns images seen) once to warm up, then ``repeats`` timed times."""
-    run_epoch(0)
-    timings = []
+def time_rows(prepared: dict, repeats: int) -> dict[int, list[tuple[int, float]]]:
+    """``{row: [(images, seconds), ...]}`` of ``prepared`` (``{row: run_epoch}``, ``run_epoch(e)``
+    returns the images it read): one warm-up epoch each, then ``repeats`` interleaved rounds."""
+    for run_epoch in prepared.values():
+        run_epoch(0)
+    timings = {row: [] for row in prepared}
     for e in range(1, repeats + 1):
-        _sync()
-        start = time.perf_counter()
-        images = run_epoch(e)
-        _sync()
-        timings.append((images, time.perf_counter() - start))
+        for row, run_epoch in prepared.items():
+            _sync()
+            start = time.perf_counter()
+            images = run_epoch(e)
+            _sync()
+            timings[row].append((images, time.perf_counter() - start))
     return timings
 
 
-def _loader_row(row: int, timings, **extra) -> dict:
+def loader_row(row: int, timings, **extra) -> dict:
+    """The row dict of ``row`` from its ``(images, seconds)`` timings."""
     rates = [images / seconds for images, seconds in timings]
     return {
         "row": row,
@@ -75,20 +84,11 @@ def _drain(iterable) -> int:
     return seen
 
 
-def measure_sada_dali(
-    row: int,
-    source,
-    strengths,
-    *,
-    device: str,
-    batch_size: int,
-    image_size: int,
-    repeats: int,
-    threads: int,
-    seed: int = 0,
-) -> dict:
-    """Rows 1 and 3: :class:`sada_dali.SADALoader` on ``device`` at fixed ``strengths``, with
-    ``threads`` DALI threads and as many file-reading processes."""
+def prepare_sada_dali(
+    source, strengths, *, device: str, batch_size: int, image_size: int, threads: int, seed: int = 0
+):
+    """Rows 1, 3 and 7: :class:`sada_dali.SADALoader` on ``device`` at fixed ``strengths``, with
+    ``threads`` DALI threads and as many reading processes; returns the epoch function."""
     from ..loader import SADALoader
 
     loader = SADALoader(
@@ -106,14 +106,12 @@ def measure_sada_dali(
         loader.set_epoch(epoch)
         return _drain(loader)
 
-    return _loader_row(row, _time_epochs(run_epoch, repeats), device=device, threads=threads)
+    return run_epoch
 
 
-def measure_trivial_augment(
-    source, *, batch_size: int, image_size: int, repeats: int, threads: int, seed: int = 0
-) -> dict:
+def prepare_trivial_augment(source, *, batch_size: int, image_size: int, threads: int, seed: int = 0):
     """Row 2: the same reading, decoding, crop, resize and normalisation with DALI's own
-    ``trivial_augment_wide`` in place of the SADA op (GPU)."""
+    ``trivial_augment_wide`` in place of the SADA op (GPU); returns the epoch function."""
     from nvidia.dali import fn, pipeline_def
     from nvidia.dali.auto_aug import trivial_augment
     from nvidia.dali.plugin.pytorch import DALIGenericIterator
@@ -159,40 +157,34 @@ def measure_trivial_augment(
     def run_epoch(epoch: int) -> int:
         return sum(batch[0]["images"].shape[0] for batch in iterator)
 
-    return _loader_row(2, _time_epochs(run_epoch, repeats), device="gpu", threads=threads)
+    return run_epoch
 
 
-def measure_torchvision(
-    source, strengths, *, batch_size: int, image_size: int, repeats: int, workers: int, seed: int = 0
-) -> dict:
+def prepare_torchvision(source, table, *, batch_size: int, image_size: int, workers: int, seed: int = 0):
     """Row 4: :class:`~sada_dali.baseline.dataset.SADAImageFolder` in a ``DataLoader`` with
-    ``workers`` persistent worker processes, at the same strengths."""
+    ``workers`` persistent worker processes, at the strengths of ``table``; returns the epoch
+    function."""
     import torch
 
     from ..baseline.dataset import SADAImageFolder
-    from ..strength import StrengthTable
 
-    table = StrengthTable(len(strengths), initial=strengths)
-    try:
-        dataset = SADAImageFolder(source, table, image_size=image_size, seed=seed)
-        generator = torch.Generator().manual_seed(seed)
-        loader = torch.utils.data.DataLoader(
-            dataset,
-            batch_size=batch_size,
-            shuffle=True,
-            drop_last=True,
-            num_workers=workers,
-            persistent_workers=workers > 0,
-            generator=generator,
-        )
+    dataset = SADAImageFolder(source, table, image_size=image_size, seed=seed)
+    generator = torch.Generator().manual_seed(seed)
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        generator=generator,
+    )
 
-        def run_epoch(epoch: int) -> int:
-            table.set_epoch(epoch)
-            return _drain(loader)
+    def run_epoch(epoch: int) -> int:
+        table.set_epoch(epoch)
+        return _drain(loader)
 
-        return _loader_row(4, _time_epochs(run_epoch, repeats), device="cpu", workers=workers)
-    finally:
-        table.close()
+    return run_epoch
 
 
 def measure_estimator_overhead(

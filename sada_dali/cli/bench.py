@@ -1,13 +1,16 @@
-"""``sada-dali bench``: loader throughput of SADA on DALI against the torchvision CPU loader.
+"""``sada-dali bench``: loader throughput of SADA on DALI against native DALI and torchvision.
 
 All loader rows read the same JPEGs and produce the same batches (``--image-size`` squared,
-ImageNet-normalised float32 NCHW). Each runs one warm-up epoch and ``--repeats`` timed epochs
-and reports the median images/s. Rows: (1) SADA DALI on the GPU; (2) DALI's own
-``trivial_augment_wide`` on the GPU, same decode/crop/resize/normalise (the cost of SADA's
-per-sample plumbing); (3) SADA DALI on the CPU backend; (4) a torchvision ``Dataset`` +
-``DataLoader`` with the same SADA ops at the same strengths; (5) the estimator's ``update`` as a
-fraction of a ResNet-50 AMP training step. Without a GPU, rows 1, 2 and 5 are skipped. Without
-``--data`` a photo-like JPEG corpus (500x375, about 110 KB each) is generated once.
+ImageNet-normalised float32 NCHW). Each runs one warm-up epoch, then ``--repeats`` rounds in
+which every row runs one timed epoch in turn, and reports the median images/s. Rows: (1) SADA
+DALI on the GPU; (2) DALI's own ``trivial_augment_wide`` on the GPU, same
+decode/crop/resize/normalise (the cost of SADA's per-sample plumbing); (3) SADA DALI on the CPU
+backend; (4) a torchvision ``Dataset`` + ``DataLoader`` with the same SADA ops at the same
+strengths; (5) the estimator's ``update`` as a fraction of a ResNet-50 AMP training step; (6)
+native DALI on the CPU backend (readers.file, image_random_crop, resize, trivial_augment_wide,
+crop_mirror_normalize: no sada-dali code); (7) row 3 reading the same images from WebDataset tar
+shards. Without a GPU, rows 1, 2 and 5 are skipped. Without ``--data`` a photo-like JPEG corpus
+(500x375, about 110 KB each) is generated once, as files and as shards.
 """
 
 from __future__ import annotations
@@ -19,11 +22,29 @@ import platform
 from pathlib import Path
 
 from ..loader._defaults import usable_cpus
-from ._args import existing_dir, int_at_least
+from ._args import int_at_least
 
 __all__ = ["add_parser", "run", "compute_ratios", "format_table"]
 
-RATIOS = (("row1/row2", 1, 2), ("row1/row4", 1, 4), ("row3/row4", 3, 4))
+RATIOS = (
+    ("row1/row2", 1, 2),
+    ("row1/row4", 1, 4),
+    ("row3/row4", 3, 4),
+    ("sada_cpu/native_dali_cpu", 3, 6),
+    ("shards/files", 7, 3),
+)
+ALL_ROWS = (1, 2, 3, 4, 5, 6, 7)
+
+
+def _data_source(text: str) -> str:
+    """``--data``: an ImageFolder, a folder of shards, a ``.tar`` shard or a brace pattern."""
+    path = os.path.abspath(os.path.expanduser(text))
+    if os.path.isdir(path) or "{" in path or (path.endswith(".tar") and os.path.isfile(path)):
+        return path
+    raise argparse.ArgumentTypeError(
+        f"The `--data` {text!r} does not exist; pass an ImageFolder, a folder of .tar shards or a "
+        "brace pattern such as /data/train-{0000..0127}.tar."
+    )
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -36,9 +57,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--data",
-        type=existing_dir("--data"),
+        type=_data_source,
         default=None,
-        help="an ImageFolder to read (default: a generated corpus in --cache)",
+        help="an ImageFolder, a folder of tar shards or a brace pattern (default: a generated corpus)",
     )
     parser.add_argument(
         "--images",
@@ -62,7 +83,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=None,
         help="DALI threads and DataLoader workers (default: the usable cores)",
     )
-    parser.add_argument("--rows", default="1,2,3,4,5", help="comma-separated rows to run")
+    parser.add_argument("--rows", default="1,2,3,4,5,6,7", help="comma-separated rows to run")
     parser.add_argument(
         "--tiny", action="store_true", help="CI mode: 16 images at 64x48, batch 4, output 32 px, 1 repeat"
     )
@@ -82,8 +103,8 @@ def _parse_rows(args) -> list[int]:
         rows = sorted({int(part) for part in args.rows.split(",") if part.strip()})
     except ValueError:
         rows = []
-    if not rows or any(row not in (1, 2, 3, 4, 5) for row in rows):
-        args.parser.error(f"The `--rows` must be a comma-separated subset of 1,2,3,4,5, got {args.rows!r}.")
+    if not rows or any(row not in ALL_ROWS for row in rows):
+        args.parser.error(f"The `--rows` must be a comma-separated subset of 1,...,7, got {args.rows!r}.")
     return rows
 
 
@@ -95,7 +116,7 @@ def compute_ratios(rows: list[dict]) -> dict:
 
 def format_table(rows: list[dict], ratios: dict) -> str:
     """The printed table: one line per row, then the ratios."""
-    lines = [f"{'row':<4}{'loader':<48}{'images/s':>18}", "-" * 70]
+    lines = [f"{'row':<4}{'loader':<52}{'images/s':>18}", "-" * 74]
     for row in rows:
         if row["row"] == 5 and row["status"] == "ok":
             value = f"{100 * row['fraction_of_step']:.2f}% of step"
@@ -103,8 +124,8 @@ def format_table(rows: list[dict], ratios: dict) -> str:
             value = f"{row['images_per_s']:.1f}"
         else:
             value = row["status"]
-        lines.append(f"{row['row']:<4}{row['name']:<48}{value:>18}")
-    lines.append("-" * 70)
+        lines.append(f"{row['row']:<4}{row['name']:<52}{value:>18}")
+    lines.append("-" * 74)
     for name, value in ratios.items():
         lines.append(f"ratio {name}: " + ("n/a (a row was skipped)" if value is None else f"{value:.2f}x"))
     return "\n".join(lines)
@@ -119,13 +140,70 @@ def _dali_version() -> str:
         return "unknown"
 
 
+def _corpus(args, size, **kwargs):
+    from ..data.synthetic import create_photo_corpus, default_cache_dir
+
+    cache = args.cache or default_cache_dir()
+    name = f"corpus_{args.images}x{args.classes}_{size[0]}x{size[1]}" + ("_wds" if kwargs else "")
+    return str(
+        create_photo_corpus(
+            cache / name,
+            num_images=args.images,
+            num_classes=args.classes,
+            width=size[0],
+            height=size[1],
+            seed=args.seed,
+            **kwargs,
+        )
+        / "train"
+    )
+
+
+def _shards_of(args, source: str) -> str:
+    """A folder of shards holding the images of the ImageFolder ``source`` (packed once, in ``--cache``)."""
+    import hashlib
+
+    from ..data.synthetic import default_cache_dir
+    from .shards import pack_image_folder
+
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    folder = os.path.join(args.cache or default_cache_dir(), "bench-shards", digest)
+    stamp = os.path.join(folder, ".complete")
+    if not os.path.isfile(stamp):
+        if os.path.isdir(folder):
+            for name in os.listdir(folder):
+                os.remove(os.path.join(folder, name))
+        pack_image_folder(source, folder, prefix="bench-train", shard_size=1000)
+        Path(stamp).write_text(source)
+    return folder
+
+
+def _prepare(row: int, *, source, shard_source, listing, strengths, table, workers, common):
+    from . import _bench_rows as rows_
+    from ._bench_native import prepare_native_dali
+
+    if row in (1, 3, 7):
+        return rows_.prepare_sada_dali(
+            shard_source if row == 7 else source,
+            strengths,
+            device="gpu" if row == 1 else "cpu",
+            threads=workers,
+            **common,
+        )
+    if row == 2:
+        return rows_.prepare_trivial_augment(source, threads=workers, **common)
+    if row == 4:
+        return rows_.prepare_torchvision(source, table, workers=workers, **common)
+    return prepare_native_dali(listing.files, listing.labels, threads=workers, **common)
+
+
 def run(args) -> int:
     """Measure the selected rows, print the table, write the JSON and the bar chart."""
     import numpy as np
     import torch
 
     from ..data.source import create_listing
-    from ..data.synthetic import create_photo_corpus, default_cache_dir
+    from ..strength import StrengthTable
     from . import _bench_rows as rows_
     from .plots import plot_throughput
 
@@ -137,24 +215,12 @@ def run(args) -> int:
         size = (500, 375)
     workers = args.workers or usable_cpus()
     if args.data is not None:
-        source = (
-            os.path.join(args.data, "train") if os.path.isdir(os.path.join(args.data, "train")) else args.data
-        )
+        train = os.path.join(args.data, "train")
+        source = train if os.path.isdir(train) else args.data
     else:
-        cache = args.cache or default_cache_dir()
-        name = f"corpus_{args.images}x{args.classes}_{size[0]}x{size[1]}"
-        source = str(
-            create_photo_corpus(
-                cache / name,
-                num_images=args.images,
-                num_classes=args.classes,
-                width=size[0],
-                height=size[1],
-                seed=args.seed,
-            )
-            / "train"
-        )
-    num_samples = len(create_listing(source))
+        source = _corpus(args, size)
+    listing = create_listing(source)
+    num_samples = len(listing)
     if num_samples < args.batch_size:
         args.parser.error(
             f"The `--batch-size` ({args.batch_size}) must not exceed the images read "
@@ -162,31 +228,52 @@ def run(args) -> int:
         )
     strengths = np.random.default_rng(args.seed).random(num_samples, dtype=np.float32)
     gpu = torch.cuda.is_available()
-    common = dict(
-        batch_size=args.batch_size, image_size=args.image_size, repeats=args.repeats, seed=args.seed
-    )
+    shard_source = None
+    if 7 in selected and not listing.shards:
+        shard_source = (
+            _shards_of(args, source)
+            if args.data is not None
+            else _corpus(args, size, format="wds", shard_size=max(1, args.images // 4))
+        )
+    common = dict(batch_size=args.batch_size, image_size=args.image_size, seed=args.seed)
+    skipped, prepared = {}, {}
+    table = StrengthTable(num_samples, initial=strengths)
+    try:
+        for row in selected:
+            if row in (1, 2, 5) and not gpu:
+                skipped[row] = "no GPU"
+            elif row in (6, 7) and listing.shards:
+                skipped[row] = "--data is tar shards (row 3 reads them)" if row == 7 else "reads files"
+            elif row != 5:
+                prepared[row] = _prepare(
+                    row,
+                    source=source,
+                    shard_source=shard_source,
+                    listing=listing,
+                    strengths=strengths,
+                    table=table,
+                    workers=workers,
+                    common=common,
+                )
+        print(f"timing rows {sorted(prepared)} in {args.repeats} interleaved rounds", flush=True)
+        timings = rows_.time_rows(prepared, args.repeats)
+    finally:
+        table.close()
     results = []
     for row in selected:
-        if row in (1, 2, 5) and not gpu:
-            results.append(rows_.skipped_row(row, "no GPU"))
-        elif row in (1, 3):
-            results.append(
-                rows_.measure_sada_dali(
-                    row, source, strengths, device="gpu" if row == 1 else "cpu", threads=workers, **common
-                )
-            )
-        elif row == 2:
-            results.append(rows_.measure_trivial_augment(source, threads=workers, **common))
-        elif row == 4:
-            results.append(rows_.measure_torchvision(source, strengths, workers=workers, **common))
-        else:
+        if row in skipped:
+            results.append(rows_.skipped_row(row, skipped[row]))
+        elif row == 5:
             results.append(rows_.measure_estimator_overhead(batch_size=args.batch_size))
-        print(f"row {row} done: {results[-1]['status']}", flush=True)
+        else:
+            device = "gpu" if row in (1, 2) else "cpu"
+            results.append(rows_.loader_row(row, timings[row], device=device, threads=workers))
     ratios = compute_ratios(results)
     print(format_table(results, ratios))
     report = {
         "config": {
             "data": source,
+            "shards": shard_source,
             "num_samples": num_samples,
             "batch_size": args.batch_size,
             "image_size": args.image_size,
