@@ -38,8 +38,9 @@ class SADAImageFolder(torch.utils.data.Dataset):
 
     Parameters
     ----------
-    source : str or os.PathLike
-        An ImageFolder (``root/<class>/<image>``) or a DALI-style file list (with ``file_root``).
+    source : str, os.PathLike or list of str
+        An ImageFolder (``root/<class>/<image>``), a DALI-style file list (with ``file_root``) or
+        WebDataset tar shards (see :func:`sada_dali.data.source.create_listing`).
     table : StrengthTable, optional
         Per-sample strengths and the epoch slot; required when ``train`` is True. Update it with
         ``table.set(...)`` and ``table.set_epoch(e)`` from the training process.

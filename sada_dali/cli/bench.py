@@ -10,7 +10,7 @@ strengths; (5) the estimator's ``update`` as a fraction of a ResNet-50 AMP train
 native DALI on the CPU backend (readers.file, image_random_crop, resize, trivial_augment_wide,
 crop_mirror_normalize: no sada-dali code); (7) row 3 reading the same images from WebDataset tar
 shards. Without a GPU, rows 1, 2 and 5 are skipped. Without ``--data`` a photo-like JPEG corpus
-(500x375, about 110 KB each) is generated once, as files and as shards.
+(500x375, about 110 KB each) is generated once; row 7 reads it packed into shards (once).
 """
 
 from __future__ import annotations
@@ -140,11 +140,11 @@ def _dali_version() -> str:
         return "unknown"
 
 
-def _corpus(args, size, **kwargs):
+def _corpus(args, size):
     from ..data.synthetic import create_photo_corpus, default_cache_dir
 
     cache = args.cache or default_cache_dir()
-    name = f"corpus_{args.images}x{args.classes}_{size[0]}x{size[1]}" + ("_wds" if kwargs else "")
+    name = f"corpus_{args.images}x{args.classes}_{size[0]}x{size[1]}"
     return str(
         create_photo_corpus(
             cache / name,
@@ -153,14 +153,14 @@ def _corpus(args, size, **kwargs):
             width=size[0],
             height=size[1],
             seed=args.seed,
-            **kwargs,
         )
         / "train"
     )
 
 
 def _shards_of(args, source: str) -> str:
-    """A folder of shards holding the images of the ImageFolder ``source`` (packed once, in ``--cache``)."""
+    """A folder of shards holding the images of the ImageFolder ``source`` in its order, so that
+    sample ``i`` is the same image with the same choices in rows 3 and 7 (packed once, in ``--cache``)."""
     import hashlib
 
     from ..data.synthetic import default_cache_dir
@@ -230,11 +230,7 @@ def run(args) -> int:
     gpu = torch.cuda.is_available()
     shard_source = None
     if 7 in selected and not listing.shards:
-        shard_source = (
-            _shards_of(args, source)
-            if args.data is not None
-            else _corpus(args, size, format="wds", shard_size=max(1, args.images // 4))
-        )
+        shard_source = _shards_of(args, source)
     common = dict(batch_size=args.batch_size, image_size=args.image_size, seed=args.seed)
     skipped, prepared = {}, {}
     table = StrengthTable(num_samples, initial=strengths)
