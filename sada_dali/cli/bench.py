@@ -114,6 +114,20 @@ def compute_ratios(rows: list[dict]) -> dict:
     return {name: (rate[a] / rate[b] if rate.get(a) and rate.get(b) else None) for name, a, b in RATIOS}
 
 
+def compute_round_ratios(rows: list[dict]) -> dict:
+    """The median over rounds of each round's ``rowA/rowB`` (both timed back to back, so a load
+    that drifts over the run cancels); None where either row was not measured."""
+    import statistics
+
+    rates = {row["row"]: row.get("repeats_images_per_s") for row in rows}
+    return {
+        name: statistics.median(x / y for x, y in zip(rates[a], rates[b]))
+        if rates.get(a) and rates.get(b)
+        else None
+        for name, a, b in RATIOS
+    }
+
+
 def format_table(rows: list[dict], ratios: dict) -> str:
     """The printed table: one line per row, then the ratios."""
     lines = [f"{'row':<4}{'loader':<52}{'images/s':>18}", "-" * 74]
@@ -264,8 +278,11 @@ def run(args) -> int:
         else:
             device = "gpu" if row in (1, 2) else "cpu"
             results.append(rows_.loader_row(row, timings[row], device=device, threads=workers))
-    ratios = compute_ratios(results)
+    ratios, round_ratios = compute_ratios(results), compute_round_ratios(results)
     print(format_table(results, ratios))
+    for name, value in round_ratios.items():
+        if value is not None:
+            print(f"ratio {name}, median of per-round ratios: {value:.2f}x")
     report = {
         "config": {
             "data": source,
@@ -287,6 +304,7 @@ def run(args) -> int:
         },
         "rows": results,
         "ratios": ratios,
+        "round_ratios": round_ratios,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.json.with_name(args.json.name + ".tmp")
