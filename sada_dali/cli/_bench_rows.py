@@ -9,6 +9,7 @@ reports each row's median images/s; GPU work is synchronised before the clock st
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -47,31 +48,77 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
-def time_rows(prepared: dict, repeats: int) -> dict[int, list[tuple[int, float]]]:
-    """``{row: [(images, seconds), ...]}`` of ``prepared`` (``{row: run_epoch}``, ``run_epoch(e)``
-    returns the images it read): one warm-up epoch each, then ``repeats`` interleaved rounds."""
+def process_tree_cpu_s() -> float | None:
+    """CPU seconds (user + system) used so far by this process and its live descendants (DALI's
+    and the DataLoader's worker processes); None where ``/proc`` is not available."""
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        stats = {}
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(pid)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    except (OSError, ValueError):
+        return None
+    tree = {os.getpid()}
+    for _ in range(8):  # descendants a few levels down
+        tree |= {pid for pid, (parent, _) in stats.items() if parent in tree}
+    return sum(stats[pid][1] for pid in tree if pid in stats)
+
+
+def _settle(poll_s: float = 0.05, busy: float = 0.2, limit_s: float = 5.0) -> float:
+    """Wait until this process tree stops using CPU (at most ``limit_s``): a pipeline that ran
+    ahead into its next epoch (DALI prefetches ``prefetch_queue_depth`` batches) finishes that
+    work now, inside the clock of the row that started it, not of the row timed next. Returns
+    the idle seconds waited at the end (to take off the clock)."""
+    deadline = time.perf_counter() + limit_s
+    last = process_tree_cpu_s()
+    while last is not None and time.perf_counter() < deadline:
+        time.sleep(poll_s)
+        now = process_tree_cpu_s()
+        if now - last < busy * poll_s:
+            return poll_s
+        last = now
+    return 0.0
+
+
+def time_rows(prepared: dict, repeats: int) -> dict[int, list[tuple[int, float, float | None]]]:
+    """``{row: [(images, seconds, cpu_seconds), ...]}`` of ``prepared`` (``{row: run_epoch}``,
+    ``run_epoch(e)`` returns the images it read): one warm-up epoch each, then ``repeats``
+    interleaved rounds. ``cpu_seconds`` is the CPU time the process tree used in the epoch.
+    Each timed epoch ends when the tree is idle again (:func:`_settle`), so work a row runs ahead
+    of its epoch is charged to it; in steady state each window then holds one epoch of work."""
     for run_epoch in prepared.values():
         run_epoch(0)
+        _settle()
     timings = {row: [] for row in prepared}
     for e in range(1, repeats + 1):
         for row, run_epoch in prepared.items():
             _sync()
-            start = time.perf_counter()
+            cpu, start = process_tree_cpu_s(), time.perf_counter()
             images = run_epoch(e)
             _sync()
-            timings[row].append((images, time.perf_counter() - start))
+            idle = _settle()
+            seconds, cpu_after = time.perf_counter() - start - idle, process_tree_cpu_s()
+            timings[row].append((images, seconds, None if cpu is None else cpu_after - cpu))
     return timings
 
 
 def loader_row(row: int, timings, **extra) -> dict:
-    """The row dict of ``row`` from its ``(images, seconds)`` timings."""
-    rates = [images / seconds for images, seconds in timings]
+    """The row dict of ``row`` from its ``(images, seconds, cpu_seconds)`` timings."""
+    rates = [images / seconds for images, seconds, _ in timings]
+    cpu = [1e3 * cpu / images for images, _, cpu in timings if cpu is not None]
     return {
         "row": row,
         "name": LOADER_ROWS[row],
         "status": "ok",
         "images_per_s": statistics.median(rates),
         "repeats_images_per_s": rates,
+        "cpu_ms_per_image": statistics.median(cpu) if cpu else None,
+        "repeats_cpu_ms_per_image": cpu,
         "images_per_epoch": timings[0][0],
         **extra,
     }

@@ -128,9 +128,17 @@ def compute_round_ratios(rows: list[dict]) -> dict:
     }
 
 
+def compute_cpu_ratios(rows: list[dict]) -> dict:
+    """``rowA/rowB`` as the inverse ratio of CPU time per image (process and worker processes):
+    the throughput ratio at equal cores of two CPU-bound rows, robust to other jobs sharing the
+    cores; None where either row has no CPU time."""
+    cpu = {row["row"]: row.get("cpu_ms_per_image") for row in rows}
+    return {name: (cpu[b] / cpu[a] if cpu.get(a) and cpu.get(b) else None) for name, a, b in RATIOS}
+
+
 def format_table(rows: list[dict], ratios: dict) -> str:
     """The printed table: one line per row, then the ratios."""
-    lines = [f"{'row':<4}{'loader':<52}{'images/s':>18}", "-" * 74]
+    lines = [f"{'row':<4}{'loader':<52}{'images/s':>18}{'CPU ms/img':>12}", "-" * 86]
     for row in rows:
         if row["row"] == 5 and row["status"] == "ok":
             value = f"{100 * row['fraction_of_step']:.2f}% of step"
@@ -138,8 +146,9 @@ def format_table(rows: list[dict], ratios: dict) -> str:
             value = f"{row['images_per_s']:.1f}"
         else:
             value = row["status"]
-        lines.append(f"{row['row']:<4}{row['name']:<52}{value:>18}")
-    lines.append("-" * 74)
+        cpu = f"{row['cpu_ms_per_image']:.2f}" if row.get("cpu_ms_per_image") else ""
+        lines.append(f"{row['row']:<4}{row['name']:<52}{value:>18}{cpu:>12}")
+    lines.append("-" * 86)
     for name, value in ratios.items():
         lines.append(f"ratio {name}: " + ("n/a (a row was skipped)" if value is None else f"{value:.2f}x"))
     return "\n".join(lines)
@@ -279,10 +288,14 @@ def run(args) -> int:
             device = "gpu" if row in (1, 2) else "cpu"
             results.append(rows_.loader_row(row, timings[row], device=device, threads=workers))
     ratios, round_ratios = compute_ratios(results), compute_round_ratios(results)
+    cpu_ratios = compute_cpu_ratios(results)
     print(format_table(results, ratios))
-    for name, value in round_ratios.items():
-        if value is not None:
-            print(f"ratio {name}, median of per-round ratios: {value:.2f}x")
+    for name in ratios:
+        if round_ratios[name] is not None:
+            print(
+                f"ratio {name}: median of per-round ratios {round_ratios[name]:.2f}x; "
+                f"from CPU time per image {cpu_ratios[name]:.2f}x"
+            )
     report = {
         "config": {
             "data": source,
@@ -305,6 +318,7 @@ def run(args) -> int:
         "rows": results,
         "ratios": ratios,
         "round_ratios": round_ratios,
+        "cpu_ratios": cpu_ratios,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.json.with_name(args.json.name + ".tmp")
