@@ -48,9 +48,11 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
-def process_tree_cpu_s() -> float | None:
+def process_tree_cpu_s(*, main_only: bool = False) -> float | None:
     """CPU seconds (user + system) used so far by this process and its live descendants (DALI's
-    and the DataLoader's worker processes); None where ``/proc`` is not available."""
+    and the DataLoader's worker processes), or with ``main_only`` by this process alone (its
+    threads: DALI's operators and the feeding of ``external_source``); None where ``/proc`` is
+    not available."""
     try:
         tick = os.sysconf("SC_CLK_TCK")
         stats = {}
@@ -64,7 +66,7 @@ def process_tree_cpu_s() -> float | None:
     except (OSError, ValueError):
         return None
     tree = {os.getpid()}
-    for _ in range(8):  # descendants a few levels down
+    for _ in range(0 if main_only else 8):  # descendants a few levels down
         tree |= {pid for pid, (parent, _) in stats.items() if parent in tree}
     return sum(stats[pid][1] for pid in tree if pid in stats)
 
@@ -85,10 +87,11 @@ def _settle(poll_s: float = 0.05, busy: float = 0.2, limit_s: float = 5.0) -> fl
     return 0.0
 
 
-def time_rows(prepared: dict, repeats: int) -> dict[int, list[tuple[int, float, float | None]]]:
-    """``{row: [(images, seconds, cpu_seconds), ...]}`` of ``prepared`` (``{row: run_epoch}``,
-    ``run_epoch(e)`` returns the images it read): one warm-up epoch each, then ``repeats``
-    interleaved rounds. ``cpu_seconds`` is the CPU time the process tree used in the epoch.
+def time_rows(prepared: dict, repeats: int) -> dict[int, list[tuple]]:
+    """``{row: [(images, seconds, cpu_seconds, main_cpu_seconds), ...]}`` of ``prepared``
+    (``{row: run_epoch}``, ``run_epoch(e)`` returns the images it read): one warm-up epoch each,
+    then ``repeats`` interleaved rounds. ``cpu_seconds`` is the CPU time the process tree used in
+    the epoch, ``main_cpu_seconds`` that of this process (the rest is the worker processes').
     Each timed epoch ends when the tree is idle again (:func:`_settle`), so work a row runs ahead
     of its epoch is charged to it; in steady state each window then holds one epoch of work."""
     for run_epoch in prepared.values():
@@ -98,19 +101,22 @@ def time_rows(prepared: dict, repeats: int) -> dict[int, list[tuple[int, float, 
     for e in range(1, repeats + 1):
         for row, run_epoch in prepared.items():
             _sync()
-            cpu, start = process_tree_cpu_s(), time.perf_counter()
+            main, cpu, start = process_tree_cpu_s(main_only=True), process_tree_cpu_s(), time.perf_counter()
             images = run_epoch(e)
             _sync()
             idle = _settle()
             seconds, cpu_after = time.perf_counter() - start - idle, process_tree_cpu_s()
-            timings[row].append((images, seconds, None if cpu is None else cpu_after - cpu))
+            main_after = process_tree_cpu_s(main_only=True)
+            cpus = (None, None) if cpu is None else (cpu_after - cpu, main_after - main)
+            timings[row].append((images, seconds, *cpus))
     return timings
 
 
 def loader_row(row: int, timings, **extra) -> dict:
-    """The row dict of ``row`` from its ``(images, seconds, cpu_seconds)`` timings."""
-    rates = [images / seconds for images, seconds, _ in timings]
-    cpu = [1e3 * cpu / images for images, _, cpu in timings if cpu is not None]
+    """The row dict of ``row`` from its :func:`time_rows` timings."""
+    rates = [images / seconds for images, seconds, *_ in timings]
+    cpu = [1e3 * cpu / images for images, _, cpu, _ in timings if cpu is not None]
+    main = [1e3 * main / images for images, _, _, main in timings if main is not None]
     return {
         "row": row,
         "name": LOADER_ROWS[row],
@@ -119,6 +125,7 @@ def loader_row(row: int, timings, **extra) -> dict:
         "repeats_images_per_s": rates,
         "cpu_ms_per_image": statistics.median(cpu) if cpu else None,
         "repeats_cpu_ms_per_image": cpu,
+        "main_process_cpu_ms_per_image": statistics.median(main) if main else None,
         "images_per_epoch": timings[0][0],
         **extra,
     }
