@@ -143,3 +143,15 @@ def test_reader_benchmark_times_the_per_sample_call_and_writes_json(tmp_path, mo
     assert len(result["calls_us"]) == len(result["files_us"]) == 2
     assert result["call_us"] > 0 and result["file_us"] > 0
     assert json.loads(out.read_text())["config"]["val"] is val
+
+
+def test_bench_reads_shards_given_as_data_and_skips_the_rows_that_need_files(tmp_path):
+    kwargs = dict(num_images=8, num_classes=2, width=64, height=48, progress=False)
+    shards = create_photo_corpus(tmp_path / "w", format="wds", shard_size=4, **kwargs) / "train"
+    out = tmp_path / "bench.json"
+    argv = ["bench", "--tiny", "--workers", "1", "--data", str(shards), "--rows", "3,6,7", "--json", str(out)]
+    assert main(argv) == 0
+    rows = {row["row"]: row for row in json.loads(out.read_text())["rows"]}
+    assert rows[3]["status"] == "ok" and rows[3]["images_per_epoch"] == 8
+    assert rows[6]["status"] == "skipped: reads files"
+    assert rows[7]["status"] == "skipped: --data is tar shards (row 3 reads them)"
