@@ -20,14 +20,15 @@ def write_tar(path, members) -> str:
     return os.fspath(path)
 
 
-def patch_member_size(path, name: str, size: int) -> None:
-    """Rewrite the size field (and the checksum) of member ``name``'s header: a header that lies."""
+def patch_member_size(path, name: str, size) -> None:
+    """Rewrite the size field (and the checksum) of member ``name``'s header: a header that lies
+    (``size`` an int), or a garbled field with a valid checksum (``size`` 12 bytes)."""
     with tarfile.open(path) as tar:
         offset = tar.getmember(name).offset
     with open(path, "r+b") as handle:
         handle.seek(offset)
         block = bytearray(handle.read(512))
-        block[124:136] = b"%011o\0" % size
+        block[124:136] = size if isinstance(size, bytes) else b"%011o\0" % size
         block[148:156] = b" " * 8
         block[148:156] = b"%06o\0 " % sum(block)
         handle.seek(offset)

@@ -148,6 +148,13 @@ def test_a_header_that_lies_about_its_size_is_refused(tmp_path):
         scan_shard(path)
 
 
+def test_a_garbled_size_field_with_a_valid_checksum_is_refused(tmp_path):
+    path = _bad(tmp_path, sample("a", 0))
+    patch_member_size(path, "a.cls", b"zzzzzzzzzzz\0")
+    with pytest.raises(ShardError, match=r"bad.tar' has a malformed tar header at byte 1536"):
+        scan_shard(path)
+
+
 def test_a_file_that_is_not_a_tar_or_cannot_be_read_is_refused(tmp_path, monkeypatch):
     path = tmp_path / "noise.tar"
     path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())

@@ -96,7 +96,9 @@ def _members(fd: int, shard: str, file_size: int):
                 name = block[345:500].split(b"\0", 1)[0] + b"/" + name
         except ValueError:
             _check_headers(headers, shard)  # a header with a garbled size field fails its checksum
-            raise
+            raise ShardError(
+                f"The shard {shard!r} has a malformed tar header at byte {pos}; download or write it again."
+            ) from None
         data, kind = pos + _BLOCK, block[156:157]
         if data + size > file_size:
             _check_headers(headers, shard)
