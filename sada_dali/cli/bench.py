@@ -23,16 +23,19 @@ from pathlib import Path
 
 from ..loader._defaults import usable_cpus
 from ._args import int_at_least
+from ._bench_data import corpus, shards_of
+from ._bench_report import RATIOS, compute_cpu_ratios, compute_ratios, compute_round_ratios, format_table
 
-__all__ = ["add_parser", "run", "compute_ratios", "format_table"]
+__all__ = [
+    "add_parser",
+    "run",
+    "RATIOS",
+    "compute_ratios",
+    "compute_round_ratios",
+    "compute_cpu_ratios",
+    "format_table",
+]
 
-RATIOS = (
-    ("row1/row2", 1, 2),
-    ("row1/row4", 1, 4),
-    ("row3/row4", 3, 4),
-    ("sada_cpu/native_dali_cpu", 3, 6),
-    ("shards/files", 7, 3),
-)
 ALL_ROWS = (1, 2, 3, 4, 5, 6, 7)
 
 
@@ -108,52 +111,6 @@ def _parse_rows(args) -> list[int]:
     return rows
 
 
-def compute_ratios(rows: list[dict]) -> dict:
-    """Speed-up ratios ``rowA/rowB`` of images/s; None where either row was not measured."""
-    rate = {row["row"]: row.get("images_per_s") for row in rows}
-    return {name: (rate[a] / rate[b] if rate.get(a) and rate.get(b) else None) for name, a, b in RATIOS}
-
-
-def compute_round_ratios(rows: list[dict]) -> dict:
-    """The median over rounds of each round's ``rowA/rowB`` (both timed back to back, so a load
-    that drifts over the run cancels); None where either row was not measured."""
-    import statistics
-
-    rates = {row["row"]: row.get("repeats_images_per_s") for row in rows}
-    return {
-        name: statistics.median(x / y for x, y in zip(rates[a], rates[b]))
-        if rates.get(a) and rates.get(b)
-        else None
-        for name, a, b in RATIOS
-    }
-
-
-def compute_cpu_ratios(rows: list[dict]) -> dict:
-    """``rowA/rowB`` as the inverse ratio of CPU time per image (process and worker processes):
-    the throughput ratio at equal cores of two CPU-bound rows, robust to other jobs sharing the
-    cores; None where either row has no CPU time."""
-    cpu = {row["row"]: row.get("cpu_ms_per_image") for row in rows}
-    return {name: (cpu[b] / cpu[a] if cpu.get(a) and cpu.get(b) else None) for name, a, b in RATIOS}
-
-
-def format_table(rows: list[dict], ratios: dict) -> str:
-    """The printed table: one line per row, then the ratios."""
-    lines = [f"{'row':<4}{'loader':<52}{'images/s':>18}{'CPU ms/img':>12}", "-" * 86]
-    for row in rows:
-        if row["row"] == 5 and row["status"] == "ok":
-            value = f"{100 * row['fraction_of_step']:.2f}% of step"
-        elif row["status"] == "ok":
-            value = f"{row['images_per_s']:.1f}"
-        else:
-            value = row["status"]
-        cpu = f"{row['cpu_ms_per_image']:.2f}" if row.get("cpu_ms_per_image") else ""
-        lines.append(f"{row['row']:<4}{row['name']:<52}{value:>18}{cpu:>12}")
-    lines.append("-" * 86)
-    for name, value in ratios.items():
-        lines.append(f"ratio {name}: " + ("n/a (a row was skipped)" if value is None else f"{value:.2f}x"))
-    return "\n".join(lines)
-
-
 def _dali_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -161,44 +118,6 @@ def _dali_version() -> str:
         return version("nvidia-dali-cuda120")
     except PackageNotFoundError:
         return "unknown"
-
-
-def _corpus(args, size):
-    from ..data.synthetic import create_photo_corpus, default_cache_dir
-
-    cache = args.cache or default_cache_dir()
-    name = f"corpus_{args.images}x{args.classes}_{size[0]}x{size[1]}"
-    return str(
-        create_photo_corpus(
-            cache / name,
-            num_images=args.images,
-            num_classes=args.classes,
-            width=size[0],
-            height=size[1],
-            seed=args.seed,
-        )
-        / "train"
-    )
-
-
-def _shards_of(args, source: str) -> str:
-    """A folder of shards holding the images of the ImageFolder ``source`` in its order, so that
-    sample ``i`` is the same image with the same choices in rows 3 and 7 (packed once, in ``--cache``)."""
-    import hashlib
-
-    from ..data.synthetic import default_cache_dir
-    from .shards import pack_image_folder
-
-    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    folder = os.path.join(args.cache or default_cache_dir(), "bench-shards", digest)
-    stamp = os.path.join(folder, ".complete")
-    if not os.path.isfile(stamp):
-        if os.path.isdir(folder):
-            for name in os.listdir(folder):
-                os.remove(os.path.join(folder, name))
-        pack_image_folder(source, folder, prefix="bench-train", shard_size=1000)
-        Path(stamp).write_text(source)
-    return folder
 
 
 def _prepare(row: int, *, source, shard_source, listing, strengths, table, workers, common):
@@ -228,6 +147,7 @@ def run(args) -> int:
     from ..data.source import create_listing
     from ..strength import StrengthTable
     from . import _bench_rows as rows_
+    from ._bench_timing import time_rows
     from .plots import plot_throughput
 
     selected = _parse_rows(args)
@@ -241,7 +161,7 @@ def run(args) -> int:
         train = os.path.join(args.data, "train")
         source = train if os.path.isdir(train) else args.data
     else:
-        source = _corpus(args, size)
+        source = corpus(args, size)
     listing = create_listing(source)
     num_samples = len(listing)
     if num_samples < args.batch_size:
@@ -253,7 +173,7 @@ def run(args) -> int:
     gpu = torch.cuda.is_available()
     shard_source = None
     if 7 in selected and not listing.shards:
-        shard_source = _shards_of(args, source)
+        shard_source = shards_of(args, source)
     common = dict(batch_size=args.batch_size, image_size=args.image_size, seed=args.seed)
     skipped, prepared = {}, {}
     table = StrengthTable(num_samples, initial=strengths)
@@ -275,7 +195,7 @@ def run(args) -> int:
                     common=common,
                 )
         print(f"timing rows {sorted(prepared)} in {args.repeats} interleaved rounds", flush=True)
-        timings = rows_.time_rows(prepared, args.repeats)
+        timings = time_rows(prepared, args.repeats)
     finally:
         table.close()
     results = []
