@@ -22,14 +22,17 @@ def test_tiny_bench_writes_json_with_gpu_rows_skipped_and_the_cpu_ratio(tmp_path
     )
     report = json.loads(out.read_text())
     rows = {row["row"]: row for row in report["rows"]}
-    assert sorted(rows) == [1, 2, 3, 4, 5]
+    assert sorted(rows) == [1, 2, 3, 4, 5, 6, 7]
     for row in (1, 2, 5):
         assert (rows[row]["status"] == "ok") is HAS_GPU
         if not HAS_GPU:
             assert rows[row]["status"] == "skipped: no GPU" and rows[row]["images_per_s"] is None
-    for row in (3, 4):
+    for row in (3, 4, 6, 7):
         assert rows[row]["status"] == "ok" and rows[row]["images_per_s"] > 0
         assert rows[row]["images_per_epoch"] == 16
+    assert "bench-shards" in report["config"]["shards"]
+    for name, a, b in (("sada_cpu/native_dali_cpu", 3, 6), ("shards/files", 7, 3)):
+        assert report["ratios"][name] == pytest.approx(rows[a]["images_per_s"] / rows[b]["images_per_s"])
     ratio = report["ratios"]["row3/row4"]
     assert ratio == pytest.approx(rows[3]["images_per_s"] / rows[4]["images_per_s"])
     assert (report["ratios"]["row1/row2"] is None) is not HAS_GPU
@@ -45,7 +48,13 @@ def test_ratios_divide_images_per_second_and_are_none_for_skipped_rows():
         {"row": 3, "images_per_s": None},
         {"row": 4, "images_per_s": 300.0},
     ]
-    assert compute_ratios(rows) == {"row1/row2": 0.9, "row1/row4": 3.0, "row3/row4": None}
+    assert compute_ratios(rows) == {
+        "row1/row2": 0.9,
+        "row1/row4": 3.0,
+        "row3/row4": None,
+        "sada_cpu/native_dali_cpu": None,
+        "shards/files": None,
+    }
 
 
 def test_table_shows_rates_skips_and_the_estimator_fraction():
@@ -99,8 +108,8 @@ def test_photo_corpus_rejects_bad_sizes(tmp_path, kwargs, message):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--rows", "1,9"], "The `--rows` must be a comma-separated subset of 1,2,3,4,5, got '1,9'."),
-        (["--rows", "x"], "The `--rows` must be a comma-separated subset of 1,2,3,4,5, got 'x'."),
+        (["--rows", "1,9"], "The `--rows` must be a comma-separated subset of 1,...,7, got '1,9'."),
+        (["--rows", "x"], "The `--rows` must be a comma-separated subset of 1,...,7, got 'x'."),
         (["--data", "/no/such/corpus"], "The `--data` '/no/such/corpus' does not exist"),
         (["--repeats", "0"], "The `--repeats` must be an integer >= 1, got '0'."),
         (["--images", "-5"], "The `--images` must be an integer >= 1, got '-5'."),
@@ -134,3 +143,15 @@ def test_reader_benchmark_times_the_per_sample_call_and_writes_json(tmp_path, mo
     assert len(result["calls_us"]) == len(result["files_us"]) == 2
     assert result["call_us"] > 0 and result["file_us"] > 0
     assert json.loads(out.read_text())["config"]["val"] is val
+
+
+def test_bench_reads_shards_given_as_data_and_skips_the_rows_that_need_files(tmp_path):
+    kwargs = dict(num_images=8, num_classes=2, width=64, height=48, progress=False)
+    shards = create_photo_corpus(tmp_path / "w", format="wds", shard_size=4, **kwargs) / "train"
+    out = tmp_path / "bench.json"
+    argv = ["bench", "--tiny", "--workers", "1", "--data", str(shards), "--rows", "3,6,7", "--json", str(out)]
+    assert main(argv) == 0
+    rows = {row["row"]: row for row in json.loads(out.read_text())["rows"]}
+    assert rows[3]["status"] == "ok" and rows[3]["images_per_epoch"] == 8
+    assert rows[6]["status"] == "skipped: reads files"
+    assert rows[7]["status"] == "skipped: --data is tar shards (row 3 reads them)"

@@ -23,6 +23,7 @@ from torchvision.transforms.v2 import functional as F
 
 from .._utils.checks import check_int
 from .._utils.imagenet import IMAGENET_MEAN, IMAGENET_STD, val_resize_size
+from ..data._shard_files import ShardFiles
 from ..data.crop import CropConfig, crop_window, image_dims
 from ..data.source import create_listing
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS
@@ -36,8 +37,9 @@ class SADAImageFolder(torch.utils.data.Dataset):
 
     Parameters
     ----------
-    source : str or os.PathLike
-        An ImageFolder (``root/<class>/<image>``) or a DALI-style file list (with ``file_root``).
+    source : str, os.PathLike or list of str
+        An ImageFolder (``root/<class>/<image>``), a DALI-style file list (with ``file_root``) or
+        WebDataset tar shards (see :func:`sada_dali.data.source.create_listing`).
     table : StrengthTable, optional
         Per-sample strengths and the epoch slot; required when ``train`` is True. Update it with
         ``table.set(...)`` and ``table.set_epoch(e)`` from the training process.
@@ -86,6 +88,7 @@ class SADAImageFolder(torch.utils.data.Dataset):
     ):
         image_size = check_int(image_size, "image_size", 1)
         self.listing = create_listing(source, file_root=file_root)
+        self._shard_files = ShardFiles(self.listing.shards)
         if train and table is None:
             raise ValueError(
                 "The `table` is required when `train=True`: pass a StrengthTable of "
@@ -115,7 +118,9 @@ class SADAImageFolder(torch.utils.data.Dataset):
         return len(self.listing)
 
     def read(self, index: int) -> bytes:
-        """The encoded bytes of sample ``index``."""
+        """The encoded bytes of sample ``index`` (its file, or its member of a tar shard)."""
+        if self.listing.locations is not None:
+            return self._shard_files.read(*self.listing.locations[index].tolist())
         with open(self.listing.files[index], "rb") as handle:
             return handle.read()
 

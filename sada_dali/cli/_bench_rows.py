@@ -1,23 +1,24 @@
-"""The measurements behind ``sada-dali bench``: one function per row, each returning a row dict.
+"""The measurements behind ``sada-dali bench``: one ``prepare_*`` function per loader row.
 
-Every loader row reads the same files and yields the same output (``image_size`` squared,
-ImageNet-normalised float32 NCHW). A row runs one warm-up epoch, then ``repeats`` timed
-epochs, and reports the median images/s; GPU work is synchronised before the clock stops.
+Every loader row reads the same images and yields the same output (``image_size`` squared,
+ImageNet-normalised float32 NCHW). A ``prepare_*`` function builds the row and returns its
+epoch function; :func:`sada_dali.cli._bench_timing.time_rows` times them in interleaved rounds
+and :func:`loader_row` turns the timings into the row's dict.
 """
 
 from __future__ import annotations
 
 import statistics
-import time
 
 import numpy as np
 
 __all__ = [
     "LOADER_ROWS",
     "create_trivial_augment_pipeline",
-    "measure_sada_dali",
-    "measure_trivial_augment",
-    "measure_torchvision",
+    "prepare_sada_dali",
+    "prepare_trivial_augment",
+    "prepare_torchvision",
+    "loader_row",
     "measure_estimator_overhead",
     "skipped_row",
 ]
@@ -28,6 +29,8 @@ LOADER_ROWS = {
     3: "SADA DALI, CPU backend",
     4: "torchvision DataLoader + SADATransform, CPU",
     5: "estimator update / ResNet-50 step, GPU",
+    6: "native DALI, CPU backend (trivial_augment_wide)",
+    7: "SADA DALI, CPU backend, tar shards",
 }
 
 
@@ -36,34 +39,20 @@ def skipped_row(row: int, reason: str) -> dict:
     return {"row": row, "name": LOADER_ROWS[row], "status": f"skipped: {reason}", "images_per_s": None}
 
 
-def _sync() -> None:
-    import torch
-
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
-def _time_epochs(run_epoch, repeats: int) -> list[tuple[int, float]]:
-    """Call ``run_epoch(e)`` (returns images seen) once to warm up, then ``repeats`` timed times."""
-    run_epoch(0)
-    timings = []
-    for e in range(1, repeats + 1):
-        _sync()
-        start = time.perf_counter()
-        images = run_epoch(e)
-        _sync()
-        timings.append((images, time.perf_counter() - start))
-    return timings
-
-
-def _loader_row(row: int, timings, **extra) -> dict:
-    rates = [images / seconds for images, seconds in timings]
+def loader_row(row: int, timings, **extra) -> dict:
+    """The row dict of ``row`` from its :func:`~sada_dali.cli._bench_timing.time_rows` timings."""
+    rates = [images / seconds for images, seconds, *_ in timings]
+    cpu = [1e3 * cpu / images for images, _, cpu, _ in timings if cpu is not None]
+    main = [1e3 * main / images for images, _, _, main in timings if main is not None]
     return {
         "row": row,
         "name": LOADER_ROWS[row],
         "status": "ok",
         "images_per_s": statistics.median(rates),
         "repeats_images_per_s": rates,
+        "cpu_ms_per_image": statistics.median(cpu) if cpu else None,
+        "repeats_cpu_ms_per_image": cpu,
+        "main_process_cpu_ms_per_image": statistics.median(main) if main else None,
         "images_per_epoch": timings[0][0],
         **extra,
     }
@@ -76,20 +65,11 @@ def _drain(iterable) -> int:
     return seen
 
 
-def measure_sada_dali(
-    row: int,
-    source,
-    strengths,
-    *,
-    device: str,
-    batch_size: int,
-    image_size: int,
-    repeats: int,
-    threads: int,
-    seed: int = 0,
-) -> dict:
-    """Rows 1 and 3: :class:`sada_dali.SADALoader` on ``device`` at fixed ``strengths``, with
-    ``threads`` DALI threads and as many file-reading processes."""
+def prepare_sada_dali(
+    source, strengths, *, device: str, batch_size: int, image_size: int, threads: int, seed: int = 0
+):
+    """Rows 1, 3 and 7: :class:`sada_dali.SADALoader` on ``device`` at fixed ``strengths``, with
+    ``threads`` DALI threads and as many reading processes; returns the epoch function."""
     from ..loader import SADALoader
 
     loader = SADALoader(
@@ -107,7 +87,7 @@ def measure_sada_dali(
         loader.set_epoch(epoch)
         return _drain(loader)
 
-    return _loader_row(row, _time_epochs(run_epoch, repeats), device=device, threads=threads)
+    return run_epoch
 
 
 def create_trivial_augment_pipeline(reader, *, batch_size: int, image_size: int, threads: int, seed: int = 0):
@@ -142,11 +122,9 @@ def create_trivial_augment_pipeline(reader, *, batch_size: int, image_size: int,
     )
 
 
-def measure_trivial_augment(
-    source, *, batch_size: int, image_size: int, repeats: int, threads: int, seed: int = 0
-) -> dict:
+def prepare_trivial_augment(source, *, batch_size: int, image_size: int, threads: int, seed: int = 0):
     """Row 2: the same reading, decoding, crop, resize and normalisation with DALI's own
-    ``trivial_augment_wide`` in place of the SADA op (GPU)."""
+    ``trivial_augment_wide`` in place of the SADA op (GPU); returns the epoch function."""
     from nvidia.dali.plugin.pytorch import DALIGenericIterator
 
     from ..data._reader import SampleReader
@@ -170,40 +148,34 @@ def measure_trivial_augment(
     def run_epoch(epoch: int) -> int:
         return sum(batch[0]["images"].shape[0] for batch in iterator)
 
-    return _loader_row(2, _time_epochs(run_epoch, repeats), device="gpu", threads=threads)
+    return run_epoch
 
 
-def measure_torchvision(
-    source, strengths, *, batch_size: int, image_size: int, repeats: int, workers: int, seed: int = 0
-) -> dict:
+def prepare_torchvision(source, table, *, batch_size: int, image_size: int, workers: int, seed: int = 0):
     """Row 4: :class:`~sada_dali.baseline.dataset.SADAImageFolder` in a ``DataLoader`` with
-    ``workers`` persistent worker processes, at the same strengths."""
+    ``workers`` persistent worker processes, at the strengths of ``table``; returns the epoch
+    function."""
     import torch
 
     from ..baseline.dataset import SADAImageFolder
-    from ..strength import StrengthTable
 
-    table = StrengthTable(len(strengths), initial=strengths)
-    try:
-        dataset = SADAImageFolder(source, table, image_size=image_size, seed=seed)
-        generator = torch.Generator().manual_seed(seed)
-        loader = torch.utils.data.DataLoader(
-            dataset,
-            batch_size=batch_size,
-            shuffle=True,
-            drop_last=True,
-            num_workers=workers,
-            persistent_workers=workers > 0,
-            generator=generator,
-        )
+    dataset = SADAImageFolder(source, table, image_size=image_size, seed=seed)
+    generator = torch.Generator().manual_seed(seed)
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        generator=generator,
+    )
 
-        def run_epoch(epoch: int) -> int:
-            table.set_epoch(epoch)
-            return _drain(loader)
+    def run_epoch(epoch: int) -> int:
+        table.set_epoch(epoch)
+        return _drain(loader)
 
-        return _loader_row(4, _time_epochs(run_epoch, repeats), device="cpu", workers=workers)
-    finally:
-        table.close()
+    return run_epoch
 
 
 def measure_estimator_overhead(

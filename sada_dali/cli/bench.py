@@ -1,13 +1,16 @@
-"""``sada-dali bench``: loader throughput of SADA on DALI against the torchvision CPU loader.
+"""``sada-dali bench``: loader throughput of SADA on DALI against native DALI and torchvision.
 
 All loader rows read the same JPEGs and produce the same batches (``--image-size`` squared,
-ImageNet-normalised float32 NCHW). Each runs one warm-up epoch and ``--repeats`` timed epochs
-and reports the median images/s. Rows: (1) SADA DALI on the GPU; (2) DALI's own
-``trivial_augment_wide`` on the GPU, same decode/crop/resize/normalise (the cost of SADA's
-per-sample plumbing); (3) SADA DALI on the CPU backend; (4) a torchvision ``Dataset`` +
-``DataLoader`` with the same SADA ops at the same strengths; (5) the estimator's ``update`` as a
-fraction of a ResNet-50 AMP training step. Without a GPU, rows 1, 2 and 5 are skipped. Without
-``--data`` a photo-like JPEG corpus (500x375, about 110 KB each) is generated once.
+ImageNet-normalised float32 NCHW). Each runs one warm-up epoch, then ``--repeats`` rounds in
+which every row runs one timed epoch in turn, and reports the median images/s. Rows: (1) SADA
+DALI on the GPU; (2) DALI's own ``trivial_augment_wide`` on the GPU, same
+decode/crop/resize/normalise (the cost of SADA's per-sample plumbing); (3) SADA DALI on the CPU
+backend; (4) a torchvision ``Dataset`` + ``DataLoader`` with the same SADA ops at the same
+strengths; (5) the estimator's ``update`` as a fraction of a ResNet-50 AMP training step; (6)
+native DALI on the CPU backend (readers.file, image_random_crop, resize, trivial_augment_wide,
+crop_mirror_normalize: no sada-dali code); (7) row 3 reading the same images from WebDataset tar
+shards. Without a GPU, rows 1, 2 and 5 are skipped. Without ``--data`` a photo-like JPEG corpus
+(500x375, about 110 KB each) is generated once; row 7 reads it packed into shards (once).
 """
 
 from __future__ import annotations
@@ -19,11 +22,32 @@ from pathlib import Path
 
 from ..checkpoint import save_json
 from ..loader._defaults import usable_cpus
-from ._args import existing_dir, int_at_least
+from ._args import int_at_least
+from ._bench_data import corpus, shards_of
+from ._bench_report import RATIOS, compute_cpu_ratios, compute_ratios, compute_round_ratios, format_table
 
-__all__ = ["add_parser", "run", "compute_ratios", "format_table"]
+__all__ = [
+    "add_parser",
+    "run",
+    "RATIOS",
+    "compute_ratios",
+    "compute_round_ratios",
+    "compute_cpu_ratios",
+    "format_table",
+]
 
-RATIOS = (("row1/row2", 1, 2), ("row1/row4", 1, 4), ("row3/row4", 3, 4))
+ALL_ROWS = (1, 2, 3, 4, 5, 6, 7)
+
+
+def _data_source(text: str) -> str:
+    """``--data``: an ImageFolder, a folder of shards, a ``.tar`` shard or a brace pattern."""
+    path = os.path.abspath(os.path.expanduser(text))
+    if os.path.isdir(path) or "{" in path or (path.endswith(".tar") and os.path.isfile(path)):
+        return path
+    raise argparse.ArgumentTypeError(
+        f"The `--data` {text!r} does not exist; pass an ImageFolder, a folder of .tar shards or a "
+        "brace pattern such as /data/train-{0000..0127}.tar."
+    )
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -36,9 +60,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--data",
-        type=existing_dir("--data"),
+        type=_data_source,
         default=None,
-        help="an ImageFolder to read (default: a generated corpus in --cache)",
+        help="an ImageFolder, a folder of tar shards or a brace pattern (default: a generated corpus)",
     )
     parser.add_argument(
         "--images",
@@ -62,7 +86,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=None,
         help="DALI threads and DataLoader workers (default: the usable cores)",
     )
-    parser.add_argument("--rows", default="1,2,3,4,5", help="comma-separated rows to run")
+    parser.add_argument("--rows", default="1,2,3,4,5,6,7", help="comma-separated rows to run")
     parser.add_argument(
         "--tiny", action="store_true", help="CI mode: 16 images at 64x48, batch 4, output 32 px, 1 repeat"
     )
@@ -82,32 +106,9 @@ def _parse_rows(args) -> list[int]:
         rows = sorted({int(part) for part in args.rows.split(",") if part.strip()})
     except ValueError:
         rows = []
-    if not rows or any(row not in (1, 2, 3, 4, 5) for row in rows):
-        args.parser.error(f"The `--rows` must be a comma-separated subset of 1,2,3,4,5, got {args.rows!r}.")
+    if not rows or any(row not in ALL_ROWS for row in rows):
+        args.parser.error(f"The `--rows` must be a comma-separated subset of 1,...,7, got {args.rows!r}.")
     return rows
-
-
-def compute_ratios(rows: list[dict]) -> dict:
-    """Speed-up ratios ``rowA/rowB`` of images/s; None where either row was not measured."""
-    rate = {row["row"]: row.get("images_per_s") for row in rows}
-    return {name: (rate[a] / rate[b] if rate.get(a) and rate.get(b) else None) for name, a, b in RATIOS}
-
-
-def format_table(rows: list[dict], ratios: dict) -> str:
-    """The printed table: one line per row, then the ratios."""
-    lines = [f"{'row':<4}{'loader':<48}{'images/s':>18}", "-" * 70]
-    for row in rows:
-        if row["row"] == 5 and row["status"] == "ok":
-            value = f"{100 * row['fraction_of_step']:.2f}% of step"
-        elif row["status"] == "ok":
-            value = f"{row['images_per_s']:.1f}"
-        else:
-            value = row["status"]
-        lines.append(f"{row['row']:<4}{row['name']:<48}{value:>18}")
-    lines.append("-" * 70)
-    for name, value in ratios.items():
-        lines.append(f"ratio {name}: " + ("n/a (a row was skipped)" if value is None else f"{value:.2f}x"))
-    return "\n".join(lines)
 
 
 def _dali_version() -> str:
@@ -116,56 +117,23 @@ def _dali_version() -> str:
     return nvidia.dali.__version__  # whichever build is installed (cuda120, cuda130)
 
 
-def _source(args) -> str:
-    """The ImageFolder to read: ``--data`` (its ``train/`` if it has one) or the cached photo corpus."""
-    from ..data.synthetic import create_photo_corpus, default_cache_dir
-
-    if args.data is not None:
-        train = os.path.join(args.data, "train")
-        return train if os.path.isdir(train) else args.data
-    size = (64, 48) if args.tiny else (500, 375)
-    cache = args.cache or default_cache_dir()
-    name = f"corpus_{args.images}x{args.classes}_{size[0]}x{size[1]}"
-    corpus = create_photo_corpus(
-        cache / name,
-        num_images=args.images,
-        num_classes=args.classes,
-        width=size[0],
-        height=size[1],
-        seed=args.seed,
-    )
-    return str(corpus / "train")
-
-
-def _measure(row: int, source: str, strengths, *, gpu: bool, workers: int, args) -> dict:
-    """One row of the benchmark (or its skip record)."""
+def _prepare(row: int, *, source, shard_source, listing, strengths, table, workers, common):
     from . import _bench_rows as rows_
+    from ._bench_native import prepare_native_dali
 
-    common = dict(
-        batch_size=args.batch_size, image_size=args.image_size, repeats=args.repeats, seed=args.seed
-    )
-    if row in (1, 2, 5) and not gpu:
-        return rows_.skipped_row(row, "no GPU")
-    if row in (1, 3):
-        device = "gpu" if row == 1 else "cpu"
-        return rows_.measure_sada_dali(row, source, strengths, device=device, threads=workers, **common)
+    if row in (1, 3, 7):
+        return rows_.prepare_sada_dali(
+            shard_source if row == 7 else source,
+            strengths,
+            device="gpu" if row == 1 else "cpu",
+            threads=workers,
+            **common,
+        )
     if row == 2:
-        return rows_.measure_trivial_augment(source, threads=workers, **common)
+        return rows_.prepare_trivial_augment(source, threads=workers, **common)
     if row == 4:
-        return rows_.measure_torchvision(source, strengths, workers=workers, **common)
-    return rows_.measure_estimator_overhead(batch_size=args.batch_size)
-
-
-def _machine(gpu: bool) -> dict:
-    import torch
-
-    return {
-        "cpus": usable_cpus(),
-        "gpu": torch.cuda.get_device_name(0) if gpu else None,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "dali": _dali_version(),
-    }
+        return rows_.prepare_torchvision(source, table, workers=workers, **common)
+    return prepare_native_dali(listing.files, listing.labels, threads=workers, **common)
 
 
 def run(args) -> int:
@@ -174,14 +142,25 @@ def run(args) -> int:
     import torch
 
     from ..data.source import create_listing
+    from ..strength import StrengthTable
+    from . import _bench_rows as rows_
+    from ._bench_timing import time_rows
     from .plots import plot_throughput
 
     selected = _parse_rows(args)
     if args.tiny:
         args.images, args.batch_size, args.image_size, args.repeats = 16, 4, 32, 1
+        size = (64, 48)
+    else:
+        size = (500, 375)
     workers = args.workers or usable_cpus()
-    source = _source(args)
-    num_samples = len(create_listing(source))
+    if args.data is not None:
+        train = os.path.join(args.data, "train")
+        source = train if os.path.isdir(train) else args.data
+    else:
+        source = corpus(args, size)
+    listing = create_listing(source)
+    num_samples = len(listing)
     if num_samples < args.batch_size:
         args.parser.error(
             f"The `--batch-size` ({args.batch_size}) must not exceed the images read "
@@ -189,18 +168,77 @@ def run(args) -> int:
         )
     strengths = np.random.default_rng(args.seed).random(num_samples, dtype=np.float32)
     gpu = torch.cuda.is_available()
+    shard_source = None
+    if 7 in selected and not listing.shards:
+        shard_source = shards_of(args, source)
+    common = dict(batch_size=args.batch_size, image_size=args.image_size, seed=args.seed)
+    skipped, prepared = {}, {}
+    table = StrengthTable(num_samples, initial=strengths)
+    try:
+        for row in selected:
+            if row in (1, 2, 5) and not gpu:
+                skipped[row] = "no GPU"
+            elif row in (6, 7) and listing.shards:
+                skipped[row] = "--data is tar shards (row 3 reads them)" if row == 7 else "reads files"
+            elif row != 5:
+                prepared[row] = _prepare(
+                    row,
+                    source=source,
+                    shard_source=shard_source,
+                    listing=listing,
+                    strengths=strengths,
+                    table=table,
+                    workers=workers,
+                    common=common,
+                )
+        print(f"timing rows {sorted(prepared)} in {args.repeats} interleaved rounds", flush=True)
+        timings = time_rows(prepared, args.repeats)
+    finally:
+        table.close()
     results = []
-    config = {"data": source, "num_samples": num_samples, "batch_size": args.batch_size}
-    config |= {"image_size": args.image_size, "repeats": args.repeats, "workers": workers}
-    config |= {"tiny": args.tiny, "seed": args.seed}
-    report = {"config": config, "machine": _machine(gpu), "rows": results, "ratios": {}}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
     for row in selected:
-        results.append(_measure(row, source, strengths, gpu=gpu, workers=workers, args=args))
-        print(f"row {row} done: {results[-1]['status']}", flush=True)
-        report["ratios"] = compute_ratios(results)
-        save_json(report, args.json)  # after every row: a run killed later keeps the rows measured
-    print(format_table(results, report["ratios"]))
+        if row in skipped:
+            results.append(rows_.skipped_row(row, skipped[row]))
+        elif row == 5:
+            results.append(rows_.measure_estimator_overhead(batch_size=args.batch_size))
+        else:
+            device = "gpu" if row in (1, 2) else "cpu"
+            results.append(rows_.loader_row(row, timings[row], device=device, threads=workers))
+    ratios, round_ratios = compute_ratios(results), compute_round_ratios(results)
+    cpu_ratios = compute_cpu_ratios(results)
+    print(format_table(results, ratios))
+    for name in ratios:
+        if round_ratios[name] is not None:
+            print(
+                f"ratio {name}: median of per-round ratios {round_ratios[name]:.2f}x; "
+                f"from CPU time per image {cpu_ratios[name]:.2f}x"
+            )
+    report = {
+        "config": {
+            "data": source,
+            "shards": shard_source,
+            "num_samples": num_samples,
+            "batch_size": args.batch_size,
+            "image_size": args.image_size,
+            "repeats": args.repeats,
+            "workers": workers,
+            "tiny": args.tiny,
+            "seed": args.seed,
+        },
+        "machine": {
+            "cpus": usable_cpus(),
+            "gpu": torch.cuda.get_device_name(0) if gpu else None,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "dali": _dali_version(),
+        },
+        "rows": results,
+        "ratios": ratios,
+        "round_ratios": round_ratios,
+        "cpu_ratios": cpu_ratios,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    save_json(report, args.json)
     plot = plot_throughput([r for r in results if r["row"] != 5], args.plot or args.json.with_suffix(".png"))
     print(f"wrote {args.json} and {plot}")
     return 0

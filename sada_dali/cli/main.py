@@ -1,4 +1,4 @@
-"""The ``sada-dali`` command: ``demo``, ``train``, ``bench`` and ``check`` subcommands.
+"""The ``sada-dali`` command: ``demo``, ``train``, ``bench``, ``check`` and ``shards`` subcommands.
 
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and ``run(args)``;
 heavy imports (DALI, torch, torchvision) happen inside ``run`` so ``--help`` is instant.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from .. import __version__
-from . import bench, check, demo, train
+from . import bench, check, demo, shards, train
 
 __all__ = ["create_parser", "main"]
 
@@ -19,13 +19,15 @@ def create_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sada-dali",
         description=(
-            "SADA (sample-aware dynamic augmentation) on NVIDIA DALI: demo, training, benchmark "
-            "and dataset check."
+            "SADA (sample-aware dynamic augmentation) on NVIDIA DALI: demo, training, benchmark, "
+            "dataset check and shard packing."
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="{demo,train,bench,check}", required=True)
-    for module in (demo, train, bench, check):
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="{demo,train,bench,check,shards}", required=True
+    )
+    for module in (demo, train, bench, check, shards):
         sub = module.add_parser(subparsers)
         sub.set_defaults(func=module.run, parser=sub)
     return parser

@@ -251,8 +251,7 @@ class SampleReader:
         """Encoded bytes of sample ``index``, whether they are valid (see ``on_error``) and,
         the decoded ``(width, height)`` (None when only the decoder could tell it)."""
         try:
-            with open(self.listing.path(index), "rb") as handle:
-                data = handle.read()
+            data = self.listing.read(index)
             problem, size = self._inspect(data)
         except OSError as exc:
             problem = f"cannot be read ({exc.strerror or exc})"

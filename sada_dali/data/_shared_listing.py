@@ -7,6 +7,9 @@ worker attaches to it by name. The owner (the loader's process) writes the order
 epoch before DALI starts reading it, so no worker computes a permutation of N either. A
 per-sample flag marks files the decoder rejected (``mark_bad``) or the trainer excluded
 (``mark_excluded``, e.g. from ``sada-dali check``): readers skip both without reading.
+For a listing of tar shards the block also holds each sample's ``(shard, offset, size)``, and
+:meth:`SharedListing.read` fetches the image with one ``os.pread`` from a shard the process
+keeps open.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._utils.shm import SharedBlock
+from ._shard_files import ShardFiles
 
 __all__ = ["SharedListing"]
 
@@ -35,7 +39,7 @@ class SharedListing(SharedBlock):
     -----
     Layout (int64 words): ``[order_epoch, N, shard_size, blob_bytes]``, the ``N + 1`` path
     offsets, the ``N`` labels, the ``shard_size`` order, then the path bytes and the ``N``
-    uint8 bad flags. Unpickling
+    uint8 bad flags; for shards, ``3 N`` int64 locations follow. Unpickling
     attaches to the block; only the creating process frees it (:meth:`close`).
     """
 
@@ -45,7 +49,9 @@ class SharedListing(SharedBlock):
         offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=n), out=offsets[1:])
         words = 4 + (n + 1) + n + shard_size
-        self._create(8 * words + int(offsets[-1]) + n)
+        located = getattr(listing, "locations", None) is not None
+        self._files = ShardFiles(listing.shards) if located else None
+        self._create(8 * words + int(offsets[-1]) + n + 7 + (24 * n if located else 0))
         head = np.ndarray((4,), dtype=np.int64, buffer=self._shm.buf)
         head[:] = (_NO_EPOCH, n, shard_size, offsets[-1])
         self._bind()
@@ -53,8 +59,13 @@ class SharedListing(SharedBlock):
         self._labels[:] = listing.labels
         self._blob[:] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
         self._bad[:] = 0
+        if located:
+            self._locations[:] = listing.locations
 
-    _VIEWS = ("_head", "_offsets", "_labels", "_order", "_blob", "_bad")
+    _VIEWS = ("_head", "_offsets", "_labels", "_order", "_blob", "_bad", "_locations")
+
+    def _extra_state(self) -> dict:
+        return {"_files": self._files}
 
     def _bind(self) -> None:
         buf = self._shm.buf
@@ -66,6 +77,12 @@ class SharedListing(SharedBlock):
         self._order = words[2 * n + 5 :]
         self._blob = np.ndarray((nbytes,), dtype=np.uint8, buffer=buf, offset=8 * words.size)
         self._bad = np.ndarray((n,), dtype=np.uint8, buffer=buf, offset=8 * words.size + nbytes)
+        aligned = (8 * words.size + nbytes + n + 7) // 8 * 8
+        self._locations = (
+            np.ndarray((n, 3), dtype=np.int64, buffer=buf, offset=aligned)
+            if self._files is not None
+            else None
+        )
 
     def __len__(self) -> int:
         return int(self._head[1])
@@ -76,9 +93,23 @@ class SharedListing(SharedBlock):
         return self._labels
 
     def path(self, index: int) -> str:
-        """The path of sample ``index``."""
+        """The path of sample ``index`` (``"<shard>:<key>"`` for shards)."""
         start, stop = self._offsets[index], self._offsets[index + 1]
         return self._blob[start:stop].tobytes().decode("utf-8", "surrogateescape")
+
+    def read(self, index: int) -> bytes:
+        """The encoded image of sample ``index``: its file, or one ``pread`` of its shard.
+
+        Raises
+        ------
+        OSError
+            If the file or shard cannot be read.
+        """
+        if self._locations is None:
+            with open(self.path(index), "rb") as handle:
+                return handle.read()
+        shard, offset, size = self._locations[index].tolist()
+        return self._files.read(shard, offset, size)
 
     @property
     def order_epoch(self) -> int:

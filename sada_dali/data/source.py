@@ -4,7 +4,9 @@ Sample ``i`` is the ``i``-th entry of the listing. For an ImageFolder the listin
 ``torchvision.datasets.folder.make_dataset`` exactly (sorted class folders, a sorted walk of
 each, the same ``IMG_EXTENSIONS``), so labels and indices match
 ``torchvision.datasets.ImageFolder(root)`` and are stable across runs: they are what the
-estimator's ``indices`` refer to.
+estimator's ``indices`` refer to. A source of WebDataset tar shards (a folder of ``.tar``
+files, a list of them or a brace pattern) is listed from a cached index of the shards'
+headers (:mod:`sada_dali.data._shards`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,13 @@ class Listing:
     classes : tuple of str
         Class names (ImageFolder: sorted folder names; file list: ``"0" .. str(max label)``).
     root : str
-        The folder or file list the listing came from.
+        The folder, file list or shard pattern the listing came from.
+    shards : tuple of str
+        The tar shards of a shard source, in order (empty for files); ``files[i]`` is then
+        ``"<shard>:<key>"``.
+    locations : numpy.ndarray or None
+        For shards, (N, 3) int64 ``(shard number, byte offset, byte size)`` of each sample's
+        image member; None for files.
 
     Notes
     -----
@@ -47,6 +55,8 @@ class Listing:
     labels: np.ndarray
     classes: tuple[str, ...]
     root: str
+    shards: tuple[str, ...] = ()
+    locations: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.files)
@@ -167,20 +177,37 @@ def read_file_list(path, file_root) -> Listing:
     return Listing(tuple(files), labels, classes, path)
 
 
-def create_listing(source, *, file_root=None) -> Listing:
-    """List a directory (ImageFolder) or a file list (with ``file_root``).
+def create_listing(source, *, file_root=None, progress: bool = True) -> Listing:
+    """List a directory (ImageFolder), a file list (with ``file_root``) or tar shards.
 
     Parameters
     ----------
-    source : str or os.PathLike
-        A dataset folder, or a file list.
+    source : str, os.PathLike or list
+        A dataset folder, a file list, or WebDataset tar shards: a folder of ``.tar`` files
+        (sorted by name), a list of shard paths (in that order) or a brace pattern such as
+        ``"/data/imagenet1k-train-{0000..1023}.tar"``.
     file_root : str or os.PathLike, optional
-        Required with a file list; must be omitted for a folder.
+        Required with a file list; must be omitted otherwise.
+    progress : bool
+        Show a progress bar while long shard scans build the index.
 
     Returns
     -------
     Listing
+
+    Raises
+    ------
+    sada_dali.data._tar_index.ShardError
+        (a ValueError) On a shard that cannot be indexed; the message names it and the key.
     """
+    from ._shards import list_shards, shard_paths
+
+    shards = shard_paths(source)
+    if shards is not None:
+        if file_root is not None:
+            raise ValueError("The `file_root` applies only to a file list; drop it for tar shards.")
+        root = source if isinstance(source, (str, os.PathLike)) else os.path.commonpath(shards)
+        return list_shards(shards, os.fspath(root), progress=progress)
     if os.path.isfile(os.fspath(source)):
         if file_root is None:
             raise ValueError(

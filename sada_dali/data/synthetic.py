@@ -11,10 +11,13 @@
 
 Both write ``root/train/<class>/*.jpg`` (and ``root/val/...`` for the digits) and a
 ``.complete.json`` stamp last; a folder whose stamp matches the request is reused as it is.
+``create_photo_corpus(format="wds")`` writes the same images as WebDataset tar shards in timm's
+layout instead (``root/train/corpus-train-0000.tar``, ...).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -24,6 +27,7 @@ from PIL import Image, ImageDraw
 from tqdm.auto import tqdm
 
 from .._utils.checks import check_int
+from ._shard_writer import write_shards
 
 __all__ = ["create_digits_dataset", "create_photo_corpus", "default_cache_dir"]
 
@@ -47,12 +51,14 @@ def _is_complete(root: Path, config: dict) -> bool:
         return False
     if saved.get("config") != config:
         return False
+    if "shards" in saved:
+        return all((root / "train" / name).is_file() for name in saved["shards"])
     return all(len(list((root / split).rglob("*.jpg"))) == count for split, count in saved["counts"].items())
 
 
-def _write_stamp(root: Path, config: dict, counts: dict) -> None:
+def _write_stamp(root: Path, config: dict, counts: dict, **extra) -> None:
     tmp = root / (_STAMP + ".tmp")
-    tmp.write_text(json.dumps({"config": config, "counts": counts}, indent=1))
+    tmp.write_text(json.dumps({"config": config, "counts": counts, **extra}, indent=1))
     os.replace(tmp, root / _STAMP)
 
 
@@ -181,8 +187,10 @@ def create_photo_corpus(
     quality: int = 92,
     seed: int = 0,
     progress: bool = True,
+    format: str = "imagefolder",
+    shard_size: int = 1000,
 ) -> Path:
-    """Write an ImageNet-like JPEG corpus as ``root/train/<class>/*.jpg``.
+    """Write an ImageNet-like JPEG corpus as ``root/train/<class>/*.jpg`` (or as tar shards).
 
     Parameters
     ----------
@@ -200,12 +208,21 @@ def create_photo_corpus(
         Seeds the content; the same arguments give the same files.
     progress : bool
         Show a tqdm bar while writing.
+    format : {"imagefolder", "wds"}
+        ``"wds"`` writes WebDataset shards ``root/train/corpus-train-0000.tar``, ... in timm's
+        layout: sample ``img_000123`` has ``img_000123.jpg``, ``.cls`` (the class index) and
+        ``.json`` members, the same JPEG bytes the ImageFolder would hold, in index order.
+    shard_size : int
+        Samples per shard with ``format="wds"``.
 
     Returns
     -------
     Path
         ``root``. Nothing is rewritten when a complete folder with the same settings exists.
     """
+    if format not in ("imagefolder", "wds"):
+        raise ValueError(f"The `format` must be 'imagefolder' or 'wds', got {format!r}.")
+    check_int(shard_size, "shard_size", 1)
     check_int(num_images, "num_images", 1)
     check_int(num_classes, "num_classes", 1)
     check_int(width, "width", 16)
@@ -220,14 +237,34 @@ def create_photo_corpus(
         "quality": int(quality),
         "seed": int(seed),
     }
+    if format == "wds":
+        config |= {"format": "wds", "shard_size": int(shard_size)}
     if _is_complete(root, config):
+        return root
+
+    def photos():
+        for i in tqdm(range(num_images), desc="corpus", unit="img", disable=not progress):
+            label = i % num_classes
+            yield i, label, _photo(np.random.default_rng([seed, i]), width, height, label, num_classes)
+
+    if format == "wds":
+        samples = (
+            (f"img_{i:06d}", _jpeg_bytes(image, quality), "jpg", label, {"class": f"class_{label:03d}"})
+            for i, label, image in photos()
+        )
+        paths = write_shards(samples, root / "train", prefix="corpus-train", shard_size=int(shard_size))
+        _write_stamp(root, config, {"train": int(num_images)}, shards=[os.path.basename(p) for p in paths])
         return root
     for c in range(num_classes):
         (root / "train" / f"class_{c:03d}").mkdir(parents=True, exist_ok=True)
-    for i in tqdm(range(num_images), desc="corpus", unit="img", disable=not progress):
-        label = i % num_classes
-        rng = np.random.default_rng([seed, i])
-        image = _photo(rng, width, height, label, num_classes)
+    for i, label, image in photos():
         image.save(root / "train" / f"class_{label:03d}" / f"img_{i:06d}.jpg", quality=quality)
     _write_stamp(root, config, {"train": int(num_images)})
     return root
+
+
+def _jpeg_bytes(image: Image.Image, quality: int) -> bytes:
+    """The bytes ``image.save(path, quality=quality)`` writes for a ``.jpg`` path."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()

@@ -39,7 +39,8 @@ def _common_cut(files) -> int:
 
 
 def listing_digest(listing) -> str:
-    """SHA-256 of a listing's files (relative to their common folder) and labels.
+    """SHA-256 of a listing's files (relative to their common folder), labels and, for tar
+    shards, each image's shard, offset and size.
 
     Relative paths keep the digest valid when the dataset moves to another mount point;
     any added, removed, renamed or relabelled file changes it.
@@ -48,6 +49,8 @@ def listing_digest(listing) -> str:
     cut = _common_cut(files)
     digest = hashlib.sha256("\n".join(f[cut:] for f in files).encode("utf-8", "surrogateescape"))
     digest.update(np.ascontiguousarray(listing.labels, dtype=np.int64).tobytes())
+    if getattr(listing, "locations", None) is not None:  # tar shards: the index covers where each image lies
+        digest.update(np.ascontiguousarray(listing.locations, dtype=np.int64).tobytes())
     return digest.hexdigest()
 
 

@@ -48,9 +48,10 @@ class SADALoader:
 
     Parameters
     ----------
-    source : str or os.PathLike
-        An ImageFolder directory, or a DALI file list (``relative/path label`` lines) with
-        ``file_root``.
+    source : str, os.PathLike or list of str
+        An ImageFolder directory, a DALI file list (``relative/path label`` lines) with
+        ``file_root``, or WebDataset tar shards: a folder of ``.tar`` files, a list of them or a
+        brace pattern such as ``"/data/imagenet1k-train-{0000..1023}.tar"`` (docs/loader.md, "Shards").
     batch_size : int
         Samples per batch of this shard.
     device : {"gpu", "cpu"}

@@ -1,0 +1,63 @@
+"""Row 6 of ``sada-dali bench``: native DALI on the CPU backend, with no sada-dali code in the pipeline.
+
+``fn.readers.file`` + ``fn.decoders.image_random_crop`` + ``fn.resize`` +
+``auto_aug.trivial_augment_wide`` + ``fn.crop_mirror_normalize`` (random mirror, ImageNet mean
+and std, CHW float32), at the same threads and batch size as SADA's CPU row: the anchor that
+says what SADA's per-sample reading and choices cost on top of DALI doing the same kind of work.
+"""
+
+from __future__ import annotations
+
+__all__ = ["prepare_native_dali"]
+
+_MEAN = [0.485 * 255, 0.456 * 255, 0.406 * 255]
+_STD = [0.229 * 255, 0.224 * 255, 0.225 * 255]
+
+
+def prepare_native_dali(files, labels, *, batch_size: int, image_size: int, threads: int, seed: int = 0):
+    """The epoch function of row 6 over ``files`` (paths) and ``labels``; returns images read.
+
+    The iterator is reset at the start of each epoch, so no work of the next epoch runs
+    while other rows are timed.
+    """
+    from nvidia.dali import fn, pipeline_def, types
+    from nvidia.dali.auto_aug import trivial_augment
+    from nvidia.dali.plugin.base_iterator import LastBatchPolicy
+    from nvidia.dali.plugin.pytorch import DALIGenericIterator
+
+    @pipeline_def(enable_conditionals=True)
+    def pipeline():
+        jpegs, label = fn.readers.file(
+            files=list(files), labels=[int(y) for y in labels], random_shuffle=True, name="Reader"
+        )
+        images = fn.decoders.image_random_crop(
+            jpegs,
+            device="cpu",
+            output_type=types.RGB,
+            random_area=[0.08, 1.0],
+            random_aspect_ratio=[3 / 4, 4 / 3],
+        )
+        images = fn.resize(images, size=[image_size, image_size])
+        images = trivial_augment.trivial_augment_wide(images, fill_value=128)
+        images = fn.crop_mirror_normalize(
+            images, dtype=types.FLOAT, output_layout="CHW", mean=_MEAN, std=_STD, mirror=fn.random.coin_flip()
+        )
+        return images, label
+
+    pipe = pipeline(batch_size=batch_size, num_threads=threads, device_id=None, seed=seed)
+    iterator = DALIGenericIterator(
+        pipe,
+        ["images", "labels"],
+        reader_name="Reader",
+        last_batch_policy=LastBatchPolicy.DROP,
+        auto_reset=False,
+    )
+    state = {"fresh": True}
+
+    def run_epoch(epoch: int) -> int:
+        if not state["fresh"]:
+            iterator.reset()
+        state["fresh"] = False
+        return sum(batch[0]["images"].shape[0] for batch in iterator)
+
+    return run_epoch
