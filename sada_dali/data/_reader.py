@@ -12,12 +12,15 @@ file header, so the decoder crops the same pixels whatever the worker, shard or 
 
 from __future__ import annotations
 
+import errno
 import io
+import time
 
 import numpy as np
 
 from ..ops import sample_choices
 from ._headers import image_format, image_size
+from ._jpeg import jpeg_problem
 from ._shared_listing import SharedListing
 from .crop import CropConfig, crop_window, crop_windows, image_dims
 
@@ -27,6 +30,7 @@ __all__ = [
     "check_max_pixels",
     "ON_ERROR",
     "DEFAULT_MAX_PIXELS",
+    "READ_RETRIES",
     "BASE_OUTPUTS",
     "CHOICE_OUTPUTS",
 ]
@@ -46,14 +50,20 @@ DEFAULT_MAX_PIXELS = 178_956_970  # PIL's DecompressionBombError threshold, 2 * 
 _PLACEHOLDER: np.ndarray | None = None
 _PLACEHOLDER_SIZE = (16, 16)
 _TAIL = 1024  # bytes searched for the end marker, allowing for padding after it
+READ_RETRIES = (0.02, 0.1, 0.5)  # seconds slept before each new try of a read that failed transiently
+_TRANSIENT = frozenset(
+    (errno.ENOENT, errno.EIO, errno.EACCES, errno.ETIMEDOUT, errno.ESTALE, errno.EAGAIN, errno.EBUSY)
+)
 
 
 def check_encoded(data: bytes) -> str | None:
     """Cheap integrity check of an encoded image: ``None`` if it looks whole, else the problem.
 
-    JPEG must start with SOI and have EOI near the end, PNG must carry its signature and an
-    IEND chunk; BMP, TIFF, WebP and PNM are recognised by their magic bytes. Anything else
-    is rejected, since DALI's decoder would fail on it.
+    JPEG must start with SOI, have EOI near the end and sound headers
+    (:func:`sada_dali.data._jpeg.jpeg_problem`: what DALI's decoder would fail on, or crash
+    the process with); PNG must carry its signature and an IEND chunk; BMP, TIFF, WebP and
+    PNM are recognised by their magic bytes. Anything else is rejected, since DALI's decoder
+    would fail on it.
     """
     if len(data) < 8:
         return f"the file is empty or truncated ({len(data)} bytes)"
@@ -66,6 +76,9 @@ def check_encoded(data: bytes) -> str | None:
         return "truncated WebP"
     if kind is None or kind == "gif":  # DALI's decoders do not read GIF
         return "not a JPEG, PNG, BMP, TIFF, WebP or PNM image"
+    if kind == "jpeg":
+        problem = jpeg_problem(data)
+        return None if problem is None else f"corrupt JPEG headers: {problem}"
     return None
 
 
@@ -246,16 +259,34 @@ class SampleReader:
 
     def read(self, index: int) -> tuple[np.ndarray, bool, tuple[int, int] | None]:
         """Encoded bytes of sample ``index``, whether they are valid (see ``on_error``) and,
-        the decoded ``(width, height)`` (None when only the decoder could tell it)."""
-        try:
-            with open(self.listing.path(index), "rb") as handle:
-                data = handle.read()
-            problem, size = self._inspect(data)
-        except OSError as exc:
-            problem = f"cannot be read ({exc.strerror or exc})"
+        the decoded ``(width, height)`` (None when only the decoder could tell it).
+
+        A read error (the file is missing, unreadable, a network filesystem timed out) is
+        tried again after each pause of :data:`READ_RETRIES`; if it persists, the sample is
+        skipped for this call only. Content the checks reject is flagged bad in the shared
+        listing under "skip", so that no reader reads it again.
+        """
+        data, problem = self._read_bytes(index)
+        if problem is not None:
+            return self._reject(index, problem)
+        problem, size = self._inspect(data)
         if problem is None:
             return np.frombuffer(data, dtype=np.uint8), True, size
+        if self.on_error == "skip":
+            self.listing.mark_bad([index])
         return self._reject(index, problem)
+
+    def _read_bytes(self, index: int) -> tuple[bytes | None, str | None]:
+        pauses = iter(READ_RETRIES)
+        while True:
+            try:
+                with open(self.listing.path(index), "rb") as handle:
+                    return handle.read(), None
+            except OSError as exc:
+                pause = next(pauses, None) if exc.errno in _TRANSIENT else None
+                if pause is None:
+                    return None, f"cannot be read ({exc.strerror or exc})"
+            time.sleep(pause)
 
     def _reject(self, index: int, problem: str):
         if self.on_error == "raise":
