@@ -47,7 +47,7 @@ def jpeg_problem(data: bytes) -> str | None:
     data = bytes(data)
     quant, huffman, frame = set(), set(), None
     for marker, at, length in jpeg_segments(data):
-        if marker is None:
+        if not marker:  # None, or 0xFF 0x00: a stuffed zero, never a marker
             return f"no JPEG marker at byte {at} (corrupt or truncated headers)"
         if length is None or length < 2:
             return f"marker 0x{marker:02X} at byte {at} has no valid length"
