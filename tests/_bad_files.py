@@ -39,7 +39,7 @@ def tables_corrupt() -> bytes:
 
 
 def truncated_png() -> bytes:
-    """The first half of a PNG with its IEND chunk appended (passes the reader's framing check)."""
+    """The first half of a PNG with its IEND chunk appended (its last chunk runs past the end)."""
     data = _encoded("PNG", 64, 64)
     return data[: len(data) // 2] + data[-12:]
 
@@ -131,14 +131,23 @@ def progressive_bad_scan() -> bytes:
     return bytes(data)
 
 
+def png_bad_data() -> bytes:
+    """A PNG whose compressed image data is flipped: sound chunks, a decode error."""
+    data = _encoded("PNG", 64, 64)
+    at = data.find(b"IDAT") + 4
+    return _flipped(data, at + 2, at + 200)
+
+
 BAD_CONTENT["progressive_bad_scan"] = progressive_bad_scan
-DECODER_REJECTS = ("truncated_png", "progressive_bad_scan")  # pass every reader check, fail in DALI's decoder
+BAD_CONTENT["png_bad_data"] = png_bad_data
+DECODER_REJECTS = ("png_bad_data", "progressive_bad_scan")  # pass every reader check, fail in DALI's decoder
 
 
 def write_bad_file(path, kind: str) -> str:
-    """Overwrite ``path`` with the crafted content ``kind`` (a key of :data:`BAD_CONTENT`)."""
+    """Overwrite ``path`` with the crafted content ``kind`` (a key of :data:`BAD_CONTENT` or
+    :data:`HEADER_DAMAGE`)."""
     with open(path, "wb") as handle:
-        handle.write(BAD_CONTENT[kind]())
+        handle.write({**BAD_CONTENT, **HEADER_DAMAGE}[kind]())
     return os.fspath(path)
 
 

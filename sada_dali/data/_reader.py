@@ -21,6 +21,7 @@ import numpy as np
 from ..ops import sample_choices
 from ._headers import image_format, image_size
 from ._jpeg import jpeg_problem
+from ._png import png_problem
 from ._shared_listing import SharedListing
 from .crop import CropConfig, crop_window, crop_windows, image_dims
 
@@ -61,7 +62,8 @@ def check_encoded(data: bytes) -> str | None:
 
     JPEG must start with SOI, have EOI near the end and sound headers
     (:func:`sada_dali.data._jpeg.jpeg_problem`: what DALI's decoder would fail on, or crash
-    the process with); PNG must carry its signature and an IEND chunk; BMP, TIFF, WebP and
+    the process with); PNG must carry its signature and chunks that chain up to IEND
+    (:func:`sada_dali.data._png.png_problem`); BMP, TIFF, WebP and
     PNM are recognised by their magic bytes. Anything else is rejected, since DALI's decoder
     would fail on it.
     """
@@ -70,16 +72,14 @@ def check_encoded(data: bytes) -> str | None:
     kind = image_format(data)
     if kind == "jpeg" and data.rfind(b"\xff\xd9", max(2, len(data) - _TAIL)) < 0:
         return "truncated JPEG (no end-of-image marker)"
-    if kind == "png" and b"IEND" not in data[-64:]:
-        return "truncated PNG (no IEND chunk)"
     if kind == "webp" and int.from_bytes(data[4:8], "little") + 8 > len(data):
         return "truncated WebP"
     if kind is None or kind == "gif":  # DALI's decoders do not read GIF
         return "not a JPEG, PNG, BMP, TIFF, WebP or PNM image"
-    if kind == "jpeg":
-        problem = jpeg_problem(data)
-        return None if problem is None else f"corrupt JPEG headers: {problem}"
-    return None
+    if kind == "png":
+        return png_problem(data)
+    problem = jpeg_problem(data) if kind == "jpeg" else None
+    return None if problem is None else f"corrupt JPEG headers: {problem}"
 
 
 def check_max_pixels(max_pixels):

@@ -1,16 +1,18 @@
-"""The reader's JPEG structural check (``sada_dali.data._jpeg.jpeg_problem``): every header
-damage DALI's decoder fails on (or crashes with) is found, and legal JPEGs pass."""
+"""The reader's structural checks of JPEG headers (``sada_dali.data._jpeg.jpeg_problem``) and PNG
+chunks (``sada_dali.data._png.png_problem``): every damage DALI's decoder fails on (or crashes
+with) is found, and legal files pass."""
 
 import io
 import re
 
 import numpy as np
 import pytest
-from _bad_files import CRASH_KINDS, HEADER_DAMAGE
+from _bad_files import BAD_CONTENT, CRASH_KINDS, HEADER_DAMAGE
 from _images import make_image
 from PIL import Image
 
 from sada_dali.data._jpeg import jpeg_problem
+from sada_dali.data._png import png_problem
 from sada_dali.data._reader import check_encoded
 
 PROBLEMS = {
@@ -102,3 +104,34 @@ def test_every_header_byte_flip_nvimagecodec_rejects_is_found():
             if jpeg_problem(damaged) is None:
                 missed.append(damaged)
     assert rejected > 20 and not missed
+
+
+def encode_png(mode="RGB", **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image = Image.fromarray(make_image(21, 34, seed=2)).convert(mode)
+    image.save(buffer, format="PNG", **kwargs)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P", "1", "I;16"])
+def test_legal_pngs_pass(mode):
+    assert png_problem(encode_png(mode)) is None
+
+
+@pytest.mark.parametrize(
+    "data,match",
+    [
+        (BAD_CONTENT["truncated_png"](), r"truncated PNG \(its 'IDAT' chunk at byte 33 runs past the end"),
+        (encode_png()[:-12], r"truncated PNG \(its chunks end before an IEND chunk\)"),
+        (encode_png()[:8] + b"\x00\x00\x00\x0dIHDX" + encode_png()[16:], r"no 13-byte IHDR chunk first"),
+        (encode_png()[:24] + b"\x03" + encode_png()[25:], r"bit depth 3 with colour type 2"),
+        (encode_png()[:16] + b"\x00" * 4 + encode_png()[20:], r"an image of 0 x 21 pixels"),
+    ],
+    ids=["cut with IEND appended", "no IEND", "no IHDR", "bit depth", "zero width"],
+)
+def test_png_damage_nvimagecodec_parses_badly_is_found(data, match):
+    assert re.search(match, png_problem(data))
+
+
+def test_png_data_damage_is_left_to_the_decoder():
+    assert png_problem(BAD_CONTENT["png_bad_data"]()) is None
