@@ -35,6 +35,7 @@ def png_problem(data: bytes) -> str | None:
         if kind == b"IEND":
             return None
         if at + 12 + length > len(data):
-            return f"truncated PNG (its {kind.decode('latin-1')!r} chunk at byte {at} runs past the end of the file)"
+            name = kind.decode("latin-1")
+            return f"truncated PNG (its {name!r} chunk at byte {at} runs past the end of the file)"
         at += 12 + length
     return "truncated PNG (its chunks end before an IEND chunk)"
