@@ -20,7 +20,7 @@ from ..sampler import ShardSampler
 from ..strength import StrengthTable, validate_strengths
 from ._build import PipelineOptions, create_loader_estimator, create_loader_runner
 from ._feed import FeedLedger
-from ._state import LoaderState
+from ._state import LoaderState, restore_removed
 
 __all__ = ["SADALoader"]
 
@@ -126,14 +126,19 @@ class SADALoader:
         random_area=(0.08, 1.0),
         random_aspect_ratio=(3 / 4, 4 / 3),
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        _listing=None,
     ):
         from ..distributed import resolve_shards
+
+        self._arguments = {
+            k: v for k, v in locals().items() if k not in ("self", "_listing", "resolve_shards")
+        }
         from ..pipelines._stages import check_device, resolve_device_id
 
         num_shards, shard_id = resolve_shards(num_shards, shard_id)
         self.device = check_device(device)
         self.train, self.pairs = bool(train), bool(pairs)
-        self.listing = create_listing(source, file_root=file_root)
+        self.listing = create_listing(source, file_root=file_root) if _listing is None else _listing
         self.sampler = ShardSampler(
             len(self.listing),
             batch_size,
@@ -320,12 +325,20 @@ class SADALoader:
             ``drop_last``, ``train``, op space size and ``num_magnitude_bins``; workers,
             threads and device may differ.
 
+        Files the state flagged bad (``bad_files``) may have been removed since: the loader then
+        puts them back in its listing at their saved indices, never to be read, so every other
+        sample keeps its index (the loader is rebuilt, with its estimator if it created one).
+
         Raises
         ------
         TypeError, ValueError
             If it is not such a state (the error names the mismatching key); the loader is
             then left unchanged.
         """
+        restored = restore_removed(self.listing, state_dict)
+        if restored is not None:
+            self.close()
+            self.__init__(**self._arguments, _listing=restored)
         self._state.load(state_dict)
 
     def _start_epoch(self) -> None:
