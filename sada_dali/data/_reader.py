@@ -124,6 +124,8 @@ class SampleReader:
     on_error : {"raise", "skip"}
         What a file that fails :func:`check_encoded`, declares more than ``max_pixels``,
         cannot be read or is flagged bad in the shared listing (the decoder rejected it) does.
+        Under "skip", a file whose content is rejected is flagged bad (never read again); one
+        that cannot be read is skipped for that read only (see :meth:`read`).
     choices : bool
         Whether to append the op, magnitude bin, sign, flip and crop window outputs (training).
     random_area, random_aspect_ratio : tuple of float
