@@ -21,6 +21,8 @@ EXPECTED = {
     "truncated_png": "undecodable",
     "tables_corrupt": "undecodable",
     "bomb_header": "too_large",
+    "progressive_bad_scan": "undecodable",
+    "png_bad_data": "undecodable",
     "scan_flipped": "undecodable",
     "scan_truncated": "damaged",  # decodes; only libjpeg's "Corrupt JPEG data" warning tells
     "html": "unexpected_format",

@@ -13,7 +13,7 @@ from sada_dali.loader import SADALoader
 from sada_dali.loader._recovery import find_culprits
 
 N, BATCH = 24, 3
-BAD_POSITIONS = dict(zip(BAD_CONTENT, (2, 7, 8, 12, 13, 17, 22)))  # two batches hold two bad files
+BAD_POSITIONS = dict(zip(BAD_CONTENT, (2, 7, 8, 12, 13, 17, 22, 19, 0)))  # two batches hold two bad files
 PNG16_POSITION = 10
 
 
@@ -66,7 +66,7 @@ def test_skip_yields_every_good_sample_once_in_order_with_the_same_pixels_and_co
 
 def test_raise_names_exactly_the_file_the_decoder_rejects_with_its_epoch_and_batch(tmp_path, paths):
     loader = make_loader(tmp_path)
-    ((index, path),) = corrupt(loader, paths, {"truncated_png": 13}).items()
+    ((index, path),) = corrupt(loader, paths, {"png_bad_data": 13}).items()
     with pytest.raises(RuntimeError, match=r"Epoch 0: the image decoder rejected 1 file\(s\)") as info:
         read_epoch(loader)
     message = str(info.value)
@@ -78,7 +78,7 @@ def test_a_bad_file_read_ahead_of_an_abandoned_epoch_is_named_exactly_when_an_ep
     tmp_path, paths
 ):
     loader = make_loader(tmp_path, prefetch_queue_depth=2)
-    ((index, path),) = corrupt(loader, paths, {"truncated_png": 4}).items()  # batch 1, read ahead of batch 0
+    ((index, path),) = corrupt(loader, paths, {"png_bad_data": 4}).items()  # batch 1, read ahead of batch 0
     for _ in loader:
         break
     with pytest.raises(RuntimeError, match=r"the image decoder rejected 1 file\(s\)") as info:
@@ -97,14 +97,14 @@ def test_raise_names_a_file_the_reader_rejects_before_decoding(tmp_path, paths, 
 
 def test_a_bad_file_up_to_the_queue_depth_plus_one_batches_ahead_is_found(tmp_path, paths):
     loader = make_loader(tmp_path, on_error="skip", prefetch_queue_depth=2)
-    ((index, _),) = corrupt(loader, paths, {"tables_corrupt": 13}).items()  # batch 4
+    ((index, _),) = corrupt(loader, paths, {"progressive_bad_scan": 13}).items()  # batch 4
     found = {batch: find_culprits(loader._runner, batch) for batch in range(6)}
     assert found == {0: [], 1: [(13, index)], 2: [(13, index)], 3: [(13, index)], 4: [(13, index)], 5: []}
 
 
 def test_known_bad_files_survive_the_state_dict_and_are_never_read_again(tmp_path, paths, monkeypatch):
     loader = make_loader(tmp_path, on_error="skip")
-    bad = corrupt(loader, paths, {"truncated_png": 4, "tables_corrupt": 20, "gif": 9})
+    bad = corrupt(loader, paths, {"png_bad_data": 4, "progressive_bad_scan": 20, "gif": 9})
     read_epoch(loader)
     state = loader.state_dict()
     assert sorted(state["bad_files"]) == sorted(bad.values()) and state["epoch"] == 1
@@ -152,7 +152,7 @@ def test_bad_files_match_a_dataset_moved_to_another_folder(tmp_path, paths):
 
 def test_a_failure_no_probe_explains_is_raised_with_the_suspect_files(tmp_path, paths, monkeypatch):
     loader = make_loader(tmp_path, on_error="skip")
-    corrupt(loader, paths, {"truncated_png": 13})
+    corrupt(loader, paths, {"png_bad_data": 13})
     monkeypatch.setattr("sada_dali.loader._recovery.find_culprits", lambda runner, batch, **_: [])
     with pytest.raises(RuntimeError, match=r"(?s)of epoch 0 failed: .*These batches hold the files"):
         read_epoch(loader)
@@ -160,7 +160,7 @@ def test_a_failure_no_probe_explains_is_raised_with_the_suspect_files(tmp_path, 
 
 def test_a_shard_whose_every_row_is_rejected_still_yields_len_batches(tmp_path, paths):
     loader = make_loader(tmp_path, on_error="skip", num_shards=2, shard_id=1)
-    bad = corrupt(loader, paths, {"truncated_png": 3, "tables_corrupt": 4, "header_corrupt": 5})
+    bad = corrupt(loader, paths, {"png_bad_data": 3, "progressive_bad_scan": 4, "header_corrupt": 5})
     got = read_epoch(loader)
     assert len(got) == len(loader) and [len(indices) for _, _, indices in got][1] == 0
     assert sorted(loader.skipped_files) == sorted(bad.values())
@@ -168,7 +168,7 @@ def test_a_shard_whose_every_row_is_rejected_still_yields_len_batches(tmp_path, 
 
 def test_skip_recovers_with_spawned_workers(tmp_path, paths):
     loader = make_loader(tmp_path, on_error="skip", workers=1)
-    bad = corrupt(loader, paths, {"truncated_png": 7, "tables_corrupt": 16})
+    bad = corrupt(loader, paths, {"png_bad_data": 7, "progressive_bad_scan": 16})
     seen = [i for _, _, indices in read_epoch(loader) for i in indices]
     assert seen == [int(i) for i in loader.sampler.indices(0) if int(i) not in bad]
     assert sorted(loader.skipped_files) == sorted(bad.values())

@@ -12,7 +12,7 @@ every loop advances through the data or is capped, so the time is bounded by its
 
 from __future__ import annotations
 
-__all__ = ["image_format", "image_size"]
+__all__ = ["image_format", "image_size", "jpeg_segments"]
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # not DHT, JPG, DAC
@@ -116,30 +116,45 @@ def _tiff_tags(data: bytes, base: int, wanted) -> dict | None:
     return tags
 
 
-def _jpeg(data: bytes):
-    orientation, at = None, 2
+def jpeg_segments(data: bytes):
+    """Walk a JPEG's marker segments from after SOI up to its first start of scan.
+
+    Yields ``(marker, at, length)``: the marker byte, the offset of its 0xFF and the
+    segment's length field (None for the markers that have none: RSTn, TEM, SOI). Fill
+    bytes (0xFF) before a marker are skipped. SOS is the last one yielded; data that is not a
+    marker where one must be, or that ends first, yields ``(None, at, None)`` and stops.
+    """
+    at = 2
     while at + 4 <= len(data):
         if data[at] != 0xFF:
-            return None
+            break
         marker = data[at + 1]
         if marker == 0xFF:  # fill byte
             at += 1
             continue
         if marker in _STANDALONE:
+            yield marker, at, None
             at += 2
             continue
-        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame header
-            return None
         length = _u16(data, at + 2, ">")
-        if length < 2:
-            return None
+        yield marker, at, length
+        if marker == 0xDA or length < 2:
+            return
+        at += 2 + length
+    yield None, at, None
+
+
+def _jpeg(data: bytes):
+    orientation = None
+    for marker, at, length in jpeg_segments(data):
+        if marker in (None, 0xD9, 0xDA) or (length is not None and length < 2):
+            return None  # malformed, or end of image or start of scan before any frame header
         if marker in _SOF:
             if at + 9 > len(data):
                 return None
             return _oriented(_u16(data, at + 7, ">"), _u16(data, at + 5, ">"), orientation)
         if marker == 0xE1 and orientation is None and data[at + 4 : at + 10] == b"Exif\x00\x00":
             orientation = _exif_orientation(data[at + 4 : at + 2 + length])
-        at += 2 + length
     return None
 
 

@@ -12,8 +12,10 @@ file header, so the decoder crops the same pixels whatever the worker, shard or 
 
 from __future__ import annotations
 
+import errno
 import io
 import threading
+import time
 
 import numpy as np
 
@@ -21,6 +23,8 @@ from .._utils.checks import check_int
 from .._utils.parent import die_with_parent
 from ..ops import sample_choices
 from ._headers import image_format, image_size
+from ._jpeg import jpeg_problem
+from ._png import png_problem
 from ._shared_listing import SharedListing
 from .crop import CropConfig, crop_window, crop_windows, image_dims
 
@@ -30,6 +34,7 @@ __all__ = [
     "check_max_pixels",
     "ON_ERROR",
     "DEFAULT_MAX_PIXELS",
+    "READ_RETRIES",
     "BASE_OUTPUTS",
     "CHOICE_OUTPUTS",
 ]
@@ -49,27 +54,35 @@ DEFAULT_MAX_PIXELS = 178_956_970  # PIL's DecompressionBombError threshold, 2 * 
 _PLACEHOLDER: np.ndarray | None = None
 _PLACEHOLDER_SIZE = (16, 16)
 _TAIL = 1024  # bytes searched for the end marker, allowing for padding after it
+READ_RETRIES = (0.02, 0.1, 0.5)  # seconds slept before each new try of a read that failed transiently
+_TRANSIENT = frozenset(
+    (errno.ENOENT, errno.EIO, errno.EACCES, errno.ETIMEDOUT, errno.ESTALE, errno.EAGAIN, errno.EBUSY)
+)
 
 
 def check_encoded(data: bytes) -> str | None:
     """Cheap integrity check of an encoded image: ``None`` if it looks whole, else the problem.
 
-    JPEG must start with SOI and have EOI near the end, PNG must carry its signature and an
-    IEND chunk; BMP, TIFF, WebP and PNM are recognised by their magic bytes. Anything else
-    is rejected, since DALI's decoder would fail on it.
+    JPEG must start with SOI, have EOI near the end and sound headers
+    (:func:`sada_dali.data._jpeg.jpeg_problem`: what DALI's decoder would fail on, or crash
+    the process with); PNG must carry its signature and chunks that chain up to IEND
+    (:func:`sada_dali.data._png.png_problem`); BMP, TIFF, WebP and
+    PNM are recognised by their magic bytes. Anything else is rejected, since DALI's decoder
+    would fail on it.
     """
     if len(data) < 8:
         return f"the file is empty or truncated ({len(data)} bytes)"
     kind = image_format(data)
     if kind == "jpeg" and data.rfind(b"\xff\xd9", max(2, len(data) - _TAIL)) < 0:
         return "truncated JPEG (no end-of-image marker)"
-    if kind == "png" and b"IEND" not in data[-64:]:
-        return "truncated PNG (no IEND chunk)"
     if kind == "webp" and int.from_bytes(data[4:8], "little") + 8 > len(data):
         return "truncated WebP"
     if kind is None or kind == "gif":  # DALI's decoders do not read GIF
         return "not a JPEG, PNG, BMP, TIFF, WebP or PNM image"
-    return None
+    if kind == "png":
+        return png_problem(data)
+    problem = jpeg_problem(data) if kind == "jpeg" else None
+    return None if problem is None else f"corrupt JPEG headers: {problem}"
 
 
 def check_max_pixels(max_pixels):
@@ -110,6 +123,8 @@ class SampleReader:
     on_error : {"raise", "skip"}
         What a file that fails :func:`check_encoded`, declares more than ``max_pixels``,
         cannot be read or is flagged bad in the shared listing (the decoder rejected it) does.
+        Under "skip", a file whose content is rejected is flagged bad (never read again); one
+        that cannot be read is skipped for that read only (see :meth:`read`).
     augments : bool
         Whether the reader draws each sample's SADA choices (training): it then appends the op,
         magnitude bin, sign, flip and crop window outputs.
@@ -249,15 +264,33 @@ class SampleReader:
 
     def read(self, index: int) -> tuple[np.ndarray, bool, tuple[int, int] | None]:
         """Encoded bytes of sample ``index``, whether they are valid (see ``on_error``) and,
-        the decoded ``(width, height)`` (None when only the decoder could tell it)."""
-        try:
-            data = self.listing.read(index)
-            problem, size = self._inspect(data)
-        except OSError as exc:
-            problem = f"cannot be read ({exc.strerror or exc})"
+        the decoded ``(width, height)`` (None when only the decoder could tell it).
+
+        A read error (the file is missing, unreadable, a network filesystem timed out) is
+        tried again after each pause of :data:`READ_RETRIES`; if it persists, the sample is
+        skipped for this call only. Content the checks reject is flagged bad in the shared
+        listing under "skip", so that no reader reads it again.
+        """
+        data, problem = self._read_bytes(index)
+        if problem is not None:
+            return self._reject(index, problem)
+        problem, size = self._inspect(data)
         if problem is None:
             return np.frombuffer(data, dtype=np.uint8), True, size
+        if self.on_error == "skip":
+            self.listing.mark_bad([index])
         return self._reject(index, problem)
+
+    def _read_bytes(self, index: int) -> tuple[bytes | None, str | None]:
+        pauses = iter(READ_RETRIES)
+        while True:
+            try:
+                return self.listing.read(index), None
+            except OSError as exc:
+                pause = next(pauses, None) if exc.errno in _TRANSIENT else None
+                if pause is None:
+                    return None, f"cannot be read ({exc.strerror or exc})"
+            time.sleep(pause)
 
     def _reject(self, index: int, problem: str):
         if self.on_error == "raise":

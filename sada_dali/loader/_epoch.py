@@ -189,7 +189,6 @@ class EpochRunner:
         skipped = [self.reader.index_at(first + row, self.running) for row in rows]
         self.skipped_files.extend(self.listing.files[index] for index in skipped)
         self.num_skipped += len(skipped)
-        self.reader.listing.mark_bad(skipped)  # never read again, in this epoch or a later one
 
     def read_ahead(self, batch: int) -> list[tuple[int, int]]:
         """``(position, index)`` of the distinct samples DALI may have read when ``batch`` of the

@@ -9,6 +9,7 @@ choice is a pure function of (seed, epoch, index) (see :mod:`sada_dali._utils.rn
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ import numpy as np
 from .._utils.checks import check_state_count, check_state_keys, validate_strengths
 from .._utils.weights_only import to_numpy_state, to_torch_state
 
-__all__ = ["LOADER_STATE_FORMAT", "listing_digest", "check_loader_state", "LoaderState"]
+__all__ = ["LOADER_STATE_FORMAT", "listing_digest", "check_loader_state", "restore_removed", "LoaderState"]
 
 LOADER_STATE_FORMAT = "sada_dali.SADALoader/1"
 _KEYS = (
@@ -73,6 +74,40 @@ def _indices_of(listing, paths) -> list[int]:
             )
         indices.append(index)
     return indices
+
+
+def restore_removed(listing, state):
+    """``listing`` with the files a saved state flagged bad and that are gone since put back at
+    their saved indices, or None when no such file is missing (or putting them back does not
+    give the saved listing).
+
+    A bad file is never read, so removing it (as the README suggests) must not shift the other
+    samples' indices: the state saves each bad file's index and label (``bad_indices``,
+    ``bad_labels``), and the result is accepted only if its :func:`listing_digest` is the saved one.
+    """
+    if not isinstance(state, Mapping) or not isinstance(state.get("config"), Mapping):
+        return None
+    saved = state["config"]
+    paths, indices, labels = (
+        list(state.get(key) or []) for key in ("bad_files", "bad_indices", "bad_labels")
+    )
+    if not paths or not len(paths) == len(indices) == len(labels):
+        return None
+    cut = _common_cut(listing.files)
+    depth = listing.files[0][cut:].count(os.sep) + 1
+    present = {f[cut:] for f in listing.files}
+    missing = {}
+    for path, index, label in zip(paths, indices, labels):
+        name = os.sep.join(str(path).split(os.sep)[-depth:])
+        if name not in present:
+            missing[int(index)] = (listing.files[0][:cut] + name, int(label))
+    total = len(listing) + len(missing)
+    if not missing or saved.get("num_samples") != total or not all(0 <= i < total for i in missing):
+        return None
+    kept = iter(zip(listing.files, listing.labels))
+    files, labels = zip(*(missing[index] if index in missing else next(kept) for index in range(total)))
+    restored = dataclasses.replace(listing, files=files, labels=np.array(labels, dtype=np.int64))
+    return restored if listing_digest(restored) == saved.get("listing") else None
 
 
 def _check_strengths(state, key: str, num_samples: int, train: bool):
@@ -200,6 +235,7 @@ class LoaderState:
         if runner.loaded() is not None:
             strengths = runner.resume["strengths"]
         pending = runner.pending if isinstance(runner.pending, np.ndarray) else None
+        bad = self.reader.listing.bad_indices()
         return to_torch_state(
             {
                 "format": LOADER_STATE_FORMAT,
@@ -210,7 +246,9 @@ class LoaderState:
                 "pending_strengths": None if pending is None else pending.copy(),
                 "num_skipped": runner.num_skipped,
                 "skipped_files": list(runner.skipped_files),
-                "bad_files": [self.listing.files[i] for i in self.reader.listing.bad_indices()],
+                "bad_files": [self.listing.files[i] for i in bad],
+                "bad_indices": [int(i) for i in bad],
+                "bad_labels": [int(self.listing.labels[i]) for i in bad],
                 "estimator": None if self.ledger is None else self.ledger.save(),
             }
         )

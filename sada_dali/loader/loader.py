@@ -26,7 +26,7 @@ from ..sampler import ShardSampler
 from ..strength import StrengthTable
 from ._build import PipelineOptions, create_loader_estimator, create_loader_runner
 from ._feed import FeedLedger
-from ._state import LoaderState
+from ._state import LoaderState, restore_removed
 
 __all__ = ["SADALoader"]
 
@@ -40,7 +40,9 @@ def _close_all(closers: list) -> None:
 def _init_signature(cls) -> inspect.Signature:
     """``cls.__init__``'s signature without ``self``, for ``help()`` and ``inspect`` (not ``__new__``'s)."""
     sig = inspect.signature(cls.__init__)
-    return sig.replace(parameters=list(sig.parameters.values())[1:])
+    return sig.replace(
+        parameters=[p for p in list(sig.parameters.values())[1:] if not p.name.startswith("_")]
+    )
 
 
 class SADALoader:
@@ -172,12 +174,15 @@ class SADALoader:
         random_aspect_ratio=(3 / 4, 4 / 3),
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
         exclude=None,
+        _listing=None,
     ):
+        # what load_state_dict needs to rebuild the loader over a restored listing
+        self._arguments = {k: v for k, v in locals().items() if k not in ("self", "_listing", "__class__")}
         num_shards, shard_id = resolve_shards(num_shards, shard_id)
         self.device = check_device(device)
         normalize = check_normalize(normalize, fp16)
         self.train, self.pairs = bool(train), bool(pairs)
-        self.listing = create_listing(source, file_root=file_root)
+        self.listing = create_listing(source, file_root=file_root) if _listing is None else _listing
         self.sampler = ShardSampler(
             len(self.listing),
             batch_size,
@@ -393,12 +398,20 @@ class SADALoader:
             ``drop_last``, ``train``, op space size, ``num_magnitude_bins`` and ``estimator``
             setting (``estimator=True`` or not); workers, threads and device may differ.
 
+        Files the state flagged bad (``bad_files``) may have been removed since: the loader then
+        puts them back in its listing at their saved indices, never to be read, so every other
+        sample keeps its index (the loader is rebuilt, with its estimator if it created one).
+
         Raises
         ------
         TypeError, ValueError
             If it is not such a state (the error names the mismatching key); the loader is
             then left unchanged.
         """
+        restored = restore_removed(self.listing, state_dict)
+        if restored is not None:
+            self.close()
+            SADALoader.__init__(self, **self._arguments, _listing=restored)
         self._state.load(state_dict)
 
     def _start_epoch(self) -> None:
