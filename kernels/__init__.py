@@ -3,6 +3,7 @@
 ``sada_stats.cuh`` holds the ``__host__ __device__`` arithmetic of the SADA statistics;
 ``sada_stats.cu`` holds the estimator's kernels. Both are package data, read at run time.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,7 +33,7 @@ def read_source(name: str) -> str:
     for line in (KERNEL_DIR / name).read_text(encoding="utf-8").splitlines():
         stripped = line.strip()
         if stripped.startswith('#include "') and stripped.endswith('"'):
-            lines.append(read_source(stripped[len('#include "'):-1]))
+            lines.append(read_source(stripped[len('#include "') : -1]))
         else:
             lines.append(line)
     return "\n".join(lines) + "\n"
