@@ -65,9 +65,10 @@ def _check_common(state, config, *, fmt: str, owner: str, expected: dict) -> dic
     defaults = {f.name: f.default for f in fields(config) if f.default is not MISSING}
     saved, mine = dict(state["config"]), config.to_dict()
     for key in mine:
-        if key != "device" and saved.get(key, defaults.get(key)) != mine[key]:
+        value = saved.get(key, defaults.get(key))
+        if key != "device" and value != mine[key]:
             raise ValueError(
-                f"The `state_dict` was saved with {key}={saved.get(key)!r} but this estimator has "
+                f"The `state_dict` was saved with {key}={value!r} but this estimator has "
                 f"{key}={mine[key]!r}; create the estimator with the saved settings."
             )
     out = {}
