@@ -1,4 +1,5 @@
-// The arithmetic that defines SADA's per-sample statistics (paper Eqs. 5-7 and the strength map).
+// The arithmetic that defines SADA's per-sample statistics (paper Eqs. 5-7 and the strength map),
+// and EntAugment's entropy strength.
 //
 // Every function here is `__host__ __device__`: the CUDA kernels in sada_stats.cu call them on the
 // GPU, and tests/test_kernel_host.py compiles this very header with g++ and checks it against the
@@ -63,6 +64,16 @@ __host__ __device__ __forceinline__ float sada_ema(float v_old, float v_t, float
 // Min-max strength map: low variance -> strong augmentation. Requires v_max > v_min.
 __host__ __device__ __forceinline__ float sada_strength(float v, float v_min, float v_max) {
     return 1.0f - (v - v_min) / (v_max - v_min);
+}
+
+// One class's term of the entropy sum, sum_c p_c log p_c (its negation is H in nats); p_c = 0 adds 0.
+__host__ __device__ __forceinline__ float sada_entropy_term(float p, float log_p) {
+    return p > 0.0f ? p * log_p : 0.0f;
+}
+
+// EntAugment's strength 1 - H / ln K (Yang et al., ECCV 2024), clamped to [0, 1] against rounding.
+__host__ __device__ __forceinline__ float sada_entropy_strength(float h, float log_k) {
+    return fminf(fmaxf(1.0f - h / log_k, 0.0f), 1.0f);
 }
 
 // splitmix64 finaliser; identical to sada_dali/_random.py::_mix.

@@ -29,6 +29,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "SADAEstimator": "sada_dali.estimator",
+    "EntAugmentEstimator": "sada_dali.estimator",
     "DistributedEstimator": "sada_dali.distributed",
     "StrengthTable": "sada_dali.strength",
     "OPS": "sada_dali.ops",

@@ -19,7 +19,7 @@ import torch.distributed as dist
 
 from ._utils.checks import check_int
 from ._utils.shards import resolve_shards, shard_info
-from .estimator import SADAEstimator
+from .estimator import EntAugmentEstimator, SADAEstimator
 
 __all__ = ["DistributedEstimator", "shard_info", "resolve_shards"]
 
@@ -59,12 +59,13 @@ def _as_tensor(x, name: str) -> torch.Tensor:
 
 
 class DistributedEstimator:
-    """A :class:`~sada_dali.estimator.SADAEstimator` replicated on every rank of a process group.
+    """A :class:`~sada_dali.estimator.SADAEstimator` or
+    :class:`~sada_dali.estimator.EntAugmentEstimator` replicated on every rank of a process group.
 
     Parameters
     ----------
-    estimator : SADAEstimator
-        This rank's replica, created with the same settings on every rank (checked here).
+    estimator : SADAEstimator or EntAugmentEstimator
+        This rank's replica, created with the same class and settings on every rank (checked here).
     batch_size : int
         The most rows one rank passes to one :meth:`update` (the loader's per-rank batch size);
         every rank sends this many rows per step, the unused ones marked as padding.
@@ -79,9 +80,12 @@ class DistributedEstimator:
     are skipped and counted in :attr:`num_skipped` on every rank alike.
     """
 
-    def __init__(self, estimator: SADAEstimator, batch_size: int, *, group=None):
-        if not isinstance(estimator, SADAEstimator):
-            raise TypeError(f"The `estimator` must be a SADAEstimator, got {type(estimator).__name__}.")
+    def __init__(self, estimator: SADAEstimator | EntAugmentEstimator, batch_size: int, *, group=None):
+        if not isinstance(estimator, (SADAEstimator, EntAugmentEstimator)):
+            raise TypeError(
+                "The `estimator` must be a SADAEstimator or an EntAugmentEstimator, "
+                f"got {type(estimator).__name__}."
+            )
         batch_size = check_int(batch_size, "batch_size", 1, hint="It is the per-rank batch size.")
         if not (dist.is_available() and dist.is_initialized()):
             raise RuntimeError(
@@ -95,7 +99,9 @@ class DistributedEstimator:
 
     def _check_replicas(self) -> None:
         settings = {k: v for k, v in self.estimator.config.to_dict().items() if k != "device"}
-        settings.update(batch_size=self.batch_size, epoch=self.estimator.epoch)
+        settings.update(
+            estimator=type(self.estimator).__name__, batch_size=self.batch_size, epoch=self.estimator.epoch
+        )
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).digest()
         mine = torch.tensor([int.from_bytes(digest[:8], "little", signed=True)], device=self.device)
         every = torch.empty(self.world_size, dtype=torch.int64, device=self.device)
@@ -181,13 +187,13 @@ class DistributedEstimator:
     variance = _delegate(
         "variance", "(N,) float32 EMA-smoothed window variance (``SADAEstimator.variance``)."
     )
-    valid = _delegate("valid", "(N,) bool: samples with a valid variance.")
+    valid = _delegate("valid", "(N,) bool: samples with a valid variance (EntAugment: samples seen).")
     epoch = _delegate("epoch", "The epoch whose strengths :attr:`strengths` holds.")
     num_skipped = _delegate("num_skipped", "Rows of all ranks skipped for NaN or Inf logits (never padding).")
     nbytes = _delegate("nbytes", "Bytes of estimator state on this rank: the whole dataset's (replicated).")
 
     def state_dict(self) -> dict:
-        """The replica's full state (``SADAEstimator.state_dict``); rank 0's suffices to resume."""
+        """The replica's full state (the estimator's ``state_dict``); rank 0's suffices to resume."""
         return self.estimator.state_dict()
 
     def load_state_dict(self, state_dict: dict) -> None:

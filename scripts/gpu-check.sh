@@ -41,7 +41,7 @@ cp -r "$root/kernels" "$work/package/sada_dali/kernels"
 export PYTHONPATH="$work/package${PYTHONPATH:+:$PYTHONPATH}"
 
 # The test files of tiers 1 and 2: together every file with a `gpu` test (tests/test_gpu_check.py checks).
-tier1_tests=(tests/test_estimator_gpu.py tests/test_distributed.py)
+tier1_tests=(tests/test_estimator_gpu.py tests/test_entaugment_gpu.py tests/test_distributed.py)
 tier2_tests=(tests/test_pipeline_gpu.py tests/test_recovery_gpu.py tests/test_loader.py tests/test_loader_defaults.py tests/test_augment.py tests/test_pixel_reproducibility.py)
 
 gpu=$("$py" -c "import torch; print(int(torch.cuda.is_available()))" 2>/dev/null || echo 0)

@@ -47,4 +47,22 @@ void shim_kl_rows(const float* x, const float* log_q, int rows, int k, float* d,
         d[r] = fabsf(kl);
     }
 }
+
+// The EntAugment kernel's per-row pass with sequential sums: 1 - H(softmax(x)) / ln K.
+void shim_entropy_rows(const float* x, int rows, int k, float log_k, float* out) {
+    for (int r = 0; r < rows; ++r) {
+        const float* xr = x + (long long)r * k;
+        float row_max = -SADA_FLT_MAX;
+        for (int c = 0; c < k; ++c) row_max = fmaxf(row_max, xr[c]);
+        float z = 0.0f;
+        for (int c = 0; c < k; ++c) z = z + expf(xr[c] - row_max);
+        const float log_z = logf(z);
+        float plogp = 0.0f;
+        for (int c = 0; c < k; ++c) {
+            const float log_p = sada_log_softmax(xr[c], row_max, log_z);
+            plogp = plogp + sada_entropy_term(expf(log_p), log_p);
+        }
+        out[r] = sada_entropy_strength(-plogp, log_k);
+    }
+}
 }

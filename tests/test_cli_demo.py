@@ -40,9 +40,8 @@ def test_digits_dataset_rejects_a_bad_val_fraction(tmp_path):
         create_digits_dataset(tmp_path, val_fraction=1.5)
 
 
-def test_demo_short_run_writes_summary_and_strength_figure(digits, tmp_path, capsys):
-    out = tmp_path / "out"
-    status = main(
+def _demo(digits, out, *extra):
+    return main(
         [
             "demo",
             "--epochs",
@@ -63,28 +62,59 @@ def test_demo_short_run_writes_summary_and_strength_figure(digits, tmp_path, cap
             "0",
             "--threads",
             "1",
+            *extra,
         ]
     )
-    assert status == 0
+
+
+def test_demo_short_run_writes_summary_and_strength_figure(digits, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _demo(digits, out) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) >= {"config", "runs", "final_accuracy", "elapsed_s"}
     assert summary["config"]["epochs"] == 1 and summary["config"]["limit"] == 64
-    for name in ("sada", "trivial_augment"):
-        run = summary["runs"][name]
-        assert run["train_samples"] == 64 and run["val_samples"] == 16
+    assert summary["config"]["policies"] == ["sada", "trivial"] and summary["config"]["seeds"] == 1
+    for name in ("sada", "trivial"):
+        (run,) = summary["runs"][name]
+        assert run["seed"] == 0 and run["train_samples"] == 64 and run["val_samples"] == 16
         (epoch,) = run["epochs"]
         assert 0.0 <= epoch["val_accuracy"] <= 1.0 and epoch["train_loss"] > 0 and epoch["images_per_s"] > 0
         s = epoch["strength"]
         assert 0.0 <= s["min"] <= s["q25"] <= s["median"] <= s["q75"] <= s["max"] <= 1.0
-        assert summary["final_accuracy"][name] == epoch["val_accuracy"]
+        final = summary["final_accuracy"][name]
+        assert final == {"mean": epoch["val_accuracy"], "std": 0.0, "n": 1, "values": [epoch["val_accuracy"]]}
     # Before any variance is valid SADA uses the warm-up draw, which is the baseline's draw.
     assert (
-        summary["runs"]["sada"]["epochs"][0]["strength"]
-        == summary["runs"]["trivial_augment"]["epochs"][0]["strength"]
+        summary["runs"]["sada"][0]["epochs"][0]["strength"]
+        == summary["runs"]["trivial"][0]["epochs"][0]["strength"]
     )
     assert (out / "strength_evolution.png").read_bytes()[:8] == PNG_MAGIC
     assert len((out / "lists" / "train.txt").read_text().splitlines()) == 64
-    assert "[sada] epoch 1/1" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "[sada] epoch 1/1" in printed and "mean ± std" in printed
+
+
+@pytest.mark.slow
+def test_demo_runs_every_policy_over_two_seeds_and_reports_mean_and_std(digits, tmp_path, capsys):
+    out = tmp_path / "many"
+    policies = ["sada", "sada-rank", "entaugment", "trivial", "constant"]
+    assert _demo(digits, out, "--policies", *policies, "--seeds", "2", "--magnitude", "0.3") == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["final_accuracy"]) == policies == summary["config"]["policies"]
+    for name in policies:
+        runs = summary["runs"][name]
+        assert [r["seed"] for r in runs] == [0, 1]
+        values = [r["final_val_accuracy"] for r in runs]
+        final = summary["final_accuracy"][name]
+        assert final["n"] == 2 and final["values"] == values
+        assert final["mean"] == pytest.approx(np.mean(values))
+        assert final["std"] == pytest.approx(np.std(values, ddof=1))
+    constant = summary["runs"]["constant"][0]["epochs"][0]["strength"]
+    assert constant["min"] == constant["max"] == pytest.approx(0.3)
+    printed = capsys.readouterr().out
+    assert "[entaugment seed 1] epoch 1/1" in printed
+    assert all(f"  {name}" in printed for name in policies) and printed.count(" ± ") >= 5
+    assert (out / "strength_evolution.png").read_bytes()[:8] == PNG_MAGIC
 
 
 def test_demo_rejects_a_limit_below_the_batch_size(tmp_path, capsys):
@@ -102,6 +132,11 @@ def test_demo_rejects_a_limit_below_the_batch_size(tmp_path, capsys):
         (["--lr", "-1"], "The `--lr` must be a positive number, got '-1'."),
         (["--image-size", "4"], "The `--image-size` must be an integer >= 8, got '4'."),
         (["--device", "tpu"], "argument --device: invalid choice: 'tpu'"),
+        (["--policies", "randaugment"], "argument --policies/--policy: invalid choice: 'randaugment'"),
+        (["--policy"], "argument --policies/--policy: expected at least one argument"),
+        (["--seeds", "0"], "The `--seeds` must be an integer >= 1, got '0'."),
+        (["--magnitude", "1.5"], "The `--magnitude` must be a number in [0, 1], got '1.5'."),
+        (["--magnitude", "big"], "The `--magnitude` must be a number in [0, 1], got 'big'."),
     ],
 )
 def test_demo_rejects_bad_numbers_with_a_clear_message(argv, message, capsys):

@@ -72,8 +72,40 @@ def test_train_without_sada_uses_the_uniform_baseline_and_no_estimator(data, tmp
     out = tmp_path / "baseline"
     assert _train(data, out, "--epochs", "1", "--no-sada") == 0
     ckpt = load_checkpoint(out / "checkpoint.pt")
-    assert ckpt["sada"] is False and ckpt["estimator"] is None
+    assert ckpt["sada"] is False and ckpt["policy"] == "trivial" and ckpt["estimator"] is None
     assert 0.2 < ckpt["history"][0]["strength"]["mean"] < 0.8
+
+
+@pytest.mark.parametrize(
+    "policy, estimator_keys",
+    [
+        ("sada-rank", {"seen", "ring", "variance", "log_prev", "strengths"}),
+        ("entaugment", {"latest", "strengths"}),
+        ("constant", None),
+    ],
+)
+def test_train_policy_chooses_the_estimator_or_table_and_resume_demands_the_same(
+    data, tmp_path, capsys, policy, estimator_keys
+):
+    out = tmp_path / policy
+    assert _train(data, out, "--epochs", "1", "--policy", policy, "--magnitude", "0.25") == 0
+    ckpt = load_checkpoint(out / "checkpoint.pt")
+    assert ckpt["policy"] == policy and ckpt["sada"] is (policy == "sada-rank")
+    if estimator_keys is None:
+        assert ckpt["estimator"] is None and ckpt["history"][0]["strength"]["mean"] == pytest.approx(0.25)
+    else:
+        assert estimator_keys < set(ckpt["estimator"]) and ckpt["estimator"]["epoch"] == 1
+    if policy == "sada-rank":
+        assert ckpt["estimator"]["config"]["normalize"] == "rank"
+    with pytest.raises(SystemExit):
+        _train(data, out, "--epochs", "2", "--policy", "sada", "--resume", str(out / "checkpoint.pt"))
+    assert f"--policy {policy}; pass the same --arch and --policy" in capsys.readouterr().err
+
+
+def test_train_rejects_an_unknown_policy(data, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--data", str(data), "--policy", "autoaugment"])
+    assert "argument --policy: invalid choice: 'autoaugment'" in capsys.readouterr().err
 
 
 def test_create_model_builds_torchvision_and_small_models_with_the_class_count():

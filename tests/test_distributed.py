@@ -15,7 +15,7 @@ import torch.multiprocessing as mp
 from _images import write_image_folder
 
 from sada_dali.distributed import DistributedEstimator, _comm_device, resolve_shards, shard_info
-from sada_dali.estimator import SADAEstimator
+from sada_dali.estimator import EntAugmentEstimator, SADAEstimator
 
 N, K, CAP, EPOCHS, STEPS = 40, 7, 6, 4, 3
 SETTINGS = dict(window=3, seed=5)
@@ -133,6 +133,54 @@ def test_replicas_agree_with_one_process_fed_the_union_of_all_ranks(tmp_path, wo
         assert sorted(indices.tolist()) == list(range(12))
 
 
+ENT_SETTINGS = dict(warmup_epochs=1, seed=5)
+
+
+def _ent_summary(estimator, strengths) -> dict:
+    state = estimator.state_dict()
+    return {"strengths": np.stack(strengths), "latest": state["latest"], "num_skipped": state["num_skipped"]}
+
+
+def _ent_worker(rank: int, world: int, store: str, out: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
+    try:
+        estimator = DistributedEstimator(EntAugmentEstimator(N, K, **ENT_SETTINGS), CAP)
+        strengths = []
+        for epoch in make_schedule(world, DTYPES[world]):
+            for batches in epoch:
+                estimator.update(*batches[rank])
+            strengths.append(np.asarray(estimator.end_epoch()))
+        result = _ent_summary(estimator, strengths)
+        with pytest.raises(ValueError, match=re.escape("rank(s) [1] differ from rank 0's")):
+            # the same fields but another estimator class on rank 1
+            other = EntAugmentEstimator(N, K, **ENT_SETTINGS) if rank == 0 else SADAEstimator(N, K, seed=5)
+            DistributedEstimator(other, CAP)
+        np.savez(os.path.join(out, f"ent{rank}.npz"), **result)
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_entaugment_replicas_on_two_gloo_ranks_are_bit_identical_to_one_process(tmp_path):
+    mp.spawn(_ent_worker, args=(2, str(tmp_path / "store"), str(tmp_path)), nprocs=2)
+    plain, strengths = EntAugmentEstimator(N, K, **ENT_SETTINGS), []
+    for epoch in make_schedule(2, DTYPES[2]):
+        for batches in epoch:
+            idx, logits = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
+            if len(idx):
+                plain.update(idx, logits)
+        strengths.append(plain.end_epoch().copy())
+    expected = _ent_summary(plain, strengths)
+    for rank in range(2):
+        result = dict(np.load(tmp_path / f"ent{rank}.npz"))
+        for key, value in expected.items():
+            np.testing.assert_array_equal(result[key], value, err_msg=f"{key} of rank {rank}")
+    assert expected["num_skipped"] == 2 and (expected["latest"] >= 0).sum() >= N // 2
+    seen = expected["latest"] >= 0
+    np.testing.assert_array_equal(expected["strengths"][-1][seen], expected["latest"][seen])
+
+
 @pytest.fixture
 def group(tmp_path):
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
@@ -163,7 +211,7 @@ def test_single_rank_wrapper_matches_and_exposes_its_estimator(group):
 
 
 def test_distributed_estimator_rejects_a_non_estimator(group):
-    with pytest.raises(TypeError, match="The `estimator` must be a SADAEstimator, got dict"):
+    with pytest.raises(TypeError, match="must be a SADAEstimator or an EntAugmentEstimator, got dict"):
         DistributedEstimator({}, CAP)
 
 

@@ -205,7 +205,7 @@ def test_the_signature_check_reports_a_drifted_default_a_missing_name_and_a_kind
     documented = documented_signature(signature_block("SADAEstimator")["code"], "SADAEstimator")
     assert documented.parameters["device"].default == "cpu"  # the first of "cpu" | "cuda"
     drifted = "sada_dali.SADAEstimator(num_samples, num_classes, *, window=12, decay=0.9, variance='sum', "
-    drifted += "device='cpu', warmup_strength=None, seed=0, state_dtype='float16')"
+    drifted += "device='cpu', warmup_strength=None, seed=0, state_dtype='float16', normalize='minmax')"
     assert signature_drift(documented_signature(drifted, "SADAEstimator"), actual) == ["window=12 vs 10"]
     for text in (
         "sada_dali.SADAEstimator(num_samples, num_classes, *, window=10)",

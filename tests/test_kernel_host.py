@@ -14,6 +14,7 @@ import pytest
 
 from sada_dali._utils.rng import STREAM_WARMUP, hash_uniform
 from sada_dali.estimator import _numpy_backend as twin
+from sada_dali.estimator._entaugment_numpy import entropy_strength
 from sada_dali.kernels import KERNEL_DIR
 
 SHIM = Path(__file__).with_name("sada_stats_shim.cpp")
@@ -53,6 +54,7 @@ def lib(tmp_path_factory):
         "shim_strength": [F32, INT, FLT, FLT, F32],
         "shim_is_finite": [F32, INT, I32],
         "shim_kl_rows": [F32, F32, INT, INT, F32, F32],
+        "shim_entropy_rows": [F32, INT, INT, FLT, F32],
     }
     for name, args in signatures.items():
         getattr(lib, name).argtypes = args
@@ -135,3 +137,16 @@ def test_host_kl_row_matches_numpy_twin_and_float64_reference(lib, scale):
     ref = np.abs((np.exp(lp64) * (lp64 - np.maximum(log_q, -16.0))).sum(1))
     np.testing.assert_allclose(d, ref, rtol=1e-4, atol=1e-5)
     assert np.all(np.isfinite(d)) and stored.min() >= -16.0
+
+
+@pytest.mark.parametrize("scale", [0.1, 3.0, 1e3])
+def test_host_entropy_row_matches_numpy_twin_and_clamps_to_both_ends(lib, scale):
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=(16, 37)) * scale).astype(np.float32)
+    x[0], x[1] = 0.0, np.r_[1e4, np.zeros(36)]  # uniform: H = ln K; one-hot: H = 0
+    log_k = np.float32(np.log(37))
+    out = np.empty(16, np.float32)
+    lib.shim_entropy_rows(x, 16, 37, log_k, out)
+    np.testing.assert_allclose(out, entropy_strength(x, log_k), rtol=0, atol=1e-6)
+    assert out[1] == entropy_strength(x[1:2], log_k)[0] == 1.0
+    assert 0.0 <= out[0] <= 1e-6 and ((out >= 0) & (out <= 1)).all()

@@ -11,7 +11,15 @@ import re
 import pytest
 from _nvrtc import Nvrtc, cupy_nvrtc_options, find_nvrtc
 
-from sada_dali.estimator._kernels import CLAIM_KERNELS, KERNEL_NAMES, OPTIONS, UPDATE_KERNELS
+from sada_dali.estimator._kernels import (
+    CLAIM_KERNELS,
+    ENT_KERNEL_NAMES,
+    ENT_UPDATE_KERNELS,
+    KERNEL_NAMES,
+    MODULES,
+    OPTIONS,
+    UPDATE_KERNELS,
+)
 from sada_dali.kernels import read_source
 
 LIBS = find_nvrtc()
@@ -31,29 +39,35 @@ def nvrtc(request):
     return Nvrtc(LIBS[major])
 
 
-@pytest.fixture(scope="module")
-def builds(nvrtc):
-    """arch -> (ok, log, cubin) of the source compiled with CuPy's options plus ptxas' verbose report."""
-    source = read_source("sada_stats.cu")
-    return {arch: nvrtc.compile(source, (*cupy_nvrtc_options(arch), "--ptxas-options=-v")) for arch in ARCHS}
+@pytest.fixture(scope="module", params=sorted(MODULES))
+def builds(nvrtc, request):
+    """(kernel names, arch -> (ok, log, cubin)) of one module compiled with CuPy's options plus
+    ptxas' verbose report."""
+    source = read_source(request.param)
+    compiled = {
+        arch: nvrtc.compile(source, (*cupy_nvrtc_options(arch), "--ptxas-options=-v")) for arch in ARCHS
+    }
+    return MODULES[request.param], compiled
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_nvrtc_compiles_every_kernel_the_backend_launches(builds, arch):
-    ok, log, cubin = builds[arch]
+    names, compiled = builds
+    ok, log, cubin = compiled[arch]
     assert ok, log
     entries = re.findall(r"Compiling entry function '(\w+)' for 'sm_(\d+)'", log)
-    assert sorted(name for name, _ in entries) == sorted(KERNEL_NAMES)
+    assert sorted(name for name, _ in entries) == sorted(names)
     assert {int(a) for _, a in entries} == {arch}
-    assert all(name.encode() in cubin for name in KERNEL_NAMES)
+    assert all(name.encode() in cubin for name in names)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_nvrtc_build_has_no_register_spills_or_stack(builds, arch):
-    ok, log, _ = builds[arch]
+    names, compiled = builds
+    ok, log, _ = compiled[arch]
     assert ok, log
     frames = re.findall(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads", log)
-    assert len(frames) == len(KERNEL_NAMES)
+    assert len(frames) == len(names)
     assert all(values == ("0", "0", "0") for values in frames), log
 
 
@@ -77,3 +91,5 @@ def test_nvrtc_kernel_table_covers_every_dtype_the_backend_accepts():
         (x, i, s) for x in ("float16", "float32") for i in ("int32", "int64") for s in ("float16", "float32")
     }
     assert len(set(KERNEL_NAMES)) == len(KERNEL_NAMES) == 12
+    assert set(ENT_UPDATE_KERNELS) == {(x, i) for x in ("float16", "float32") for i in ("int32", "int64")}
+    assert len(set(ENT_KERNEL_NAMES)) == len(ENT_KERNEL_NAMES) == 7

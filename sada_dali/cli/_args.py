@@ -10,7 +10,14 @@ from __future__ import annotations
 import argparse
 import os
 
-__all__ = ["int_at_least", "positive_float", "existing_dir", "add_device_option", "resolve_device"]
+__all__ = [
+    "int_at_least",
+    "positive_float",
+    "unit_float",
+    "existing_dir",
+    "add_device_option",
+    "resolve_device",
+]
 
 
 def int_at_least(minimum: int, name: str):
@@ -38,6 +45,21 @@ def positive_float(name: str):
             value = float("nan")
         if not (0.0 < value < float("inf")):
             raise argparse.ArgumentTypeError(f"The `{name}` must be a positive number, got {text!r}.")
+        return value
+
+    return parse
+
+
+def unit_float(name: str):
+    """An argparse type accepting numbers in [0, 1]."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not 0.0 <= value <= 1.0:
+            raise argparse.ArgumentTypeError(f"The `{name}` must be a number in [0, 1], got {text!r}.")
         return value
 
     return parse

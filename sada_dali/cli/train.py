@@ -1,14 +1,15 @@
 """``sada-dali train``: reference ImageNet training with :class:`sada_dali.SADALoader` as a drop-in.
 
 A torchvision model (``--arch``, default resnet50) is trained with SGD + momentum, a per-step
-cosine decay, mixed precision on the GPU, and the SADA loader and estimator (``--no-sada``
-swaps the estimator for TrivialAugment's uniform random strengths over the same ops). Every
+cosine decay, mixed precision on the GPU, and the SADA loader with a per-sample strength
+policy over the same ops (``--policy``: SADA by default; ``sada-rank``, ``entaugment``,
+``trivial`` or ``constant``; ``--no-sada`` is ``--policy trivial``). Every
 epoch ends with a validation pass and an atomic checkpoint (model, optimiser, scheduler, AMP
 scaler, epoch, estimator state) that ``--resume`` continues from.
 
 Distributed hook: under ``torchrun`` (``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` set) the process
 group is initialised, the model is wrapped in ``DistributedDataParallel`` and each rank's
-loader reads shard ``RANK`` of ``WORLD_SIZE``. The estimator is replicated on every rank and
+loader reads shard ``RANK`` of ``WORLD_SIZE``. An estimator is replicated on every rank and
 wrapped in :class:`sada_dali.distributed.DistributedEstimator`, which all-gathers each step's
 (indices, logits), so every rank computes the same strengths over the whole dataset.
 """
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._args import add_device_option, existing_dir, int_at_least, positive_float
+from ._policy import add_policy_options
 
 __all__ = ["add_parser", "run", "init_distributed"]
 
@@ -55,11 +57,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("--momentum", type=positive_float("--momentum"), default=0.9, help="SGD momentum")
     parser.add_argument("--weight-decay", type=float, default=1e-4, help="SGD weight decay")
+    add_policy_options(parser, many=False, default="sada")
+    parser.add_argument("--sada", dest="policy", action="store_const", const="sada", help="--policy sada")
     parser.add_argument(
-        "--sada",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="SADA strengths from the estimator; --no-sada draws uniform strengths (TrivialAugment)",
+        "--no-sada", dest="policy", action="store_const", const="trivial", help="--policy trivial"
     )
     parser.add_argument("--window", type=int_at_least(2, "--window"), default=10, help="estimator window L")
     parser.add_argument(
@@ -141,6 +142,7 @@ class _Training:
     scheduler: object
     scaler: object = None
     estimator: object = None
+    policy: object = None
     start_epoch: int = 0
     history: list = field(default_factory=list)
 
@@ -149,7 +151,8 @@ class _Training:
         return {
             "epoch": epoch + 1,
             "arch": args.arch,
-            "sada": args.sada,
+            "policy": args.policy,
+            "sada": args.policy in ("sada", "sada-rank"),
             "model": getattr(self.model, "module", self.model).state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
@@ -189,7 +192,7 @@ def _create_training(args, train, device: str, torch_device, world: int, local_r
     """The model (DDP on several ranks), SGD, the cosine schedule, the AMP scaler and the estimator."""
     import torch
 
-    from ..estimator import SADAEstimator
+    from ._policy import create_policy
     from .models import create_model
 
     model = create_model(args.arch, len(train.classes)).to(
@@ -206,21 +209,22 @@ def _create_training(args, train, device: str, torch_device, world: int, local_r
     steps = len(train) if args.max_steps is None else min(len(train), args.max_steps)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs * steps)
     scaler = torch.amp.GradScaler("cuda") if device == "gpu" and args.amp else None
-    estimator = None
-    if args.sada:
-        estimator = SADAEstimator(
-            train.num_samples,
-            len(train.classes),
-            window=args.window,
-            decay=args.decay,
-            device=f"cuda:{local_rank}" if device == "gpu" else "cpu",
-            seed=args.seed,
-        )
-        if world > 1:
-            from ..distributed import DistributedEstimator
+    policy = create_policy(
+        args.policy,
+        num_samples=train.num_samples,
+        num_classes=len(train.classes),
+        device=f"cuda:{local_rank}" if device == "gpu" else "cpu",
+        seed=args.seed,
+        magnitude=args.magnitude,
+        window=args.window,
+        decay=args.decay,
+    )
+    estimator = policy.estimator
+    if estimator is not None and world > 1:
+        from ..distributed import DistributedEstimator
 
-            estimator = DistributedEstimator(estimator, args.batch_size)
-    return _Training(model, optimizer, scheduler, scaler, estimator)
+        estimator = DistributedEstimator(estimator, args.batch_size)
+    return _Training(model, optimizer, scheduler, scaler, estimator, policy=policy)
 
 
 def _resume(args, training: _Training, torch_device, rank: int) -> None:
@@ -231,10 +235,11 @@ def _resume(args, training: _Training, torch_device, rank: int) -> None:
         ckpt = load_checkpoint(args.resume, map_location=torch_device)
     except ValueError as exc:
         args.parser.error(f"The `--resume` file cannot be read: {exc}")
-    if ckpt["arch"] != args.arch or ckpt["sada"] != args.sada:
+    saved_policy = ckpt.get("policy", "sada" if ckpt.get("sada", True) else "trivial")
+    if ckpt["arch"] != args.arch or saved_policy != args.policy:
         args.parser.error(
             f"The `--resume` checkpoint was trained with --arch {ckpt['arch']} and "
-            f"sada={ckpt['sada']}; pass the same --arch and --sada/--no-sada."
+            f"--policy {saved_policy}; pass the same --arch and --policy."
         )
     getattr(training.model, "module", training.model).load_state_dict(ckpt["model"])
     training.optimizer.load_state_dict(ckpt["optimizer"])
@@ -250,13 +255,10 @@ def _resume(args, training: _Training, torch_device, rank: int) -> None:
 
 def _run_epoch(args, epoch: int, training: _Training, train, val, torch_device) -> dict:
     """Train ``epoch`` (its strengths set first), close the estimator's epoch, validate; the history row."""
-    import numpy as np
-
-    from ..estimator import warmup_strengths
     from ._loop import evaluate, summarize_strengths, train_one_epoch
 
     if training.estimator is None:
-        train.set_strengths(warmup_strengths(args.seed, epoch, np.arange(train.num_samples)))
+        train.set_strengths(training.policy.table(epoch))
     train.set_epoch(epoch)
     tic = time.perf_counter()
     stats = train_one_epoch(

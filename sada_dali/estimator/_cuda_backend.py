@@ -1,177 +1,86 @@
-"""The CUDA backend: whole-dataset state on the GPU, updated in place by the kernels in
-``kernels/sada_stats.cu``. CuPy is imported here only, when the backend is created.
-
-``update`` launches two kernels (claim the last occurrence of each index, then the fused
-update) on the stream of its input (torch's current stream for torch tensors, else CuPy's
-current stream) and never synchronises. Every other method runs on CuPy's current stream.
-Each operation that touches the state first makes its stream wait, on the device, for an
-event recorded after the previous one, so operations on different streams stay in call
-order without a host synchronisation. Out-of-range indices are skipped and counted on the
-device; the next synchronising call raises.
-"""
+"""SADA's CUDA backend: whole-dataset state on the GPU, updated in place by the kernels in
+``kernels/sada_stats.cu`` (stream ordering, batch checks and host copies: ``_cuda_state``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._utils.arrays import _cupy, _is_torch, as_device_array, cuda_device_index
-from ._checks import check_batch
-from ._kernels import CLAIM_KERNELS, UPDATE_KERNELS, kernels
-from .config import _MAX_SAMPLES
+from ._cuda_state import BLOCK, CudaState
+from ._kernels import UPDATE_KERNELS
+from ._numpy_backend import rank_map
 
 __all__ = ["CudaBackend"]
 
-_BLOCK = 256
-_CHUNK_BYTES = 64 << 20  # host-to-device copies of a loaded state go in pieces of this size
 
+class CudaBackend(CudaState):
+    """SADA's per-sample state in device memory: log-probabilities, ring buffer, V and visit counts."""
 
-class CudaBackend:
-    """Per-sample state in device memory; every method runs on the estimator's device."""
+    SOURCE = "sada_stats.cu"
+    ARRAYS = ("log_prev", "ring", "variance", "seen", "strengths")
 
     def __init__(self, config):
-        cp = self._cp = _cupy()
-        self.config = config
-        self._device = cp.cuda.Device(config.device_index)
-        n, k, w = config.num_samples, config.num_classes, config.window
-        with self._device:
-            self.log_prev = cp.zeros((n, k), config.state_dtype)
-            self.ring = cp.zeros((n, w), cp.float32)
-            self.variance = cp.zeros(n, cp.float32)
-            self.seen = cp.zeros(n, cp.int32)
-            self._owner = cp.full(n, -1, cp.int32)
-            self._counters = cp.zeros(2, cp.uint64)  # [non-finite rows, out-of-range rows]
-            self._minmax = cp.empty(2, cp.uint32)
-            self._minmax_init = cp.asarray(np.array([0x7F800000, 0], np.uint32))
-            self._no_padding = cp.zeros(1, cp.int64)
-            self._kernels = kernels(cp, self._device.id)
-            self._event = cp.cuda.Event(block=False, disable_timing=True)
-            self._stream = None  # the stream of the last operation; self._event marks its end
-            self._done(cp.cuda.get_current_stream())  # the zero-filling above, on this device's stream
-        self._torch_stream = (None, None)
+        super().__init__(config)
         # what every update launches with, decided once: kernels by input dtype, and the fixed arguments
-        self._claim = {np.dtype(i): self._kernels[name] for i, name in CLAIM_KERNELS.items()}
         self._update = {
             (np.dtype(x), np.dtype(i)): self._kernels[name]
             for (x, i, s), name in UPDATE_KERNELS.items()
             if s == config.state_dtype
         }
-        self._num_samples = np.int64(n)
         self._fixed = (
-            np.int32(k),
+            np.int32(config.num_classes),
             self._num_samples,
-            np.int32(w),
+            np.int32(config.window),
             np.float32(config.decay),
             np.int32(config.variance == "mean"),
         )
 
-    def _wait(self, stream) -> None:
-        """Make ``stream`` wait (on the device) for the last operation on the state."""
-        if self._stream is not None and self._stream.ptr != stream.ptr:
-            stream.wait_event(self._event)
+    def _allocate(self, cp) -> None:
+        cfg = self.config
+        n, k, w = cfg.num_samples, cfg.num_classes, cfg.window
+        self.log_prev = cp.zeros((n, k), cfg.state_dtype)
+        self.ring = cp.zeros((n, w), cp.float32)
+        self.variance = cp.zeros(n, cp.float32)
+        self.seen = cp.zeros(n, cp.int32)
+        self._minmax = cp.empty(2, cp.uint32)
+        self._minmax_init = cp.asarray(np.array([0x7F800000, 0], np.uint32))
 
-    def _done(self, stream) -> None:
-        """Mark the end of an operation on ``stream``: later ones on other streams wait for it."""
-        self._event.record(stream)
-        self._stream = stream
-
-    def _stream_for(self, x):
-        cp = self._cp
-        if not (_is_torch(x) and x.is_cuda):
-            return cp.cuda.get_current_stream()
-        import torch
-
-        ts = torch.cuda.current_stream(x.device)
-        if self._torch_stream[0] != ts.cuda_stream:
-            from_external = getattr(cp.cuda.Stream, "from_external", None)
-            stream = (
-                from_external(ts)
-                if from_external and hasattr(ts, "__cuda_stream__")
-                else cp.cuda.ExternalStream(ts.cuda_stream, x.device.index)
-            )
-            self._torch_stream = (ts.cuda_stream, stream)
-        return self._torch_stream[1]
-
-    def update(self, indices, logits, padding=None) -> None:
-        """Check metadata, then launch the claim and the fused update kernels (no sync).
-
-        ``padding``: optional (1,) int64 device array; rows before it are ignored entirely.
-        """
-        cp, cfg = self._cp, self.config
-        for name, arr in (("indices", indices), ("logits", logits)):
-            where = cuda_device_index(arr)
-            if where is not None and where != self._device.id:
-                raise ValueError(
-                    f"The `{name}` must be on cuda:{self._device.id} (the estimator's device), got "
-                    f"an array on cuda:{where}; move it with .to('cuda:{self._device.id}')."
-                )
-        with self._device:
-            stream = self._stream_for(logits)
-            with stream:
-                idx = as_device_array(indices, name="indices")
-                x = as_device_array(logits, name="logits")
-                check_batch(idx, x, cfg.num_classes)
-                batch = idx.shape[0]
-                if batch > _MAX_SAMPLES:
-                    raise ValueError(
-                        f"The `indices` hold {batch} rows; one update takes at most {_MAX_SAMPLES}. "
-                        "Split the batch."
-                    )
-                if batch == 0:
-                    return
-                if idx.dtype not in self._claim:
-                    idx = idx.astype(cp.int64)
-                if x.dtype == cp.float64:
-                    x = x.astype(cp.float32)
-                idx, x = cp.ascontiguousarray(idx), cp.ascontiguousarray(x)
-                first = self._no_padding if padding is None else as_device_array(padding, name="padding")
-                rows = np.int32(batch)
-                self._wait(stream)
-                self._claim[idx.dtype](
-                    ((batch + _BLOCK - 1) // _BLOCK,),
-                    (_BLOCK,),
-                    (idx, rows, self._num_samples, self._owner, first),
-                )
-                self._update[x.dtype, idx.dtype](
-                    ((batch * 32 + _BLOCK - 1) // _BLOCK,),
-                    (_BLOCK,),
-                    (
-                        x,
-                        idx,
-                        rows,
-                        *self._fixed,
-                        self.log_prev,
-                        self.ring,
-                        self.variance,
-                        self.seen,
-                        self._owner,
-                        self._counters,
-                        first,
-                    ),
-                )
-                self._done(stream)
-
-    def compute_strengths(self, epoch: int):
-        """Strengths for ``epoch`` (a new device array); raises first on pending bad indices."""
-        self.raise_pending()
-        return self._launch_strengths(epoch)
+    def _apply(self, idx, x, rows, first) -> None:
+        batch = int(rows)
+        self._update[x.dtype, idx.dtype](
+            ((batch * 32 + BLOCK - 1) // BLOCK,),
+            (BLOCK,),
+            (
+                x,
+                idx,
+                rows,
+                *self._fixed,
+                self.log_prev,
+                self.ring,
+                self.variance,
+                self.seen,
+                self._owner,
+                self._counters,
+                first,
+            ),
+        )
 
     def _launch_strengths(self, epoch: int):
-        """Queue the min/max and strength kernels on CuPy's current stream (no host sync)."""
+        """Queue the min/max and strength kernels (and the rank map) on CuPy's current stream (no sync)."""
         cp, cfg = self._cp, self.config
         n = cfg.num_samples
-        grid = (min((n + _BLOCK - 1) // _BLOCK, 2048),)
+        grid = (min((n + BLOCK - 1) // BLOCK, 2048),)
         const = cfg.warmup_strength
         with self._device:
             stream = cp.cuda.get_current_stream()
             self._wait(stream)
             self._minmax[...] = self._minmax_init
             self._kernels["sada_minmax"](
-                grid, (_BLOCK,), (self.variance, self.seen, np.int64(n), self._minmax)
+                grid, (BLOCK,), (self.variance, self.seen, np.int64(n), self._minmax)
             )
             out = cp.empty(n, cp.float32)
             self._kernels["sada_strengths"](
                 grid,
-                (_BLOCK,),
+                (BLOCK,),
                 (
                     self.variance,
                     self.seen,
@@ -184,70 +93,11 @@ class CudaBackend:
                     out,
                 ),
             )
+            if cfg.normalize == "rank":  # the min-max values of valid samples are replaced, on the device
+                valid = self.seen >= 3
+                bounds = self._minmax.view(cp.float32)  # the valid min and max; no spread: warm-up stays
+                ranked = rank_map(cp, self.variance, valid, cp.count_nonzero(valid))
+                out = cp.where(valid & (bounds[1] > bounds[0]), ranked, out)
             self._done(stream)
         self.strengths = out
         return out
-
-    def current_strengths(self):
-        """:attr:`strengths`, with CuPy's current stream ordered after the kernels that wrote it."""
-        with self._device:
-            self._wait(self._cp.cuda.get_current_stream())
-        return self.strengths
-
-    def read(self, name: str, fn=None):
-        """``fn(state array)`` (default: a copy), computed on CuPy's current stream in order."""
-        with self._device:
-            stream = self._cp.cuda.get_current_stream()
-            self._wait(stream)
-            out = getattr(self, name).copy() if fn is None else fn(getattr(self, name))
-            self._done(stream)
-        return out
-
-    @property
-    def skipped(self) -> int:
-        """Rows skipped for non-finite logits (synchronises; raises on pending bad indices)."""
-        self.raise_pending()
-        return int(self.to_host("_counters")[0])
-
-    @skipped.setter
-    def skipped(self, value: int) -> None:
-        self.from_host("_counters", np.array([value, 0], np.uint64))
-
-    @property
-    def nbytes(self) -> int:
-        names = ("log_prev", "ring", "variance", "seen", "strengths", "_owner")
-        return sum(getattr(self, n).nbytes for n in names)
-
-    def raise_pending(self) -> None:
-        """Raise (once) if rows with out-of-range indices were skipped since the last check."""
-        counters = self.to_host("_counters")
-        if counters[1]:
-            self.from_host("_counters", np.array([counters[0], 0], np.uint64))
-            raise ValueError(
-                f"The `indices` of {counters[1]} batch row(s) were outside "
-                f"[0, {self.config.num_samples}); those "
-                "rows were skipped and the rest of their batches applied. Pass dataset indices."
-            )
-
-    def to_host(self, name: str) -> np.ndarray:
-        """A host copy of a state array, after every queued operation (synchronises)."""
-        with self._device:
-            stream = self._cp.cuda.get_current_stream()
-            self._wait(stream)
-            return getattr(self, name).get(stream=stream)
-
-    def from_host(self, name: str, value: np.ndarray) -> None:
-        """Copy ``value`` into the state in pieces: no device temporary and no pinned staging buffer."""
-        cp = self._cp
-        with self._device:
-            stream = cp.cuda.get_current_stream()
-            self._wait(stream)
-            if name == "strengths":  # a new array: earlier ones handed out stay unchanged
-                self.strengths = cp.empty(value.shape, value.dtype)
-            dst = getattr(self, name)
-            rows = max(1, _CHUNK_BYTES // max(1, value[:1].nbytes))
-            for start in range(0, value.shape[0], rows):
-                dst[start : start + rows].set(
-                    np.ascontiguousarray(value[start : start + rows]), stream=stream
-                )
-            self._done(stream)

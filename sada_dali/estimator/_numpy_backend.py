@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._utils.arrays import as_host_array
 from .._utils.rng import STREAM_WARMUP, hash_uniform
-from ._checks import check_batch
+from ._host import HostState, unique_rows
 
 __all__ = [
     "LOG_FLOOR",
@@ -22,6 +21,7 @@ __all__ = [
     "window_variance",
     "ema",
     "strength_map",
+    "rank_map",
     "warmup_strengths",
 ]
 
@@ -70,6 +70,20 @@ def strength_map(v: np.ndarray, v_min, v_max) -> np.ndarray:
     return _ONE - (v - np.float32(v_min)) / (np.float32(v_max) - np.float32(v_min))
 
 
+def rank_map(xp, v, valid, n_valid):
+    """``1 - (rank - 1) / (n_valid - 1)`` per sample, ranks ascending in ``v`` over the ``valid`` ones.
+
+    Ties get their average rank, ``(left + right + 1) / 2`` for the sorted positions
+    ``[left, right)`` of their value. ``xp`` is NumPy or CuPy: both sort, search and divide
+    the same exact integers in float64, so the float32 results are bit-identical. Entries
+    where ``valid`` is False are meaningless; the caller replaces them. Requires n_valid >= 2.
+    """
+    keys = xp.sort(xp.where(valid, v, xp.float32(np.inf)))  # the invalid ones sort last, never searched for
+    left = xp.searchsorted(keys, v, side="left")
+    right = xp.searchsorted(keys, v, side="right")
+    return (1.0 - (left + right - 1) / (2.0 * (n_valid - 1))).astype(xp.float32)
+
+
 def warmup_strengths(seed: int, epoch: int, indices, constant: float | None = None) -> np.ndarray:
     """The strengths of samples whose variance is not valid yet (the estimator's warm-up).
 
@@ -96,8 +110,10 @@ def warmup_strengths(seed: int, epoch: int, indices, constant: float | None = No
     return hash_uniform(seed, epoch, indices, STREAM_WARMUP).astype(np.float32)
 
 
-class NumpyBackend:
+class NumpyBackend(HostState):
     """Per-sample state in host memory, updated with vectorised NumPy (no loop over samples)."""
+
+    ARRAYS = ("log_prev", "ring", "variance", "seen", "strengths")
 
     def __init__(self, config):
         n, k, w = config.num_samples, config.num_classes, config.window
@@ -113,22 +129,7 @@ class NumpyBackend:
 
         ``padding``: optional one-element integer array; rows before it are ignored entirely.
         """
-        idx = as_host_array(indices, name="indices")
-        x = as_host_array(logits, name="logits")
-        check_batch(idx, x, self.config.num_classes)
-        if padding is not None:
-            first = int(as_host_array(padding, name="padding").reshape(-1)[0])
-            idx, x = idx[first:], x[first:]
-        idx = idx.astype(np.int64, copy=False)
-        bad = np.flatnonzero((idx < 0) | (idx >= self.config.num_samples))
-        if bad.size:
-            raise ValueError(
-                f"The `indices` must lie in [0, {self.config.num_samples}), got {idx[bad[0]]} "
-                f"at batch row {bad[0]}; pass dataset indices."
-            )
-        _, last_reversed = np.unique(idx[::-1], return_index=True)
-        rows = idx.size - 1 - last_reversed
-        self.apply(idx[rows], x[rows].astype(np.float32, copy=False))
+        self.apply(*unique_rows(indices, logits, self.config, padding))
 
     def apply(self, idx: np.ndarray, x: np.ndarray) -> None:
         """Apply rows with *unique* in-range indices; rows with non-finite logits are skipped."""
@@ -153,40 +154,18 @@ class NumpyBackend:
         self.variance[rows] = ema(self.variance[rows], v_t, cfg.decay)
 
     def compute_strengths(self, epoch: int) -> np.ndarray:
-        """Strengths for ``epoch``: min-max map of valid variances, warm-up elsewhere."""
+        """Strengths for ``epoch``: the min-max (or rank) map of valid variances, warm-up elsewhere."""
         cfg = self.config
         valid = self.seen >= 3
         v = self.variance[valid]
         if v.size and v.max() > v.min():
             out = np.empty(cfg.num_samples, np.float32)
-            out[valid] = strength_map(v, v.min(), v.max())
+            if cfg.normalize == "rank":
+                out[valid] = rank_map(np, v, np.ones(v.size, bool), v.size)
+            else:
+                out[valid] = strength_map(v, v.min(), v.max())
             rest = np.flatnonzero(~valid)
             out[rest] = warmup_strengths(cfg.seed, epoch, rest, cfg.warmup_strength)
         else:
             out = warmup_strengths(cfg.seed, epoch, np.arange(cfg.num_samples), cfg.warmup_strength)
-        out.flags.writeable = False
-        self.strengths = out
-        return out
-
-    @property
-    def nbytes(self) -> int:
-        return sum(getattr(self, n).nbytes for n in ("log_prev", "ring", "variance", "seen", "strengths"))
-
-    def raise_pending(self) -> None:
-        """Nothing is deferred on the CPU: bad indices raise in ``update``."""
-
-    def current_strengths(self) -> np.ndarray:
-        """:attr:`strengths` (read-only)."""
-        return self.strengths
-
-    def read(self, name: str, fn=None):
-        """``fn(state array)``, default a copy."""
-        return getattr(self, name).copy() if fn is None else fn(getattr(self, name))
-
-    def to_host(self, name: str) -> np.ndarray:
-        return getattr(self, name).copy()
-
-    def from_host(self, name: str, value: np.ndarray) -> None:
-        value = np.array(value, copy=True)
-        value.flags.writeable = name != "strengths"
-        setattr(self, name, value)
+        return self.set_strengths(out)

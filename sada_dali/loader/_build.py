@@ -9,7 +9,13 @@ from .._utils.checks import check_int
 from ._defaults import default_num_threads, default_workers
 from ._main_guard import check_main_guard
 
-__all__ = ["PipelineOptions", "create_loader_pipeline", "create_loader_runner", "create_loader_estimator"]
+__all__ = [
+    "PipelineOptions",
+    "create_loader_pipeline",
+    "create_loader_runner",
+    "create_loader_estimator",
+    "ESTIMATORS",
+]
 
 
 @dataclass(frozen=True)
@@ -136,35 +142,50 @@ def create_loader_runner(reader, owner, options: PipelineOptions):
     )
 
 
+ESTIMATORS = ("sada", "entaugment")
+"""The policies ``SADALoader(estimator=...)`` creates by name (``True`` is ``"sada"``)."""
+
+
 def create_loader_estimator(
     estimator, *, num_samples: int, num_classes: int, device: str, device_id, seed: int, batch_size: int
 ):
-    """The estimator a loader feeds: ``estimator`` itself, or a new one for ``estimator=True``.
+    """The estimator a loader feeds: ``estimator`` itself, or a new one for a name or ``True``.
 
-    A new estimator takes ``num_classes``-wide logits, lives on the loader's GPU (or the CPU
-    for ``device="cpu"``) and, when a ``torch.distributed`` group with several ranks is
-    initialised, is wrapped in a :class:`~sada_dali.distributed.DistributedEstimator` of the
-    loader's batch size.
+    ``"sada"`` (or ``True``) creates a :class:`~sada_dali.estimator.SADAEstimator`,
+    ``"entaugment"`` an :class:`~sada_dali.estimator.EntAugmentEstimator`, each with its
+    defaults and ``num_classes``-wide logits. A new estimator lives on the loader's GPU (or
+    the CPU for ``device="cpu"``) and, when a ``torch.distributed`` group with several ranks is
+    initialised, is wrapped in a
+    :class:`~sada_dali.distributed.DistributedEstimator` of the loader's batch size.
 
     Raises
     ------
+    ValueError
+        If ``estimator`` is a string other than those of :data:`ESTIMATORS`.
     TypeError
-        If ``estimator`` is neither a bool nor an object with ``update``, ``end_epoch`` and
-        ``strengths``.
+        If ``estimator`` is neither a bool, such a name, nor an object with ``update``,
+        ``end_epoch`` and ``strengths``.
     """
     if estimator is None or estimator is False:
         return None
-    if estimator is True:
+    if isinstance(estimator, str) and estimator not in ESTIMATORS:
+        raise ValueError(
+            f"The `estimator` must be 'sada', 'entaugment', True, False/None or an estimator object, "
+            f"got {estimator!r}."
+        )
+    if estimator is True or isinstance(estimator, str):
         from .._utils.shards import shard_info
         from ..distributed import DistributedEstimator
-        from ..estimator import SADAEstimator
+        from ..estimator import EntAugmentEstimator, SADAEstimator
 
         where = "cpu" if device == "cpu" else f"cuda:{device_id}"
-        created = SADAEstimator(num_samples, num_classes, device=where, seed=seed)
+        kind = EntAugmentEstimator if estimator == "entaugment" else SADAEstimator
+        created = kind(num_samples, num_classes, device=where, seed=seed)
         return DistributedEstimator(created, batch_size=batch_size) if shard_info()[0] > 1 else created
     if not all(hasattr(estimator, name) for name in ("update", "end_epoch", "strengths")):
         raise TypeError(
-            f"The `estimator` must be True, False/None or an estimator with update(), end_epoch() and "
-            f".strengths (SADAEstimator, DistributedEstimator), got {type(estimator).__name__}."
+            f"The `estimator` must be True, 'sada', 'entaugment', False/None or an estimator with update(), "
+            f"end_epoch() and .strengths (SADAEstimator, EntAugmentEstimator, DistributedEstimator), "
+            f"got {type(estimator).__name__}."
         )
     return estimator

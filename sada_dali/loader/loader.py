@@ -66,9 +66,10 @@ class SADALoader:
     strengths : array-like or object with ``.strengths``, optional
         Initial strengths (N,), or an estimator whose ``.strengths`` is read at every epoch
         start. Default: all 1.0.
-    estimator : bool or estimator, optional
-        An estimator the loader drives (:attr:`estimator`): ``True`` creates one on the
-        loader's device (a ``DistributedEstimator`` under several ranks). Its strengths are
+    estimator : bool, {"sada", "entaugment"} or estimator, optional
+        An estimator the loader drives (:attr:`estimator`): ``"sada"`` (or ``True``) creates a
+        ``SADAEstimator``, ``"entaugment"`` an ``EntAugmentEstimator``, on the loader's device
+        (wrapped in a ``DistributedEstimator`` under several ranks); or pass your own. Its strengths are
         read at every epoch start, :meth:`feed` updates it, and an epoch start after feeding
         calls its ``end_epoch()``. Its state is part of :meth:`state_dict`.
     num_classes : int, optional
