@@ -56,7 +56,11 @@ def test_gpu_check_tiers_run_every_test_file_that_has_gpu_tests():
     }
     assert len(tiers) == 2 and not tiers[0] & tiers[1]
     assert tiers[0] | tiers[1] == marked
-    assert tiers[0] == {"tests/test_estimator_gpu.py", "tests/test_distributed.py"}  # tier 1: the estimator
+    assert tiers[0] == {
+        "tests/test_estimator_gpu.py",
+        "tests/test_entaugment_gpu.py",
+        "tests/test_distributed.py",
+    }
 
 
 def test_summary_reports_steps_tests_benchmarks_and_the_training_overhead(tmp_path, capsys):
