@@ -97,3 +97,23 @@ def test_a_removed_file_the_state_did_not_flag_bad_still_blocks_resume(tmp_path,
     os.remove(paths[3])
     with pytest.raises(ValueError, match=r"saved with num_samples=12 but this loader has num_samples=11"):
         make_loader(tmp_path, on_error="skip").load_state_dict(state)
+
+
+def test_an_iterator_resumes_after_a_bad_file_was_removed_and_keeps_its_protocol(tmp_path, paths):
+    from sada_dali import SADAClassificationIterator
+
+    args = dict(device="cpu", image_size=16, workers=0, num_threads=1, num_magnitude_bins=3, seed=1)
+    loader = SADAClassificationIterator(tmp_path, BATCH, on_error="skip", last_batch_policy="DROP", **args)
+    bad = int(loader.sampler.indices(0)[1])
+    path = write_bad_file(loader.listing.files[bad], "two_components")
+    next(loader)
+    state = loader.state_dict()
+    loader.close()
+    os.remove(path)
+    resumed = SADAClassificationIterator(tmp_path, BATCH, on_error="skip", last_batch_policy="DROP", **args)
+    resumed.load_state_dict(state)
+    assert resumed.num_samples == N and resumed.listing.files[bad] == path
+    rows = [batch[0]["index"].tolist() for batch in resumed]
+    assert bad not in sum(rows, []) and len(rows) == len(resumed) - 1
+    assert resumed.last_batch_policy.name == "DROP" and resumed.size == N
+    resumed.close()
