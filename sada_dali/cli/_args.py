@@ -16,6 +16,7 @@ __all__ = [
     "unit_float",
     "existing_dir",
     "add_device_option",
+    "add_loader_options",
     "resolve_device",
 ]
 
@@ -86,6 +87,14 @@ def add_device_option(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="where the DALI pipeline and the model run (default: auto, the GPU if present)",
     )
+
+
+def add_loader_options(
+    parser: argparse.ArgumentParser, *, workers: int | None, workers_help: str, threads_help: str
+) -> None:
+    """Add ``--workers`` (file-reading processes, >= 0) and ``--threads`` (DALI CPU threads, >= 1)."""
+    parser.add_argument("--workers", type=int_at_least(0, "--workers"), default=workers, help=workers_help)
+    parser.add_argument("--threads", type=int_at_least(1, "--threads"), default=None, help=threads_help)
 
 
 def resolve_device(choice: str) -> str:

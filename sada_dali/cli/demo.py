@@ -17,7 +17,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ._args import add_device_option, int_at_least, positive_float
+from ._args import add_device_option, add_loader_options, int_at_least, positive_float
 from ._policy import add_policy_options
 
 __all__ = ["add_parser", "run", "write_limited_list", "accuracy_stats"]
@@ -65,17 +65,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="runs per policy, with seeds --seed, --seed + 1, ...; the summary reports mean and std",
     )
     add_policy_options(parser, many=True, default=list(DEFAULT_POLICIES))
-    parser.add_argument(
-        "--workers",
-        type=int_at_least(0, "--workers"),
-        default=0,
-        help="file-reading processes of the loader (0: inline; the digit files are tiny)",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int_at_least(1, "--threads"),
-        default=None,
-        help="DALI CPU threads (default: the usable cores, at most 4)",
+    add_loader_options(
+        parser,
+        workers=0,
+        workers_help="file-reading processes of the loader (0: inline; the digit files are tiny)",
+        threads_help="DALI CPU threads (default: the usable cores, at most 4)",
     )
     parser.add_argument(
         "--cache",

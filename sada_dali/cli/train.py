@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._args import add_device_option, existing_dir, int_at_least, positive_float
+from ._args import add_device_option, add_loader_options, existing_dir, int_at_least, positive_float
 from ._policy import add_policy_options
 
 __all__ = ["add_parser", "run", "init_distributed"]
@@ -82,17 +82,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="float16 autocast + gradient scaling (GPU only)",
     )
     parser.add_argument("--seed", type=int_at_least(0, "--seed"), default=0, help="run seed")
-    parser.add_argument(
-        "--workers",
-        type=int_at_least(0, "--workers"),
-        default=None,
-        help="file-reading processes per loader (default: the loader's)",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int_at_least(1, "--threads"),
-        default=None,
-        help="DALI CPU threads per loader (default: the loader's)",
+    add_loader_options(
+        parser,
+        workers=None,
+        workers_help="file-reading processes per loader (default: the loader's)",
+        threads_help="DALI CPU threads per loader (default: the loader's)",
     )
     parser.add_argument("--out", type=Path, default=Path("runs/train"), help="checkpoint and metrics folder")
     parser.add_argument("--resume", type=Path, default=None, help="checkpoint to continue from")
