@@ -16,13 +16,15 @@ Example: ``python benchmarks/listing_memory.py --json listing_memory.json``
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
+import os
 import pickle
 import platform
 import time
 
 import numpy as np
+
+from sada_dali.checkpoint import save_json
 
 IMAGENET_SIZE = 1_281_167
 
@@ -150,8 +152,8 @@ def main(argv=None) -> dict:
     print(f"  tar shards:     {shard_shared['above_baseline_mb']:7.1f} MB per worker above its baseline")
     print(f"  pickled tuple:  {old['above_baseline_mb']:7.1f} MB per worker above its baseline")
     if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(result, handle, indent=2)
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        save_json(result, args.json)
     return result
 
 

@@ -13,13 +13,14 @@ Example: ``python benchmarks/reader.py --json reader.json``
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import tempfile
 import time
 import types
+
+from sada_dali.checkpoint import save_json
 
 
 def _per_sample_us(fn, items) -> float:
@@ -79,8 +80,8 @@ def main(argv=None) -> dict:
         f"and checks {result['file_us']:.1f} us  [{'val' if args.val else 'train'}, {args.num_images} images]"
     )
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(result, handle, indent=2)
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        save_json(result, args.json)
     return result
 
 

@@ -16,12 +16,13 @@ Example: ``python benchmarks/recovery.py --device cpu --json results/recovery_cp
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import tempfile
 import time
+
+from sada_dali.checkpoint import save_json
 
 
 def _break_headers(data: bytes) -> bytes:
@@ -160,8 +161,7 @@ def main(argv=None) -> int:
     )
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as handle:
-            json.dump(result, handle, indent=2)
+        save_json(result, args.json)
     return 0
 
 

@@ -24,6 +24,8 @@ import shutil
 import tarfile
 import time
 
+from sada_dali.checkpoint import save_json
+
 IMAGENET_SIZE = 1_281_167
 
 
@@ -112,8 +114,8 @@ def main(argv=None) -> dict:
         f"  Python tarfile header iteration (estimated):    {tarfile_s:6.1f} s"
     )
     if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(result, handle, indent=2)
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        save_json(result, args.json)
     return result
 
 

@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 
+from sada_dali.checkpoint import save_json
+
 CASES = ("sada", "native_ta", "native_plain")
 
 
@@ -157,8 +159,7 @@ def main(argv=None) -> int:
     _print(result)
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as handle:
-            json.dump(result, handle, indent=2)
+        save_json(result, args.json)
     return 0
 
 
