@@ -14,8 +14,13 @@ _MEAN = [0.485 * 255, 0.456 * 255, 0.406 * 255]
 _STD = [0.229 * 255, 0.224 * 255, 0.225 * 255]
 
 
-def prepare_native_dali(files, labels, *, batch_size: int, image_size: int, threads: int, seed: int = 0):
+def prepare_native_dali(
+    files, labels, *, batch_size: int, image_size: int, threads: int, seed: int = 0, augment: bool = True
+):
     """The epoch function of row 6 over ``files`` (paths) and ``labels``; returns images read.
+
+    ``augment=False`` reads, decodes (whole image) and resizes only: the floor of
+    ``benchmarks/host_cost.py``.
 
     The iterator is reset at the start of each epoch, so no work of the next epoch runs
     while other rows are timed.
@@ -30,6 +35,9 @@ def prepare_native_dali(files, labels, *, batch_size: int, image_size: int, thre
         jpegs, label = fn.readers.file(
             files=list(files), labels=[int(y) for y in labels], random_shuffle=True, name="Reader"
         )
+        if not augment:
+            images = fn.decoders.image(jpegs, device="cpu", output_type=types.RGB)
+            return fn.resize(images, size=[image_size, image_size]), label
         images = fn.decoders.image_random_crop(
             jpegs,
             device="cpu",

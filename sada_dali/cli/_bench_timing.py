@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 
-__all__ = ["process_tree_cpu_s", "time_rows"]
+__all__ = ["cpu_split_s", "process_tree_cpu_s", "time_rows", "settle"]
 
 
 def _sync() -> None:
@@ -21,30 +21,54 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
+def _proc_cpu_s(path: str, tick: int) -> tuple[int, float] | None:
+    """``(parent pid, user + system CPU seconds)`` from a ``/proc/.../stat`` file, None if it is gone."""
+    try:
+        with open(path) as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+
+
+def cpu_split_s() -> dict | None:
+    """CPU seconds used so far, split three ways: ``main_thread`` (this process's main thread:
+    the loader's Python, feeding ``external_source``), ``other_threads`` (the rest of this
+    process: DALI's operator threads, its worker-pool dispatchers) and ``workers`` (live
+    descendant processes: DALI's or the DataLoader's reading workers). None without ``/proc``."""
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        stats = {
+            int(pid): _proc_cpu_s(f"/proc/{pid}/stat", tick)
+            for pid in filter(str.isdigit, os.listdir("/proc"))
+        }
+    except (OSError, ValueError):
+        return None
+    stats = {pid: stat for pid, stat in stats.items() if stat is not None}
+    me = os.getpid()
+    tree = {me}
+    for _ in range(8):  # descendants a few levels down
+        tree |= {pid for pid, (parent, _) in stats.items() if parent in tree}
+    main_thread = _proc_cpu_s(f"/proc/{me}/task/{me}/stat", tick)
+    process = stats.get(me, (0, 0.0))[1]
+    main = main_thread[1] if main_thread is not None else process
+    workers = sum(stats[pid][1] for pid in tree - {me})
+    return {"main_thread": main, "other_threads": process - main, "workers": workers}
+
+
 def process_tree_cpu_s(*, main_only: bool = False) -> float | None:
     """CPU seconds (user + system) used so far by this process and its live descendants (DALI's
     and the DataLoader's worker processes), or with ``main_only`` by this process alone (its
     threads: DALI's operators and the feeding of ``external_source``); None where ``/proc`` is
     not available."""
-    try:
-        tick = os.sysconf("SC_CLK_TCK")
-        stats = {}
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open(f"/proc/{pid}/stat") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            stats[int(pid)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
-    except (OSError, ValueError):
+    split = cpu_split_s()
+    if split is None:
         return None
-    tree = {os.getpid()}
-    for _ in range(0 if main_only else 8):  # descendants a few levels down
-        tree |= {pid for pid, (parent, _) in stats.items() if parent in tree}
-    return sum(stats[pid][1] for pid in tree if pid in stats)
+    process = split["main_thread"] + split["other_threads"]
+    return process if main_only else process + split["workers"]
 
 
-def _settle(poll_s: float = 0.05, busy: float = 0.2, limit_s: float = 5.0) -> float:
+def settle(poll_s: float = 0.05, busy: float = 0.2, limit_s: float = 5.0) -> float:
     """Wait until this process tree stops using CPU (at most ``limit_s``): a pipeline that ran
     ahead into its next epoch (DALI prefetches ``prefetch_queue_depth`` batches) finishes that
     work now, inside the clock of the row that started it, not of the row timed next. Returns
@@ -65,11 +89,11 @@ def time_rows(prepared: dict, repeats: int) -> dict[int, list[tuple]]:
     (``{row: run_epoch}``, ``run_epoch(e)`` returns the images it read): one warm-up epoch each,
     then ``repeats`` interleaved rounds. ``cpu_seconds`` is the CPU time the process tree used in
     the epoch, ``main_cpu_seconds`` that of this process (the rest is the worker processes').
-    Each timed epoch ends when the tree is idle again (:func:`_settle`), so work a row runs ahead
+    Each timed epoch ends when the tree is idle again (:func:`settle`), so work a row runs ahead
     of its epoch is charged to it; in steady state each window then holds one epoch of work."""
     for run_epoch in prepared.values():
         run_epoch(0)
-        _settle()
+        settle()
     timings = {row: [] for row in prepared}
     for e in range(1, repeats + 1):
         for row, run_epoch in prepared.items():
@@ -77,7 +101,7 @@ def time_rows(prepared: dict, repeats: int) -> dict[int, list[tuple]]:
             main, cpu, start = process_tree_cpu_s(main_only=True), process_tree_cpu_s(), time.perf_counter()
             images = run_epoch(e)
             _sync()
-            idle = _settle()
+            idle = settle()
             seconds, cpu_after = time.perf_counter() - start - idle, process_tree_cpu_s()
             main_after = process_tree_cpu_s(main_only=True)
             cpus = (None, None) if cpu is None else (cpu_after - cpu, main_after - main)

@@ -1,0 +1,190 @@
+"""Benchmark: the host path's CPU cost per image, on tiny images where decoding costs almost nothing.
+
+On a GPU, decoding and augmenting leave the CPU; reading the files, the reader's Python in the
+worker processes and the main thread feeding DALI's ``external_source`` stay. This measures
+them on the CPU machine with a generated corpus of tiny JPEGs (64 x 48 by default), so that what
+remains is the host path. Variants, each built once and timed in interleaved rounds after one
+warm-up epoch each:
+
+* ``sada_w0``, ``sada_w2``: ``SADALoader`` training with ``workers=0`` and ``workers=2``;
+* ``sada_default``: training with the default ``workers``;
+* ``sada_val``: ``SADALoader(train=False)`` with the default ``workers``;
+* ``native_ta``: native DALI ``readers.file`` + ``image_random_crop`` + ``resize`` +
+  ``trivial_augment_wide`` + ``crop_mirror_normalize`` (no sada-dali code);
+* ``native_read``: native DALI read, decode and resize only.
+
+For every batch size of ``--batch-sizes`` it reports img/s and CPU microseconds per image,
+split into this process's main thread, its other threads (DALI's operators) and the worker
+processes, read from ``/proc``; and the ratios the goals are stated in, each from one round
+(``sada_default`` / ``native_ta`` img/s, main-thread µs / ``native_ta`` total µs, ...).
+
+Example: ``python benchmarks/host_cost.py --json host_cost.json``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+
+from sada_dali.checkpoint import save_json
+
+VARIANTS = ("sada_w0", "sada_w2", "sada_default", "sada_val", "native_ta", "native_read")
+SPLIT = ("main_thread", "other_threads", "workers")
+
+
+def _prepare(variant: str, source: str, listing, args, batch_size: int):
+    from sada_dali.cli._bench_native import prepare_native_dali
+    from sada_dali.loader import SADALoader
+
+    if variant.startswith("native"):
+        return prepare_native_dali(
+            listing.files,
+            listing.labels,
+            batch_size=batch_size,
+            image_size=args.image_size,
+            threads=args.threads,
+            augment=variant == "native_ta",
+        ), None
+    workers = {"sada_w0": 0, "sada_w2": 2}.get(variant)
+    loader = SADALoader(
+        source,
+        batch_size,
+        device="cpu",
+        train=variant != "sada_val",
+        image_size=args.image_size,
+        num_threads=args.threads,
+        workers=workers,
+        seed=1,
+    )
+
+    def run_epoch(epoch: int) -> int:
+        loader.set_epoch(epoch)
+        return sum(batch[0].shape[0] for batch in loader)
+
+    return run_epoch, loader
+
+
+def _time_round(prepared: dict) -> dict:
+    from sada_dali.cli._bench_timing import cpu_split_s, settle
+
+    out = {}
+    for name, (run_epoch, _) in prepared.items():
+        before, start = cpu_split_s(), time.perf_counter()
+        images = run_epoch(0)
+        idle = settle()
+        seconds, after = time.perf_counter() - start - idle, cpu_split_s()
+        us = {part: 1e6 * (after[part] - before[part]) / images for part in SPLIT}
+        out[name] = {
+            "images": images,
+            "images_per_s": images / seconds,
+            **{f"{k}_us": v for k, v in us.items()},
+        }
+        out[name]["total_us"] = sum(us.values())
+    return out
+
+
+def _ratios(one_round: dict) -> dict:
+    native, read = one_round["native_ta"], one_round["native_read"]
+    ratios = {
+        f"{name}_vs_native_ta_rate": one_round[name]["images_per_s"] / native["images_per_s"]
+        for name in ("sada_w0", "sada_w2", "sada_default")
+    }
+    default = one_round["sada_default"]
+    ratios["default_main_thread_vs_native_ta_total"] = default["main_thread_us"] / native["total_us"]
+    ratios["default_total_minus_native_ta_total_us"] = default["total_us"] - native["total_us"]
+    ratios["val_vs_native_read_rate"] = one_round["sada_val"]["images_per_s"] / read["images_per_s"]
+    return ratios
+
+
+def _summarise(rounds: list[dict]) -> dict:
+    summary = {}
+    for name in rounds[0]:
+        keys = [k for k in rounds[0][name] if k != "images"]
+        summary[name] = {k: statistics.median(r[name][k] for r in rounds) for k in keys}
+    ratios = [_ratios(r) for r in rounds]
+    summary["ratios_median_of_rounds"] = {k: statistics.median(r[k] for r in ratios) for k in ratios[0]}
+    summary["ratios_per_round"] = ratios
+    return summary
+
+
+def run_batch_size(source: str, listing, args, batch_size: int) -> dict:
+    from sada_dali.cli._bench_timing import settle
+
+    prepared = {v: _prepare(v, source, listing, args, batch_size) for v in args.variants}
+    try:
+        for run_epoch, _ in prepared.values():  # one warm-up epoch each
+            run_epoch(0)
+            settle()
+        rounds = [_time_round(prepared) for _ in range(args.rounds)]
+    finally:
+        for _, loader in prepared.values():
+            if loader is not None:
+                loader.close()
+    return {"rounds": rounds, **_summarise(rounds)}
+
+
+def _print(batch_size: int, result: dict, variants) -> None:
+    print(f"\nbatch {batch_size}: medians of the rounds (us per image)")
+    print(f"{'variant':14s} {'img/s':>8s} {'total':>7s} {'main':>7s} {'threads':>8s} {'workers':>8s}")
+    for name in variants:
+        r = result[name]
+        print(
+            f"{name:14s} {r['images_per_s']:8.0f} {r['total_us']:7.1f} {r['main_thread_us']:7.1f} "
+            f"{r['other_threads_us']:8.1f} {r['workers_us']:8.1f}"
+        )
+    for key, value in result["ratios_median_of_rounds"].items():
+        per_round = ", ".join(f"{r[key]:.2f}" for r in result["ratios_per_round"])
+        print(f"  {key}: {value:.3f}  (rounds: {per_round})")
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--num-images", type=int, default=4096, help="generated tiny JPEGs")
+    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--height", type=int, default=48)
+    parser.add_argument("--image-size", type=int, default=32, help="output side")
+    parser.add_argument("--threads", type=int, default=2, help="DALI threads of every variant")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256, 1024])
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved timed rounds")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--json", help="write the results to this path")
+    args = parser.parse_args(argv)
+    for needed in ("native_ta", "native_read", "sada_default", "sada_val"):
+        if needed not in args.variants:
+            parser.error(f"--variants must include {needed} (the ratios need it)")
+    from sada_dali.data.source import create_listing
+    from sada_dali.data.synthetic import create_photo_corpus
+    from sada_dali.loader._defaults import default_workers
+
+    result = {
+        "config": vars(args),
+        "host": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "default_workers": default_workers(),
+        "batch_sizes": {},
+    }
+    with tempfile.TemporaryDirectory() as root:
+        create_photo_corpus(
+            root,
+            num_images=args.num_images,
+            num_classes=8,
+            width=args.width,
+            height=args.height,
+            progress=False,
+        )
+        source = os.path.join(root, "train")
+        listing = create_listing(source)
+        for batch_size in args.batch_sizes:
+            result["batch_sizes"][str(batch_size)] = run_batch_size(source, listing, args, batch_size)
+            _print(batch_size, result["batch_sizes"][str(batch_size)], args.variants)
+    if args.json:
+        save_json(args.json, result)
+    return result
+
+
+if __name__ == "__main__":
+    main()
