@@ -182,7 +182,7 @@ def main(argv=None) -> dict:
             result["batch_sizes"][str(batch_size)] = run_batch_size(source, listing, args, batch_size)
             _print(batch_size, result["batch_sizes"][str(batch_size)], args.variants)
     if args.json:
-        save_json(args.json, result)
+        save_json(result, args.json)
     return result
 
 

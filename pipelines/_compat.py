@@ -6,7 +6,7 @@ A DALI upgrade that renames one of these breaks this module only. Each helper im
 
 from __future__ import annotations
 
-__all__ = ["shutdown_pipeline", "worker_processes", "conditionals_enabled"]
+__all__ = ["shutdown_pipeline", "worker_processes", "conditionals_enabled", "transform_fed_batches"]
 
 
 def shutdown_pipeline(pipe) -> None:
@@ -44,3 +44,31 @@ def conditionals_enabled() -> bool | None:
     except ImportError:  # pragma: no cover - the private module moved; DALI then raises itself
         return None
     return bool(enabled())
+
+
+def transform_fed_batches(pipe, transform) -> None:
+    """Pass every batch that ``pipe``'s batch-mode ``external_source`` groups produce through
+    ``transform`` before DALI feeds it.
+
+    DALI has no public hook between receiving a parallel source's batch from its workers and
+    feeding it: this wraps each group's ``feed`` once the groups exist (when the graph is built).
+
+    Parameters
+    ----------
+    pipe : nvidia.dali.Pipeline
+        A pipeline being defined (``Pipeline.current()``) or defined, not built yet.
+    transform : callable
+        Takes and returns the callback's output (a tuple, one entry per output).
+    """
+    setup = pipe._setup_input_callbacks
+
+    def setup_then_wrap():
+        setup()
+        for group in pipe._input_callbacks or ():
+            if group.batch:
+                feed = group.feed
+                group.feed = lambda pipeline, out, batch_size, feed=feed: feed(
+                    pipeline, transform(out), batch_size
+                )
+
+    pipe._setup_input_callbacks = setup_then_wrap

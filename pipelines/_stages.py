@@ -13,8 +13,12 @@ from nvidia.dali.pipeline import Pipeline
 from sada_dali._utils.checks import check_device, check_normalize
 from sada_dali._utils.imagenet import IMAGENET_MEAN, IMAGENET_STD
 
+from ._compat import transform_fed_batches
+
 __all__ = [
+    "READ_IN_BATCHES",
     "read_samples",
+    "unpack_encoded",
     "decoder_args",
     "normalize",
     "to_device",
@@ -27,14 +31,21 @@ _DTYPES = {"encoded": types.UINT8, "label": types.INT64, "index": types.INT64, "
 _VECTORS = ("encoded", "crop_start", "crop_shape")  # 1-D per sample; the rest are scalars
 
 
+READ_IN_BATCHES = True
+"""Whether :func:`read_samples` calls the reader once per batch (its ``read_batch``) or, False,
+once per sample (the reference path the tests compare the batch path with)."""
+
+
 def read_samples(reader) -> dict:
-    """Feed ``reader`` through a parallel per-sample ``external_source``.
+    """Feed ``reader`` through a parallel ``external_source``, one call per batch.
 
     Parameters
     ----------
     reader : sada_dali.data._reader.SampleReader
-        Picklable callable taking a ``SampleInfo``. The pool runs it in the pipeline's
-        ``py_num_workers`` processes; with ``py_num_workers=0`` it runs inline instead.
+        Picklable; its ``read_batch`` takes DALI's ``BatchInfo`` and returns a list of encoded
+        buffers and one dense array per other output. The pool runs it in the pipeline's
+        ``py_num_workers`` processes, one batch per call; with ``py_num_workers=0`` it runs
+        inline instead. With :data:`READ_IN_BATCHES` off, the reader itself is called per sample.
 
     Returns
     -------
@@ -47,10 +58,29 @@ def read_samples(reader) -> dict:
     dtypes = [_DTYPES.get(name, types.INT32) for name in names]
     ndims = [1 if name in _VECTORS else 0 for name in names]
     parallel = Pipeline.current().py_num_workers > 0
+    if READ_IN_BATCHES:
+        source, mode = reader.read_batch, {"batch": True, "batch_info": True}
+        transform_fed_batches(Pipeline.current(), unpack_encoded)
+    else:
+        source, mode = reader, {"batch": False}
     nodes = fn.external_source(
-        source=reader, num_outputs=len(names), batch=False, parallel=parallel, dtype=dtypes, ndim=ndims
+        source=source, num_outputs=len(names), parallel=parallel, dtype=dtypes, ndim=ndims, **mode
     )
     return dict(zip(names, nodes))
+
+
+def unpack_encoded(outputs):
+    """The reader's batch outputs with the packed ``encoded`` (one buffer and its (n + 1,) offsets,
+    :func:`sada_dali.data._reader.pack_encoded`) as a ``TensorListCPU`` of views into it: one
+    small object per sample built here, in the main thread, instead of DALI deserialising and
+    converting a list of arrays."""
+    from nvidia.dali.tensors import TensorCPU, TensorListCPU
+
+    blob, offsets = outputs[0]
+    bounds = offsets.tolist()
+    views = memoryview(blob)
+    encoded = TensorListCPU([TensorCPU(views[a:b], "") for a, b in zip(bounds[:-1], bounds[1:])], "", False)
+    return (encoded, *outputs[1:])
 
 
 def decoder_args(device: str, hw_decoder_load: float) -> dict:

@@ -91,6 +91,8 @@ class GraphReader:
     def __call__(self, sample_info):
         raise AssertionError("a GraphReader only defines graphs; it is never read")
 
+    read_batch = __call__
+
 
 def define_graph(create) -> Graph:
     """Call ``create()`` (which returns a pipeline, its graph defined) and list the graph.

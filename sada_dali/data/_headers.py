@@ -12,7 +12,7 @@ every loop advances through the data or is capped, so the time is bounded by its
 
 from __future__ import annotations
 
-__all__ = ["image_format", "image_size", "jpeg_segments"]
+__all__ = ["image_format", "image_size", "jpeg_segments", "exif_orientation", "oriented"]
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # not DHT, JPG, DAC
@@ -76,7 +76,7 @@ def _tiff(data: bytes):
     tags = _tiff_tags(data, 0, (256, 257, 274))
     if tags is None or 256 not in tags or 257 not in tags:
         return None
-    return _oriented(tags[256], tags[257], tags.get(274))
+    return oriented(tags[256], tags[257], tags.get(274))
 
 
 def _u16(data: bytes, at: int, order: str) -> int:
@@ -87,11 +87,12 @@ def _u32(data: bytes, at: int, order: str) -> int:
     return int.from_bytes(data[at : at + 4], "big" if order == ">" else "little")
 
 
-def _oriented(width: int, height: int, orientation) -> tuple[int, int]:
+def oriented(width: int, height: int, orientation) -> tuple[int, int]:
+    """``(width, height)`` as DALI decodes them: swapped for an EXIF ``orientation`` of 5 to 8."""
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
-def _exif_orientation(exif: bytes):
+def exif_orientation(exif: bytes):
     """Orientation tag of an EXIF block (TIFF-structured, optionally after ``Exif\\0\\0``)."""
     if exif[:6] == b"Exif\x00\x00":
         exif = exif[6:]
@@ -152,9 +153,9 @@ def _jpeg(data: bytes):
         if marker in _SOF:
             if at + 9 > len(data):
                 return None
-            return _oriented(_u16(data, at + 7, ">"), _u16(data, at + 5, ">"), orientation)
+            return oriented(_u16(data, at + 7, ">"), _u16(data, at + 5, ">"), orientation)
         if marker == 0xE1 and orientation is None and data[at + 4 : at + 10] == b"Exif\x00\x00":
-            orientation = _exif_orientation(data[at + 4 : at + 2 + length])
+            orientation = exif_orientation(data[at + 4 : at + 2 + length])
     return None
 
 
@@ -165,12 +166,12 @@ def _png(data: bytes):
     while at + 8 <= len(data):
         length, kind = _u32(data, at, ">"), data[at + 4 : at + 8]
         if kind == b"eXIf":
-            orientation = _exif_orientation(data[at + 8 : at + 8 + length])
+            orientation = exif_orientation(data[at + 8 : at + 8 + length])
             break
         if kind in (b"IDAT", b"IEND"):
             break
         at += 12 + length
-    return _oriented(width, height, orientation)
+    return oriented(width, height, orientation)
 
 
 def _bmp(data: bytes):
@@ -195,7 +196,7 @@ def _webp(data: bytes):
     elif kind == b"VP8X":
         width = int.from_bytes(data[24:27], "little") + 1
         height = int.from_bytes(data[27:30], "little") + 1
-        return _oriented(width, height, _webp_orientation(data) if data[20] & 0x08 else None)
+        return oriented(width, height, _webp_orientation(data) if data[20] & 0x08 else None)
     return size
 
 
@@ -204,7 +205,7 @@ def _webp_orientation(data: bytes):
     while at + 8 <= len(data):
         length = _u32(data, at + 4, "<")
         if data[at : at + 4] == b"EXIF":
-            return _exif_orientation(data[at + 8 : at + 8 + length])
+            return exif_orientation(data[at + 8 : at + 8 + length])
         at += 8 + length + (length & 1)  # chunks are padded to even sizes
     return None
 

@@ -15,9 +15,9 @@ Damage inside the entropy-coded data is not looked at: libjpeg decodes it with a
 
 from __future__ import annotations
 
-from ._headers import jpeg_segments
+from ._headers import exif_orientation, jpeg_segments, oriented
 
-__all__ = ["jpeg_problem"]
+__all__ = ["jpeg_problem", "inspect_jpeg"]
 
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _ARITHMETIC = frozenset((0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF))  # no Huffman tables
@@ -27,6 +27,19 @@ _EXIF = b"Exif\x00\x00"
 
 def jpeg_problem(data: bytes) -> str | None:
     """``None`` if a JPEG's headers are sound, else what is wrong with them (one phrase).
+
+    The problem half of :func:`inspect_jpeg`.
+    """
+    return inspect_jpeg(data)[0]
+
+
+def inspect_jpeg(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
+    """What is wrong with a JPEG's headers (``None`` if they are sound) and its decoded size.
+
+    One walk of the marker segments gives both: the size is the frame header's, swapped for an
+    EXIF orientation of 5 to 8 read from the first Exif segment before the frame header, exactly
+    as :func:`sada_dali.data._headers.image_size` reads it. The size is ``None`` whenever the
+    problem is not.
 
     Parameters
     ----------
@@ -45,17 +58,17 @@ def jpeg_problem(data: bytes) -> str | None:
     above the standard tables 0 and 1, Huffman) tables defined before it.
     """
     data = bytes(data)
-    quant, huffman, frame = set(), set(), None
+    quant, huffman, frame, size, orientation = set(), set(), None, None, None
     for marker, at, length in jpeg_segments(data):
         if not marker:  # None, or 0xFF 0x00: a stuffed zero, never a marker
-            return f"no JPEG marker at byte {at} (corrupt or truncated headers)"
+            return f"no JPEG marker at byte {at} (corrupt or truncated headers)", None
         if length is None or length < 2:
-            return f"marker 0x{marker:02X} at byte {at} has no valid length"
+            return f"marker 0x{marker:02X} at byte {at} has no valid length", None
         body = data[at + 4 : at + 2 + length]
         if at + 2 + length > len(data) or (marker != 0xDA and at + 2 + length + 2 > len(data)):
-            return f"marker 0x{marker:02X} at byte {at} runs past the end of the file"
+            return f"marker 0x{marker:02X} at byte {at} runs past the end of the file", None
         if marker == 0xD9:
-            return "end-of-image marker before the image data"
+            return "end-of-image marker before the image data", None
         problem = None
         if marker == 0xDB:
             problem = _dqt(body, quant)
@@ -63,15 +76,20 @@ def jpeg_problem(data: bytes) -> str | None:
             problem = _dht(body, huffman)
         elif marker in _SOF:
             if frame is not None:
-                return "more than one frame header"
+                return "more than one frame header", None
             frame, problem = _sof(marker, body)
-        elif marker == 0xE1 and data[at + 4 : at + 10] == _EXIF and length < 8:
-            problem = "an Exif segment too short for its header"
+            size = None if frame is None else oriented(frame[2], frame[3], orientation)
+        elif marker == 0xE1 and body[:6] == _EXIF:
+            if length < 8:
+                problem = "an Exif segment too short for its header"
+            elif frame is None and orientation is None:
+                orientation = exif_orientation(body)
         elif marker == 0xDA:
-            return _sos(body, frame, quant, huffman)
+            problem = _sos(body, frame, quant, huffman)
+            return problem, size if problem is None else None
         if problem is not None:
-            return f"{problem} (marker 0x{marker:02X} at byte {at})"
-    return "no start of scan"  # pragma: no cover - jpeg_segments always ends with SOS or None
+            return f"{problem} (marker 0x{marker:02X} at byte {at})", None
+    return "no start of scan", None  # pragma: no cover - jpeg_segments always ends with SOS or None
 
 
 def _dqt(body: bytes, defined: set) -> str | None:
@@ -116,13 +134,13 @@ def _sof(marker: int, body: bytes):
         if not (1 <= sampling >> 4 <= 4 and 1 <= sampling & 15 <= 4) or table > 3 or ident in components:
             return None, f"frame component {c} with sampling 0x{sampling:02X} and table {table}"
         components[ident] = table
-    return (marker, components), None
+    return (marker, components, width, height), None
 
 
 def _sos(body: bytes, frame, quant: set, huffman: set) -> str | None:
     if frame is None:
         return "a start of scan before any frame header"
-    marker, components = frame
+    marker, components = frame[:2]
     count = body[0] if body else 0
     if not 1 <= count <= 4 or len(body) != 4 + 2 * count:
         return f"a scan header of {count} components and {len(body) + 2} bytes"

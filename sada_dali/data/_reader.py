@@ -1,13 +1,20 @@
-"""The per-sample callable behind DALI's parallel ``external_source``.
+"""The reader behind DALI's parallel ``external_source``: one call per batch (or, as a reference, per sample).
 
-It is pickled into each worker once (start method "spawn"), so everything that changes
+The pipelines call :meth:`SampleReader.read_batch` in DALI's batch mode: one call reads a whole
+batch's files and returns every scalar output as one dense array, with the SADA choices and crop
+windows computed once over the batch's indices, so the main thread feeds DALI ten arrays and one
+list of encoded buffers per batch instead of ten values per sample. :meth:`SampleReader.__call__`
+is the same reader one sample at a time, kept as the reference the batch path is tested against.
+
+The reader is pickled into each worker once (start method "spawn"), so everything that changes
 during training is read from shared state: the epoch from the strength table's control
 slot and the strengths from the table itself. Given the epoch, every output is a pure
 function of the sample's position in the epoch, as DALI requires of parallel sources. A
 resumed epoch starts at the table's ``start`` position: DALI's ``idx_in_epoch`` counts
 from there, so the pipeline reads exactly the rest of the interrupted epoch. The crop window
 is one of those outputs: :func:`sada_dali.data.crop.crop_windows` of the image size read from the
-file header, so the decoder crops the same pixels whatever the worker, shard or resume.
+file header (in the same walk of a JPEG's segments as its structural check), so the decoder
+crops the same pixels whatever the worker, shard or resume.
 """
 
 from __future__ import annotations
@@ -23,14 +30,16 @@ from .._utils.checks import check_int
 from .._utils.parent import die_with_parent
 from ..ops import sample_choices
 from ._headers import image_format, image_size
-from ._jpeg import jpeg_problem
+from ._jpeg import inspect_jpeg
 from ._png import png_problem
 from ._shared_listing import SharedListing
-from .crop import CropConfig, crop_window, crop_windows, image_dims
+from .crop import CropConfig, crop_windows, image_dims
 
 __all__ = [
     "SampleReader",
     "check_encoded",
+    "inspect_encoded",
+    "pack_encoded",
     "check_max_pixels",
     "ON_ERROR",
     "DEFAULT_MAX_PIXELS",
@@ -70,19 +79,42 @@ def check_encoded(data: bytes) -> str | None:
     PNM are recognised by their magic bytes. Anything else is rejected, since DALI's decoder
     would fail on it.
     """
+    return inspect_encoded(data)[0]
+
+
+def inspect_encoded(data: bytes, *, oriented: bool = True) -> tuple[str | None, tuple[int, int] | None]:
+    """:func:`check_encoded`'s problem and the image's ``(width, height)`` as DALI decodes it.
+
+    A JPEG's segments are walked once for both (:func:`sada_dali.data._jpeg.inspect_jpeg`); other
+    formats take their size from :func:`sada_dali.data.crop.image_dims` (``oriented=True``, the
+    training reader's rule, which asks PIL when the header parser cannot tell) or
+    :func:`sada_dali.data._headers.image_size`. The size is None when there is a problem, or when
+    it cannot be told.
+    """
     if len(data) < 8:
-        return f"the file is empty or truncated ({len(data)} bytes)"
+        return f"the file is empty or truncated ({len(data)} bytes)", None
     kind = image_format(data)
-    if kind == "jpeg" and data.rfind(b"\xff\xd9", max(2, len(data) - _TAIL)) < 0:
-        return "truncated JPEG (no end-of-image marker)"
+    if kind == "jpeg":
+        if data.rfind(b"\xff\xd9", max(2, len(data) - _TAIL)) < 0:
+            return "truncated JPEG (no end-of-image marker)", None
+        problem, size = inspect_jpeg(data)
+        return (None, size) if problem is None else (f"corrupt JPEG headers: {problem}", None)
     if kind == "webp" and int.from_bytes(data[4:8], "little") + 8 > len(data):
-        return "truncated WebP"
+        return "truncated WebP", None
     if kind is None or kind == "gif":  # DALI's decoders do not read GIF
-        return "not a JPEG, PNG, BMP, TIFF, WebP or PNM image"
-    if kind == "png":
-        return png_problem(data)
-    problem = jpeg_problem(data) if kind == "jpeg" else None
-    return None if problem is None else f"corrupt JPEG headers: {problem}"
+        return "not a JPEG, PNG, BMP, TIFF, WebP or PNM image", None
+    problem = png_problem(data) if kind == "png" else None
+    if problem is not None:
+        return problem, None
+    return None, image_dims(data) if oriented else image_size(data)
+
+
+def pack_encoded(encoded) -> tuple[np.ndarray, np.ndarray]:
+    """A batch's encoded buffers as one uint8 array and its int64 ``(n + 1,)`` offsets: what a
+    worker hands DALI in one piece (see :func:`sada_dali.pipelines._stages.unpack_encoded`)."""
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(data) for data in encoded], out=offsets[1:])
+    return np.concatenate(encoded), offsets
 
 
 def check_max_pixels(max_pixels):
@@ -106,7 +138,7 @@ def placeholder_jpeg() -> np.ndarray:
 
 
 class SampleReader:
-    """Return one sample's encoded bytes, label, index, validity and SADA choices.
+    """Return a batch's (or one sample's) encoded bytes, labels, indices, validity and SADA choices.
 
     Parameters
     ----------
@@ -147,9 +179,11 @@ class SampleReader:
     ``augments``, ``op``, ``magnitude_bin``, ``negate``, ``flip`` (int32 scalars; see
     :meth:`op_choices`) and the crop window as DALI's slice arguments ``crop_start``
     ``(left, top)`` and ``crop_shape`` ``(width, height)`` (int32 pairs; see
-    :meth:`crop_windows`). With ``augments``, a file whose size cannot be told (see
+    :meth:`slice_windows`); :meth:`read_batch` returns them over a batch (:meth:`outputs`).
+    With ``augments``, a file whose size cannot be told (see
     :func:`sada_dali.data.crop.image_dims`) counts as unreadable. The position read is DALI's
-    ``idx_in_epoch`` plus the table's ``start``. Positions past the shard size wrap to the
+    ``idx_in_epoch`` (per sample) or ``iteration * batch_size`` plus the row (per batch), plus
+    the table's ``start``. Positions past the shard size wrap to the
     shard's start (batch padding); past ``sampler.padded_positions()`` the reader raises
     ``StopIteration``.
     """
@@ -230,11 +264,12 @@ class SampleReader:
             sizes = [self.sample(int(index))[2] for index in indices]
         return crop_windows(self.sampler.seed, epoch, indices, np.reshape(sizes, (-1, 2)), self.crop)
 
-    def slice_args(self, index: int, epoch: int, size) -> tuple[np.ndarray, np.ndarray]:
-        """The crop window of sample ``index`` (decoded ``size`` = ``(width, height)``) as
-        ``fn.decoders.image_slice``'s int32 ``start`` ``(left, top)`` and ``shape`` ``(width, height)``."""
-        top, left, height, width = crop_window(self.sampler.seed, epoch, index, *size, self.crop)
-        return np.array([left, top], dtype=np.int32), np.array([width, height], dtype=np.int32)
+    def slice_windows(self, indices, epoch: int, sizes) -> tuple[np.ndarray, np.ndarray]:
+        """The crop windows of ``indices`` in ``epoch`` (decoded ``sizes``, (n, 2) ``(width, height)``)
+        as ``fn.decoders.image_slice``'s int32 ``start`` ``(left, top)`` and ``shape`` ``(width, height)``,
+        each (n, 2)."""
+        windows = self.crop_windows(indices, epoch, sizes)
+        return np.ascontiguousarray(windows[:, 1::-1]), np.ascontiguousarray(windows[:, :1:-1])
 
     def choices(self, indices, epoch: int) -> dict:
         """What the pipeline applies to ``indices`` in ``epoch``: :meth:`op_choices` as int32
@@ -245,12 +280,17 @@ class SampleReader:
 
     def index_at(self, position: int, epoch: int) -> int:
         """Sample index read at ``position`` of ``epoch`` (positions past the shard wrap)."""
-        position %= self.sampler.shard_size
+        return int(self.indices_at(position, 1, epoch)[0])
+
+    def indices_at(self, first: int, count: int, epoch: int) -> np.ndarray:
+        """int64 sample indices read at positions ``first`` to ``first + count - 1`` of ``epoch``
+        (positions past the shard wrap to its start, as batch padding does)."""
+        positions = np.arange(first, first + count, dtype=np.int64) % self.sampler.shard_size
         if self.listing.order_epoch == epoch:
-            return int(self.listing.order[position])
+            return self.listing.order[positions]
         if self._order[0] != epoch:
             self._order = (epoch, self.sampler.indices(epoch))
-        return int(self._order[1][position])
+        return np.asarray(self._order[1], dtype=np.int64)[positions]
 
     def sample(self, index: int) -> tuple[np.ndarray, bool, tuple[int, int] | None]:
         """:meth:`read`, except that a file flagged bad in the shared listing (the decoder
@@ -301,12 +341,9 @@ class SampleReader:
         return placeholder_jpeg(), False, _PLACEHOLDER_SIZE
 
     def _inspect(self, data: bytes) -> tuple[str | None, tuple[int, int] | None]:
-        problem = check_encoded(data)
+        problem, size = inspect_encoded(data, oriented=self.augments)  # the crop needs a size
         if problem is not None:
             return problem, None
-        size = (
-            image_dims(data) if self.augments else image_size(data)
-        )  # the crop needs a size; else the header's
         if size is not None and self.max_pixels is not None and size[0] * size[1] > self.max_pixels:
             return (
                 f"its header declares {size[0]} x {size[1]} pixels, more than max_pixels={self.max_pixels} "
@@ -316,23 +353,46 @@ class SampleReader:
             return "the image size cannot be read from its header", None
         return None, size
 
+    def outputs(self, indices, epoch: int) -> tuple:
+        """Every output of the samples ``indices`` in ``epoch``, one entry per name of :attr:`output_names`.
+
+        ``encoded`` is a list of uint8 arrays, one per sample; every other output is one dense
+        array over the samples: ``label``, ``index`` (int64, (n,)), ``valid`` (uint8, (n,)) and,
+        with ``augments``, ``op``, ``magnitude_bin``, ``negate``, ``flip`` (int32, (n,)) and
+        ``crop_start``, ``crop_shape`` (int32, (n, 2)). The files are read one by one
+        (:meth:`sample`); the choices and crop windows are computed once for all of them.
+        """
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        encoded, valid, sizes = [], [], []
+        for index in indices.tolist():
+            data, ok, size = self.sample(index)
+            encoded.append(data)
+            valid.append(ok)
+            sizes.append(size)
+        out = (encoded, self.listing.labels[indices], indices, np.array(valid, dtype=np.uint8))
+        if not self.augments:
+            return out
+        return out + self.op_choices(indices, epoch) + self.slice_windows(indices, epoch, sizes)
+
+    def read_batch(self, batch_info) -> tuple:
+        """DALI's batch-mode callback: the :meth:`outputs` of batch ``batch_info.iteration`` of the
+        announced epoch, counted from the table's ``start`` position (see the class Notes), with
+        ``encoded`` packed by :func:`pack_encoded`."""
+        size = self.sampler.batch_size
+        first = batch_info.iteration * size + self.start()
+        if first >= self.sampler.padded_positions() or (self.table is not None and self.table.stop):
+            raise StopIteration
+        epoch = self.epoch()
+        out = self.outputs(self.indices_at(first, size, epoch), epoch)
+        return (pack_encoded(out[0]), *out[1:])
+
     def __call__(self, sample_info):
         position = sample_info.idx_in_epoch + self.start()
         if position >= self.sampler.padded_positions() or (self.table is not None and self.table.stop):
             raise StopIteration
         epoch = self.epoch()
-        index = self.index_at(position, epoch)
-        data, valid, size = self.sample(index)
-        out = (
-            data,
-            np.array(self.listing.labels[index], dtype=np.int64),
-            np.array(index, dtype=np.int64),
-            np.array(valid, dtype=np.uint8),
-        )
-        if not self.augments:
-            return out
-        choices = tuple(np.array(v[0], dtype=np.int32) for v in self.op_choices([index], epoch))
-        return out + choices + self.slice_args(index, epoch, size)
+        out = self.outputs([self.index_at(position, epoch)], epoch)
+        return (out[0][0],) + tuple(np.asarray(value[0]) for value in out[1:])
 
     def close(self) -> None:
         """Free the shared listing (the owner's copy; workers only detach)."""

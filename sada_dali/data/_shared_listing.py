@@ -62,7 +62,7 @@ class SharedListing(SharedBlock):
         if located:
             self._locations[:] = listing.locations
 
-    _VIEWS = ("_head", "_offsets", "_labels", "_order", "_blob", "_bad", "_locations")
+    _VIEWS = ("_head", "_offsets", "_labels", "_order", "_blob", "_bad", "_locations", "_fast")
 
     def _extra_state(self) -> dict:
         return {"_files": self._files}
@@ -83,6 +83,9 @@ class SharedListing(SharedBlock):
             if self._files is not None
             else None
         )
+        # memoryviews of the same words: a per-sample lookup reads a Python int without a NumPy call
+        flat = None if self._locations is None else self._locations.reshape(-1).data
+        self._fast = (self._offsets.data, self._blob.data, self._bad.data, flat)
 
     def __len__(self) -> int:
         return int(self._head[1])
@@ -94,8 +97,8 @@ class SharedListing(SharedBlock):
 
     def path(self, index: int) -> str:
         """The path of sample ``index`` (``"<shard>:<key>"`` for shards)."""
-        start, stop = self._offsets[index], self._offsets[index + 1]
-        return self._blob[start:stop].tobytes().decode("utf-8", "surrogateescape")
+        offsets, blob = self._fast[:2]
+        return bytes(blob[offsets[index] : offsets[index + 1]]).decode("utf-8", "surrogateescape")
 
     def read(self, index: int) -> bytes:
         """The encoded image of sample ``index``: its file, or one ``pread`` of its shard.
@@ -108,7 +111,8 @@ class SharedListing(SharedBlock):
         if self._locations is None:
             with open(self.path(index), "rb") as handle:
                 return handle.read()
-        shard, offset, size = self._locations[index].tolist()
+        locations = self._fast[3]
+        shard, offset, size = locations[3 * index], locations[3 * index + 1], locations[3 * index + 2]
         return self._files.read(shard, offset, size)
 
     @property
@@ -129,11 +133,11 @@ class SharedListing(SharedBlock):
 
     def is_bad(self, index: int) -> bool:
         """Whether sample ``index`` was marked bad (see :meth:`mark_bad`) or excluded."""
-        return bool(self._bad[index])
+        return self._fast[2][index] != 0
 
     def is_excluded(self, index: int) -> bool:
         """Whether sample ``index`` was excluded (see :meth:`mark_excluded`)."""
-        return bool(self._bad[index] == _EXCLUDED)
+        return self._fast[2][index] == _EXCLUDED
 
     def mark_bad(self, indices) -> None:
         """Flag ``indices`` as files the decoder rejected, which every reader skips from now on."""

@@ -120,22 +120,23 @@ def find_culprits(runner, batch: int, *, ahead=None) -> list[tuple[int, int]]:
     """``(position, index)`` of the files around ``batch`` of the running epoch that the decoder rejects.
 
     ``ahead`` is ``runner.read_ahead(batch)`` when the caller has it already. Files the reader
-    itself replaces by a placeholder (or rejects) are not probed.
+    itself replaces by a placeholder (or rejects) are not probed; the crop windows of the rest
+    are computed at once, as the batch reader computes them.
     """
-    items, where = [], []
+    reader, items, where, sizes = runner.reader, [], [], []
     for position, index in runner.read_ahead(batch) if ahead is None else ahead:
         try:
-            data, valid, size = runner.reader.sample(index)
+            data, valid, size = reader.sample(index)
         except ValueError:
             continue
-        if not valid:
-            continue
-        start_shape = (
-            runner.reader.slice_args(index, runner.running, size) if runner.probe.crop else (None, None)
-        )
-        items.append((data, *start_shape))
-        where.append((position, index))
-    return [where[i] for i in runner.probe.rejected(items)]
+        if valid:
+            items.append(data)
+            where.append((position, index))
+            sizes.append(size)
+    starts = shapes = [None] * len(items)
+    if runner.probe.crop and items:
+        starts, shapes = reader.slice_windows([index for _, index in where], runner.running, sizes)
+    return [where[i] for i in runner.probe.rejected(list(zip(items, starts, shapes)))]
 
 
 def recover(runner, exc: Exception) -> None:

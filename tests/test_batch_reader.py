@@ -1,0 +1,70 @@
+"""The batch reader (one call per batch, dense outputs) gives the per-sample reader's batches bit for bit."""
+
+import numpy as np
+import pytest
+import torch
+from test_shard_loader import BATCH, N, _jpeg, _write
+
+import sada_dali.pipelines._stages as stages
+from sada_dali.data._reader import pack_encoded
+from sada_dali.loader import SADALoader
+
+EPOCHS = 3
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batch_reader")
+    images = [_jpeg(i) for i in range(N + 1)]  # 13 samples: a partial last batch
+    return _write(root, images, [i % 3 for i in range(N + 1)])
+
+
+def read_epochs(source, *, batches: bool, train: bool, workers: int, monkeypatch):
+    monkeypatch.setattr(stages, "READ_IN_BATCHES", batches)
+    kwargs = dict(device="cpu", image_size=20, workers=workers, num_threads=1, drop_last=False, seed=5)
+    if str(source).endswith(".txt"):
+        kwargs["file_root"] = str(source.parent)
+    strengths = np.linspace(0, 1, N + 1, dtype=np.float32) if train else None
+    loader = SADALoader(source, BATCH, train=train, strengths=strengths, **kwargs)
+    out = []
+    try:
+        for epoch in range(EPOCHS):
+            loader.set_epoch(epoch)
+            for images, labels, indices in loader:
+                choices = loader.choices(indices) if train else {}
+                out.append((images.clone(), labels.clone(), indices.clone(), choices))
+    finally:
+        loader.close()
+    return out
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.parametrize("kind", ["files", "shards"])
+@pytest.mark.parametrize("train", [True, False], ids=["train", "val"])
+def test_the_batch_reader_gives_the_per_sample_readers_batches_bit_for_bit(
+    sources, kind, workers, train, monkeypatch
+):
+    source = sources[0] if kind == "files" else sources[1]
+    per_batch = read_epochs(source, batches=True, train=train, workers=workers, monkeypatch=monkeypatch)
+    per_sample = read_epochs(source, batches=False, train=train, workers=workers, monkeypatch=monkeypatch)
+    assert len(per_batch) == len(per_sample) == EPOCHS * 4
+    assert sum(len(b[2]) for b in per_batch) == EPOCHS * (N + 1)
+    for batch, reference in zip(per_batch, per_sample):
+        assert all(torch.equal(a, b) for a, b in zip(batch[:3], reference[:3]))  # images, labels, indices
+        assert batch[3].keys() == reference[3].keys()
+        assert all(np.array_equal(batch[3][k], reference[3][k]) for k in batch[3])
+
+
+def test_pack_encoded_keeps_every_buffer_and_its_bounds():
+    buffers = [np.frombuffer(bytes([i]) * (i + 1), dtype=np.uint8) for i in range(5)]
+    blob, offsets = pack_encoded(buffers)
+    assert offsets.tolist() == [0, 1, 3, 6, 10, 15] and blob.dtype == np.uint8
+    assert all(np.array_equal(blob[offsets[i] : offsets[i + 1]], buffers[i]) for i in range(5))
+
+
+def test_unpack_encoded_gives_dali_one_tensor_per_sample():
+    buffers = [np.arange(i + 2, dtype=np.uint8) for i in range(4)]
+    encoded, label = stages.unpack_encoded((pack_encoded(buffers), np.arange(4)))
+    assert len(encoded) == 4 and [tuple(s) for s in encoded.shape()] == [(2,), (3,), (4,), (5,)]
+    assert all(np.array_equal(np.array(encoded[i]), buffers[i]) for i in range(4))
+    assert label.tolist() == [0, 1, 2, 3]
