@@ -92,6 +92,7 @@ def _ratios(one_round: dict) -> dict:
     ratios = {
         f"{name}_vs_native_ta_rate": one_round[name]["images_per_s"] / native["images_per_s"]
         for name in ("sada_w0", "sada_w2", "sada_default")
+        if name in one_round
     }
     default = one_round["sada_default"]
     ratios["default_main_thread_vs_native_ta_total"] = default["main_thread_us"] / native["total_us"]

@@ -1,11 +1,13 @@
-"""CPU time of one call of the per-sample reader that every DALI worker runs.
+"""CPU time per sample of the reader that every DALI worker runs.
 
-DALI's parallel ``external_source`` calls the loader's ``SampleReader`` once per sample, in
-``workers`` processes: each call reads the file, checks it, reads its size from the header and
-computes the sample's SADA choices and crop window. This times those calls in this process
-(as with ``workers=0``) on a generated photo-like corpus, after a warm-up pass, and reports
-the median of ``--repeats`` passes, and separately the file part alone (open, read, checks).
-A worker's share of a loader's rate is about ``1e6 / call_us`` samples per second.
+DALI's parallel ``external_source`` calls the loader's ``SampleReader.read_batch`` once per
+batch, in ``workers`` processes: it reads the batch's files, checks each, reads its size from
+the header and computes the batch's SADA choices and crop windows at once. This times those
+calls in this process (as with ``workers=0``) on a generated photo-like corpus, after a
+warm-up pass, and reports per sample the median of ``--repeats`` passes; separately the file
+part alone (open, read, checks) and the per-sample reference call (``SampleReader.__call__``,
+one sample at a time, as the reader worked before batches). A worker's share of a loader's
+rate is about ``1e6 / batch_us`` samples per second.
 
 Example: ``python benchmarks/reader.py --json reader.json``
 """
@@ -23,6 +25,11 @@ import types
 from sada_dali.checkpoint import save_json
 
 
+def _batch_infos(reader, batch_size: int) -> list:
+    batches = -(-reader.sampler.shard_size // batch_size)
+    return [types.SimpleNamespace(iteration=i, epoch_idx=0) for i in range(batches)]
+
+
 def _per_sample_us(fn, items) -> float:
     start = time.perf_counter()
     for item in items:
@@ -38,7 +45,7 @@ def run(args) -> dict:
         create_photo_corpus(root, num_images=args.num_images, num_classes=4, progress=False)
         loader = SADALoader(
             os.path.join(root, "train"),
-            16,
+            args.batch_size,
             device="cpu",
             workers=0,
             num_threads=1,
@@ -49,7 +56,10 @@ def run(args) -> dict:
             reader = loader._reader
             reader.publish_order(0)
             infos = [types.SimpleNamespace(idx_in_epoch=i) for i in range(loader.sampler.shard_size)]
+            batches = _batch_infos(reader, args.batch_size)
             _per_sample_us(reader, infos)  # warm-up: page cache, imports, cached stream keys
+            scale = len(batches) / len(infos)
+            batch = [scale * _per_sample_us(reader.read_batch, batches) for _ in range(args.repeats)]
             calls = [_per_sample_us(reader, infos) for _ in range(args.repeats)]
             files = [
                 _per_sample_us(lambda info: reader.sample(reader.index_at(info.idx_in_epoch, 0)), infos)
@@ -60,8 +70,10 @@ def run(args) -> dict:
     return {
         "config": vars(args),
         "host": platform.processor() or platform.machine(),
+        "batch_us": statistics.median(batch),
         "call_us": statistics.median(calls),
         "file_us": statistics.median(files),
+        "batches_us": batch,
         "calls_us": calls,
         "files_us": files,
     }
@@ -70,14 +82,16 @@ def run(args) -> dict:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-images", type=int, default=256, help="generated 500x375 JPEGs")
+    parser.add_argument("--batch-size", type=int, default=64, help="samples per read_batch call")
     parser.add_argument("--repeats", type=int, default=7, help="timed passes over the corpus")
     parser.add_argument("--val", action="store_true", help="the validation reader (no choices, no crop)")
     parser.add_argument("--json", help="write the results to this path")
     args = parser.parse_args(argv)
     result = run(args)
     print(
-        f"reader call {result['call_us']:.1f} us per sample (median of {args.repeats}); of which file read "
-        f"and checks {result['file_us']:.1f} us  [{'val' if args.val else 'train'}, {args.num_images} images]"
+        f"reader {result['batch_us']:.1f} us per sample in batches of {args.batch_size} (median of "
+        f"{args.repeats}); file read and checks alone {result['file_us']:.1f} us; one sample per call "
+        f"{result['call_us']:.1f} us  [{'val' if args.val else 'train'}, {args.num_images} images]"
     )
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

@@ -1,9 +1,10 @@
-"""Dataset listings (ImageFolder, DALI file lists) and the per-sample reader of the loaders.
+"""Dataset listings (ImageFolder, DALI file lists) and the batch reader of the loaders.
 
 What lives here:
 
 * ``source.py``: :class:`Listing` and the readers of ImageFolder trees and DALI file lists;
-* ``_reader.py``: ``SampleReader``, which DALI's ``external_source`` calls once per sample;
+* ``_reader.py``: ``SampleReader``, which DALI's batch-mode ``external_source`` calls once per
+  batch (``read_batch``: the encoded bytes packed in one buffer, one dense array per output);
 * ``_headers.py`` and ``crop.py``: image sizes from file headers and the seeded crop windows;
 * ``_shared_listing.py``: a listing in shared memory for the reader's worker processes;
 * ``synthetic.py``: the demo's digits and tiny generated datasets.

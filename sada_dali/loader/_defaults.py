@@ -7,6 +7,14 @@ loader takes its share of the CPUs this process may run on, not the whole machin
 * DALI threads: ``min(share, 8)`` on the GPU backend (decoding runs on the GPU; NVIDIA's
   ImageNet examples use 4 to 6 per GPU), ``min(share, 16)`` on the CPU backend;
 * reader workers: ``min(max(1, share // 4), 8)`` (they only read files and hash a few numbers).
+
+The workers rule is measured (``benchmarks/host_cost.py``, ``benchmarks/RESULTS.md``): with the
+batch reader a worker spends about 40-50 us of CPU per tiny image, so one worker feeds about
+20k img/s; ``workers=0`` moves that work onto the main thread (about 68 us per image instead
+of 25), which on a GPU is the thread that caps the loader. On the 2-core CPU machine the rule
+gives 1 worker: 1.02x native DALI's rate, against 1.07x with ``workers=0`` and 0.94x with 2.
+On a 16-core node with 8 GPUs each rank's share is 2 cores, so 1 worker (enough for ~20k
+img/s); with one GPU it is 16 cores and 4 workers.
 """
 
 from __future__ import annotations
