@@ -87,6 +87,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--val", action="store_true", help="the validation reader (no choices, no crop)")
     parser.add_argument("--json", help="write the results to this path")
     args = parser.parse_args(argv)
+    if not 0 < args.batch_size <= args.num_images:
+        parser.error(
+            f"the `--batch-size` ({args.batch_size}) must be in [1, --num-images ({args.num_images})]"
+        )
     result = run(args)
     print(
         f"reader {result['batch_us']:.1f} us per sample in batches of {args.batch_size} (median of "

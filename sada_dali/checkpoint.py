@@ -86,6 +86,8 @@ def save_checkpoint(obj, path) -> None:
 
     Raises
     ------
+    IsADirectoryError
+        If ``path`` is a directory: pass the path of a file (in it, for instance).
     FileNotFoundError
         If the folder of ``path`` does not exist.
     OSError
@@ -100,6 +102,7 @@ def save_checkpoint(obj, path) -> None:
 
     path = os.path.abspath(os.fspath(path))
     directory = os.path.dirname(path)
+    _refuse_directory(path, "checkpoint")
     if not os.path.isdir(directory):
         raise FileNotFoundError(
             f"The checkpoint folder {directory!r} does not exist; create it before saving "
@@ -125,9 +128,27 @@ def save_json(obj, path) -> None:
         Anything ``json.dumps`` takes.
     path : str or os.PathLike
         Target file; its folder must exist.
+
+    Raises
+    ------
+    IsADirectoryError
+        If ``path`` is a directory.
+    OSError
+        If writing fails, as for :func:`save_checkpoint`.
     """
     text = json.dumps(obj, indent=2).encode("utf-8")  # fails before any file is touched
-    _write_atomically(os.path.abspath(os.fspath(path)), lambda handle: handle.write(text))
+    path = os.path.abspath(os.fspath(path))
+    _refuse_directory(path, "JSON file")
+    _write_atomically(path, lambda handle: handle.write(text))
+
+
+def _refuse_directory(path: str, what: str) -> None:
+    """An IsADirectoryError naming ``path`` if it is a folder (a save would fail, a load misreport)."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"The {what} path {path!r} is a directory, not a file; pass the path of a file "
+            f"(e.g. {os.path.join(path, 'checkpoint.pt' if what == 'checkpoint' else 'out.json')!r})."
+        )
 
 
 def _write_atomically(path: str, write) -> None:
@@ -157,6 +178,22 @@ def _write_atomically(path: str, write) -> None:
     _fsync_dir(directory)
 
 
+def _payload_damage(payload: bytes, expected: int, digest: bytes) -> str | None:
+    """What is wrong with ``payload`` against the length and SHA-256 its header records, or None."""
+    if len(payload) < expected:
+        return f"truncated: it holds {len(payload)} of the {expected} payload bytes it was saved with"
+    if len(payload) > expected:
+        return (
+            f"corrupt: {len(payload) - expected} bytes follow the {expected}-byte payload it was saved with"
+        )
+    if hashlib.sha256(payload).digest() != digest:
+        return (
+            "corrupt: its SHA-256 checksum does not match the one saved with it (its bytes changed "
+            "after saving: a bad disk, copy or transfer)"
+        )
+    return None
+
+
 def _payload(path: str, handle) -> bytes:
     """The serialised payload of an open checkpoint, checked against its header when it has one."""
     head = handle.read(_HEADER.size)
@@ -181,26 +218,31 @@ def _payload(path: str, handle) -> bytes:
             f"{_HEADER.size}-byte header; resume from an earlier checkpoint."
         )
     _, version, expected, digest = _HEADER.unpack(head)
-    if version > _VERSION:
+    damage = _payload_damage(payload, expected, digest)
+    if version == 0:  # the first format is 1: a zero is a damaged header, never a real format
         raise ValueError(
-            f"The checkpoint {path!r} ({size} bytes) has format {version}, newer than this sada-dali "
-            f"reads ({_VERSION}); upgrade sada-dali to load it."
-        )
-    if len(payload) < expected:
-        raise ValueError(
-            f"The checkpoint {path!r} ({size} bytes) is truncated: it holds {len(payload)} of the "
-            f"{expected} payload bytes it was saved with; resume from an earlier checkpoint."
-        )
-    if len(payload) > expected:
-        raise ValueError(
-            f"The checkpoint {path!r} ({size} bytes) is corrupt: {len(payload) - expected} bytes follow "
-            f"the {expected}-byte payload it was saved with; resume from an earlier checkpoint."
-        )
-    if hashlib.sha256(payload).digest() != digest:
-        raise ValueError(
-            f"The checkpoint {path!r} ({size} bytes) is corrupt: its SHA-256 checksum does not match "
-            "the one saved with it (its bytes changed after saving: a bad disk, copy or transfer); "
+            f"The checkpoint {path!r} ({size} bytes) is corrupt: its header says format 0, which no "
+            "sada-dali writes (its bytes changed after saving: a bad disk, copy or transfer); "
             "resume from an earlier checkpoint."
+        )
+    if version > _VERSION:
+        # the checksum covers the payload, not the header: a flipped format field passes it, so
+        # the format alone cannot tell a newer file from a damaged one; say which one is likelier
+        if damage is None:
+            why = (
+                f"its payload matches the length and SHA-256 a format-{_VERSION} header records, so the "
+                "format field itself was most likely damaged (a bad disk, copy or transfer)"
+            )
+        else:
+            why = f"its payload fails the format-{_VERSION} check (it would be {damage})"
+        raise ValueError(
+            f"The checkpoint {path!r} ({size} bytes) is corrupt or was written by a newer sada-dali: "
+            f"its header says format {version}, but this sada-dali reads format {_VERSION}, and {why}; "
+            "resume from an earlier checkpoint, or upgrade sada-dali if a newer one wrote it."
+        )
+    if damage is not None:
+        raise ValueError(
+            f"The checkpoint {path!r} ({size} bytes) is {damage}; resume from an earlier checkpoint."
         )
     return payload
 
@@ -225,13 +267,18 @@ def load_checkpoint(path, *, map_location=None, weights_only: bool = False):
 
     Raises
     ------
+    IsADirectoryError
+        If ``path`` is a directory: pass the path of a checkpoint file in it.
     FileNotFoundError
         If ``path`` does not exist (the error names it).
     OSError
         If the file cannot be read (the error names it and the OS's reason).
     ValueError
         If the file is empty, truncated, fails its checksum or cannot be unpickled: the error
-        names it, its size and what is wrong.
+        names it, its size and what is wrong. A header whose format is newer than this
+        sada-dali reads is reported as "corrupt or was written by a newer sada-dali" (the
+        checksum covers the payload, not the header, so a damaged format field cannot be told
+        from a newer file for sure); the message says which is likelier.
 
     Warns
     -----
@@ -242,6 +289,7 @@ def load_checkpoint(path, *, map_location=None, weights_only: bool = False):
     import torch
 
     path = os.fspath(path)
+    _refuse_directory(path, "checkpoint")
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f"The checkpoint {path!r} does not exist; pass the path of a file written by save_checkpoint()."

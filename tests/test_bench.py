@@ -129,20 +129,31 @@ def test_bench_rejects_a_batch_larger_than_the_corpus(tmp_path, capsys):
     assert "The `--batch-size` (8) must not exceed the images read (3)" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("val", [False, True])
-def test_reader_benchmark_times_the_per_sample_call_and_writes_json(tmp_path, monkeypatch, val):
+def _import_reader_benchmark(monkeypatch):
     import os
 
     monkeypatch.syspath_prepend(os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
     import reader
 
+    return reader
+
+
+@pytest.mark.parametrize("val", [False, True])
+def test_reader_benchmark_times_the_batch_call_and_writes_json(tmp_path, monkeypatch, val):
+    reader = _import_reader_benchmark(monkeypatch)
     out = tmp_path / "reader.json"
-    result = reader.main(
-        ["--num-images", "16", "--repeats", "2", "--json", str(out)] + (["--val"] if val else [])
-    )
-    assert len(result["calls_us"]) == len(result["files_us"]) == 2
-    assert result["call_us"] > 0 and result["file_us"] > 0
+    argv = ["--num-images", "16", "--batch-size", "8", "--repeats", "2", "--json", str(out)]
+    result = reader.main(argv + (["--val"] if val else []))
+    assert len(result["batches_us"]) == len(result["calls_us"]) == len(result["files_us"]) == 2
+    assert result["batch_us"] > 0 and result["call_us"] > 0 and result["file_us"] > 0
     assert json.loads(out.read_text())["config"]["val"] is val
+
+
+def test_reader_benchmark_refuses_a_batch_larger_than_the_corpus(monkeypatch, capsys):
+    reader = _import_reader_benchmark(monkeypatch)
+    with pytest.raises(SystemExit):
+        reader.main(["--num-images", "16", "--batch-size", "64"])
+    assert "the `--batch-size` (64) must be in [1, --num-images (16)]" in capsys.readouterr().err
 
 
 def test_bench_reads_shards_given_as_data_and_skips_the_rows_that_need_files(tmp_path):

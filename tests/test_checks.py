@@ -1,9 +1,18 @@
 """The shared argument checks: integers, devices and the shape every saved state is checked for."""
 
+import re
+
 import numpy as np
 import pytest
 
-from sada_dali._utils.checks import check_device, check_int, check_state_count, check_state_keys
+from sada_dali._utils.checks import (
+    check_bool,
+    check_device,
+    check_image_size,
+    check_int,
+    check_state_count,
+    check_state_keys,
+)
 from sada_dali.strength import StrengthTable
 
 
@@ -26,6 +35,47 @@ def test_check_int_returns_python_ints_for_python_and_numpy_integers():
 def test_check_int_names_the_argument_the_bound_and_the_value(value, kwargs, match):
     with pytest.raises(ValueError, match=match):
         check_int(value, "n", 1, **kwargs)
+
+
+@pytest.mark.parametrize("value", [224, np.int64(224), (224, 224), [224, 224], (np.int32(224), 224)])
+def test_check_image_size_takes_an_integer_or_a_square_pair_as_one_python_int(value):
+    size = check_image_size(value)
+    assert size == 224 and type(size) is int
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        (0, r"The `image_size` must be an integer >= 1, got 0\. It is the side S of the S x S output"),
+        (-32, r"The `image_size` must be an integer >= 1, got -32\."),
+        (32.5, r"The `image_size` must be an integer >= 1, got 32\.5\."),
+        (True, r"The `image_size` must be an integer >= 1, got True\."),
+        ("224", r"The `image_size` must be an integer >= 1, got '224'\."),
+        (None, r"The `image_size` must be an integer >= 1, got None\."),
+        (
+            (32, 48),
+            r"The `image_size` must be square: .* got \(H, W\) = \(32, 48\); "
+            r"pass one integer, e.g\. `image_size=48`",
+        ),
+        ((32, 32, 3), r"The `image_size` must be one positive integer S .* got \(32, 32, 3\) \(3 values\)"),
+        ((0, 0), r"The `image_size\[0\]` must be an integer >= 1, got 0\."),
+        ((32, 32.5), r"The `image_size\[1\]` must be an integer >= 1, got 32\.5\."),
+    ],
+)
+def test_check_image_size_names_the_argument_the_value_and_the_fix(value, match):
+    with pytest.raises(ValueError, match=match):
+        check_image_size(value)
+
+
+def test_check_bool_takes_python_and_numpy_bools():
+    assert check_bool(np.bool_(False), "flag") is False and check_bool(True, "flag") is True
+
+
+@pytest.mark.parametrize("value", ["no", 0, 1, None, np.int64(1)])
+def test_check_bool_refuses_what_is_not_a_bool_naming_the_argument(value):
+    match = rf"The `flag` must be a bool \(True or False\), got {re.escape(repr(value))}\. Pass one\.$"
+    with pytest.raises(TypeError, match=match):
+        check_bool(value, "flag", hint="Pass one.")
 
 
 def test_check_device_accepts_gpu_and_cpu_only():

@@ -156,6 +156,23 @@ def test_corrupt_files_found_mid_epoch_are_skipped_and_never_reach_the_estimator
     assert counts[bad].tolist() == [0, 0] and int(counts.sum()) == N - 2
 
 
+def test_a_file_skipped_in_two_epochs_is_listed_once_and_counted_per_epoch(dataset):
+    root, paths = dataset
+    truncate_file(paths[5])
+    loader = make_loader(root, on_error="skip")
+    for epoch in range(2):
+        seen = [i for _, _, indices in loader for i in indices.tolist()]
+        assert sorted(seen) == [i for i in range(N) if i != 5]
+        assert loader.skipped_files == [paths[5]] and loader.num_skipped == epoch + 1
+    state = loader.state_dict()
+    assert state["skipped_files"] == [paths[5]] and state["num_skipped"] == 2
+    resumed = make_loader(root, on_error="skip")
+    resumed.load_state_dict(state)
+    list(resumed)
+    assert resumed.skipped_files == [paths[5]] and resumed.num_skipped == 3
+    loader.close(), resumed.close()
+
+
 def test_corrupt_file_found_mid_epoch_raises_naming_the_file_and_batch(dataset):
     root, paths = dataset
     loader = make_loader(root)
@@ -245,9 +262,40 @@ def flip_middle(data, count=64):
         (lambda data: data[:40], r"\(40 bytes\) is truncated: it ends inside its 64-byte header"),
         (flip_middle, r"bytes\) is corrupt: its SHA-256 checksum does not match"),
         (lambda data: data + b"\0", r"is corrupt: 1 bytes follow the \d+-byte payload"),
-        (lambda data: data[:8] + b"\x09" + data[9:], "has format 9, newer than this sada-dali reads"),
+        (
+            lambda data: data[:8] + b"\x09" + data[9:],
+            r"bytes\) is corrupt or was written by a newer sada-dali: its header says format 9, but this "
+            r"sada-dali reads format 1, and its payload matches the length and SHA-256 a format-1 header "
+            r"records, so the format field itself was most likely damaged .*upgrade sada-dali if a newer",
+        ),
+        (
+            lambda data: data[:8] + bytes([data[8] ^ 0x02]) + data[9:],
+            r"is corrupt or was written by a newer sada-dali: its header says format 3, "
+            r".* most likely damaged",
+        ),
+        (
+            lambda data: data[:8] + bytes([data[8] ^ 0x01]) + data[9:],
+            r"bytes\) is corrupt: its header says format 0, which no sada-dali writes",
+        ),
+        (
+            lambda data: flip_middle(data[:8] + b"\x02" + data[9:]),
+            r"is corrupt or was written by a newer sada-dali: its header says format 2, .* its payload fails "
+            r"the format-1 check \(it would be corrupt: its SHA-256 checksum does not match",
+        ),
     ],
-    ids=["missing", "empty", "half", "last_byte_missing", "inside_header", "bit_flips", "extra", "newer"],
+    ids=[
+        "missing",
+        "empty",
+        "half",
+        "last_byte_missing",
+        "inside_header",
+        "bit_flips",
+        "extra",
+        "format_9",
+        "format_bit_flipped",
+        "format_zeroed",
+        "newer_and_damaged",
+    ],
 )
 def test_load_checkpoint_names_a_missing_truncated_or_corrupt_file(tmp_path, damage, match):
     path = tmp_path / "ck.pt"
@@ -259,6 +307,22 @@ def test_load_checkpoint_names_a_missing_truncated_or_corrupt_file(tmp_path, dam
     assert str(path) in str(info.value)
     if damage is not None:
         assert f"({path.stat().st_size} bytes)" in str(info.value)
+
+
+def test_a_directory_is_refused_as_a_directory_by_load_and_save(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    match = (
+        r"The checkpoint path .*run' is a directory, not a file; "
+        r"pass the path of a file \(e\.g\. .*checkpoint\.pt'\)"
+    )
+    with pytest.raises(IsADirectoryError, match=match):
+        load_checkpoint(folder)
+    with pytest.raises(IsADirectoryError, match=match):
+        save_checkpoint({"step": 1}, folder)
+    with pytest.raises(IsADirectoryError, match=r"The JSON file path .*run' is a directory, not a file"):
+        checkpoint_module.save_json({"step": 1}, folder)
+    assert list(folder.iterdir()) == []  # nothing written, no temporary file left
 
 
 def test_checkpoint_written_by_torch_save_loads_unverified(tmp_path):

@@ -152,6 +152,61 @@ def test_loader_rejects_bad_crop_ranges_naming_the_argument(dataset, kwargs, mat
         make_loader(dataset, **kwargs)
 
 
+@pytest.mark.parametrize(
+    "image_size, match",
+    [
+        (0, r"The `image_size` must be an integer >= 1, got 0\. It is the side S of the S x S output"),
+        (-32, r"The `image_size` must be an integer >= 1, got -32\."),
+        (32.5, r"The `image_size` must be an integer >= 1, got 32\.5\."),
+        (True, r"The `image_size` must be an integer >= 1, got True\."),
+        (
+            (32, 48),
+            r"The `image_size` must be square: .* \(32, 48\); pass one integer, e.g\. `image_size=48`",
+        ),
+        ((32,), r"The `image_size` must be one positive integer S .* \(1 values\)"),
+    ],
+)
+def test_loader_refuses_a_bad_image_size_by_name_before_reading_any_file(tmp_path, image_size, match):
+    # the root does not exist: the configuration error comes before the listing is even made
+    with pytest.raises(ValueError, match=match):
+        make_loader(tmp_path / "missing", image_size=image_size)
+
+
+@pytest.mark.parametrize(
+    "seed, match",
+    [
+        (
+            2**64,
+            r"The `seed` must be an integer in \[0, 18446744073709551615\], got 18446744073709551616\. "
+            r"The per-sample hash reads 64 bits",
+        ),
+        (-1, r"The `seed` must be an integer in \[0, 18446744073709551615\], got -1\."),
+        (1.5, r"The `seed` must be an integer in \[0, 18446744073709551615\], got 1\.5\."),
+        (True, r"The `seed` must be an integer in \[0, 18446744073709551615\], got True\."),
+    ],
+)
+def test_loader_refuses_a_seed_outside_the_64_bits_the_hash_reads(tmp_path, seed, match):
+    with pytest.raises(ValueError, match=match):
+        make_loader(tmp_path / "missing", seed=seed)
+
+
+@pytest.mark.parametrize("drop_last", ["no", "False", 0, 1])
+def test_loader_refuses_a_drop_last_that_is_not_a_bool(tmp_path, drop_last):
+    match = rf"The `drop_last` must be a bool \(True or False\), got {drop_last!r}\. None picks True"
+    with pytest.raises(TypeError, match=match):
+        make_loader(tmp_path / "missing", drop_last=drop_last)
+
+
+def test_square_pair_numpy_values_and_the_largest_seed_are_accepted(dataset):
+    loader = make_loader(
+        dataset, image_size=(np.int64(SIZE), SIZE), seed=np.uint64(2**64 - 1), drop_last=np.bool_(True)
+    )
+    images, _, _ = next(iter(loader))
+    assert tuple(images.shape) == (BATCH, 3, SIZE, SIZE) and len(loader) == 24 // BATCH
+    assert loader.sampler.seed == 2**64 - 1 and loader.sampler.drop_last is True
+    loader.close()
+
+
 def test_loader_rejects_empty_and_missing_root(tmp_path):
     with pytest.raises(FileNotFoundError, match="has no class folder"):
         make_loader(tmp_path)

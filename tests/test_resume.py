@@ -151,6 +151,31 @@ def test_state_of_another_shard_layout_or_dataset_is_rejected(dataset, tmp_path,
         make_loader(tmp_path).load_state_dict(state)
 
 
+@pytest.mark.parametrize("saved_train", [True, False])
+def test_state_of_a_training_loader_is_refused_by_a_validation_loader_naming_train(dataset, saved_train):
+    # with the default drop_last (True for training, False for validation) drop_last differs too:
+    # `train` is the cause and is named first
+    donor = make_loader(dataset, train=saved_train, drop_last=None)
+    receiver = make_loader(dataset, train=not saved_train, drop_last=None)
+    kind = "a training" if saved_train else "a validation"
+    match = (
+        rf"saved with train={saved_train} but this loader has train={not saved_train}; {kind} loader's "
+        rf"state resumes only {kind} loader: create this one with train={saved_train}"
+    )
+    with pytest.raises(ValueError, match=match):
+        receiver.load_state_dict(donor.state_dict())
+    donor.close(), receiver.close()
+
+
+def test_skipped_files_saved_twice_by_an_older_state_load_once(dataset, loader):
+    state = loader.state_dict() | {"skipped_files": ["a/1.JPEG", "b/2.JPEG", "a/1.JPEG"], "num_skipped": 3}
+    resumed = make_loader(dataset)
+    resumed.load_state_dict(state)
+    assert resumed.skipped_files == ["a/1.JPEG", "b/2.JPEG"] and resumed.num_skipped == 3
+    assert resumed.state_dict()["skipped_files"] == ["a/1.JPEG", "b/2.JPEG"]
+    resumed.close()
+
+
 def test_the_state_of_rank_0_resumes_another_rank_of_the_same_layout(dataset):
     ranks = [make_loader(dataset, num_shards=2, shard_id=k) for k in (0, 1)]
     passes = [iter(rank) for rank in ranks]

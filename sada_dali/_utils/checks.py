@@ -15,6 +15,8 @@ from .arrays import as_host_array
 __all__ = [
     "DEVICES",
     "check_int",
+    "check_bool",
+    "check_image_size",
     "check_device",
     "resolve_device_id",
     "validate_strengths",
@@ -49,6 +51,65 @@ def check_int(value, name: str, minimum: int, *, maximum: int | None = None, hin
             f"The `{name}` must be an integer {bound}, got {value!r}." + (f" {hint}" if hint else "")
         )
     return int(value)
+
+
+def check_bool(value, name: str, *, hint: str = "") -> bool:
+    """``value`` as a Python bool, or a TypeError naming ``name`` when it is not a bool.
+
+    Parameters
+    ----------
+    value : object
+        The argument; Python and NumPy bools pass, anything else (``"no"``, ``0``, None) does not.
+    name : str
+        The argument's name, as the user wrote it.
+    hint : str
+        A sentence appended to the error (how to fix it).
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"The `{name}` must be a bool (True or False), got {value!r}." + (f" {hint}" if hint else "")
+        )
+    return bool(value)
+
+
+def check_image_size(image_size, name: str = "image_size") -> int:
+    """The output side S of a square ``image_size``, or a ValueError naming the argument.
+
+    Parameters
+    ----------
+    image_size : int or pair of int
+        A positive integer S (Python or NumPy; not a bool), or a pair ``(H, W)`` as timm and
+        torchvision take it, accepted only when square (``(S, S)`` is S): the pipelines emit
+        S x S images.
+    name : str
+        The argument's name, as the user wrote it.
+
+    Returns
+    -------
+    int
+        S.
+
+    Raises
+    ------
+    ValueError
+        If ``image_size`` is not a positive integer, nor a pair of equal positive integers.
+    """
+    if isinstance(image_size, (tuple, list)) or (isinstance(image_size, np.ndarray) and image_size.ndim == 1):
+        pair = list(image_size)
+        if len(pair) != 2:
+            raise ValueError(
+                f"The `{name}` must be one positive integer S (S x S images) or a square pair (S, S), "
+                f"got {image_size!r} ({len(pair)} values)."
+            )
+        height, width = (check_int(side, f"{name}[{i}]", 1) for i, side in enumerate(pair))
+        if height != width:
+            raise ValueError(
+                f"The `{name}` must be square: the loader emits S x S images, got (H, W) = "
+                f"({height}, {width}); pass one integer, e.g. `{name}={max(height, width)}`, and "
+                "resize or crop the batches afterwards for a non-square input."
+            )
+        return height
+    return check_int(image_size, name, 1, hint="It is the side S of the S x S output images, e.g. 224.")
 
 
 def check_device(device: str) -> str:

@@ -62,6 +62,10 @@ class EpochRunner:
         Strengths for the next epoch start.
     recoveries : dict
         ``{(epoch, batch): count}`` of the pipeline rebuilds at the batch last recovered.
+    num_skipped : int
+        Rows dropped as skipped so far, over all epochs (a file skipped in two epochs counts twice).
+    skipped_files : list of str
+        The files of those rows, each once, in the order first skipped (see :meth:`set_skipped`).
     """
 
     def __init__(self, factory, reader, *, listing, owner, prefetch_queue_depth: int, probe):
@@ -75,8 +79,7 @@ class EpochRunner:
         self.in_epoch = False
         self.running = self.batch = 0
         self.resume = self.pending = None
-        self.num_skipped = 0
-        self.skipped_files: list[str] = []
+        self.set_skipped(0, [])
 
     def rebuild(self, *, resume: bool) -> None:
         """Replace the pipeline (and DALI's workers) by a new one.
@@ -183,11 +186,22 @@ class EpochRunner:
             images, labels, indices = (t.index_select(0, keep) for t in (images, labels, indices))
         return images, labels, indices
 
+    def set_skipped(self, num_skipped: int, files) -> None:
+        """Restart the skip counters at ``num_skipped`` rows and ``files`` (each kept once)."""
+        self.num_skipped = int(num_skipped)
+        self.skipped_files: list[str] = list(dict.fromkeys(files))
+        self._skipped_set = set(self.skipped_files)
+
     def _count_skipped(self, rows: list[int]) -> None:
-        # rows of the batch just yielded, mapped to samples on the host (no wait on the device)
+        # rows of the batch just yielded, mapped to samples on the host (no wait on the device);
+        # every row counts, but a file is listed once, however many epochs (or rows) skip it
         first = (self.batch - 1) * self.sampler.batch_size
         skipped = [self.reader.index_at(first + row, self.running) for row in rows]
-        self.skipped_files.extend(self.listing.files[index] for index in skipped)
+        for index in skipped:
+            path = self.listing.files[index]
+            if path not in self._skipped_set:
+                self._skipped_set.add(path)
+                self.skipped_files.append(path)
         self.num_skipped += len(skipped)
 
     def read_ahead(self, batch: int) -> list[tuple[int, int]]:

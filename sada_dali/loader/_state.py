@@ -140,7 +140,8 @@ def check_loader_state(state, config: dict, *, num_batches: int, listing) -> dic
     -------
     dict
         ``epoch``, ``position``, ``num_skipped`` (int), ``strengths`` and
-        ``pending_strengths`` ((N,) float32 or None), ``skipped_files`` (list of str) and
+        ``pending_strengths`` ((N,) float32 or None), ``skipped_files`` (list of str, each
+        path once, in the order first saved) and
         ``bad_indices`` (list of int; empty for a state saved without ``bad_files``).
 
     Raises
@@ -149,10 +150,21 @@ def check_loader_state(state, config: dict, *, num_batches: int, listing) -> dic
         If ``state`` is not a mapping.
     ValueError
         On another format, a missing key, a fingerprint mismatch (the error names the key,
-        e.g. ``seed`` or ``num_shards``; ``shard_id`` may differ) or an out-of-range value.
+        e.g. ``seed`` or ``num_shards``; ``shard_id`` may differ; ``train`` is checked first) or
+        an out-of-range value.
     """
     check_state_keys(state, owner="SADALoader", fmt=LOADER_STATE_FORMAT, keys=_KEYS, prefix="loader ")
     saved = state["config"] if isinstance(state["config"], Mapping) else {}
+    if saved.get("train") in (True, False) and saved["train"] != config["train"]:
+        # before the other keys: a training state differs from a validation loader in
+        # `drop_last` too (its default follows `train`), but `train` is the cause
+        kind = "a training" if saved.get("train") else "a validation"
+        raise ValueError(
+            f"The loader `state_dict` was saved with train={saved.get('train')!r} but this loader has "
+            f"train={config['train']!r}; {kind} loader's state resumes only {kind} loader: create this "
+            f"one with train={saved.get('train')!r}, or load the state into a loader like the one that "
+            "saved it."
+        )
     for key, mine in config.items():
         # every rank is at the same epoch and position with the same strengths, so the state
         # one rank saved (scripts checkpoint on rank 0 only) resumes every rank of the layout
@@ -171,7 +183,7 @@ def check_loader_state(state, config: dict, *, num_batches: int, listing) -> dic
         "epoch": check_state_count(state, "epoch", prefix="loader "),
         "position": check_state_count(state, "position", upper=num_batches, prefix="loader "),
         "num_skipped": check_state_count(state, "num_skipped", prefix="loader "),
-        "skipped_files": list(state["skipped_files"]),
+        "skipped_files": list(dict.fromkeys(state["skipped_files"])),  # once each (older states repeat them)
         "bad_indices": _indices_of(listing, state.get("bad_files", [])),
         "strengths": _check_strengths(state, "strengths", num_samples, train),
         "pending_strengths": _check_strengths(state, "pending_strengths", num_samples, train),
@@ -274,5 +286,5 @@ class LoaderState:
         runner.resume = {**checked, "epoch_changes": self.sampler.epoch_changes}
         if checked["pending_strengths"] is not None:
             runner.pending = checked["pending_strengths"]
-        runner.num_skipped, runner.skipped_files = checked["num_skipped"], checked["skipped_files"]
+        runner.set_skipped(checked["num_skipped"], checked["skipped_files"])
         self.reader.listing.mark_bad(checked["bad_indices"])

@@ -16,7 +16,15 @@ import weakref
 import numpy as np
 
 from .._utils.arrays import as_host_array
-from .._utils.checks import check_device, check_int, check_normalize, resolve_device_id, validate_strengths
+from .._utils.checks import (
+    check_bool,
+    check_device,
+    check_image_size,
+    check_int,
+    check_normalize,
+    resolve_device_id,
+    validate_strengths,
+)
 from .._utils.shards import resolve_shards
 from ..data._reader import DEFAULT_MAX_PIXELS, SampleReader
 from ..data.doctor import excluded_indices
@@ -61,8 +69,11 @@ class SADALoader:
     train : bool
         True: random crop, SADA op, flip, shuffled order. False: the validation pipeline
         (resize, centre crop) in listing order.
-    image_size : int
-        Output side S.
+    image_size : int or (int, int)
+        Output side S: the images are S x S. A pair ``(H, W)``, as timm and torchvision take
+        it, is accepted when square (``(S, S)`` is S); a non-square pair raises a ValueError
+        (the pipelines crop square images). Checked before any file is read: a positive integer
+        (Python or NumPy), not a bool.
     strengths : array-like or object with ``.strengths``, optional
         Initial strengths (N,), or an estimator whose ``.strengths`` is read at every epoch
         start. Default: all 1.0.
@@ -83,18 +94,22 @@ class SADALoader:
         Data-parallel sharding (see :class:`sada_dali.sampler.ShardSampler`). Default: the
         world size and rank of the initialised ``torch.distributed`` group, else 1 and 0.
     seed : int
-        Seeds the epoch order and the per-sample op, sign, flip and crop window.
+        Seeds the epoch order and the per-sample op, sign, flip and crop window: an integer in
+        [0, 2**64) (the counter-based hash reads 64 bits, so a larger seed would repeat a
+        smaller one and is refused).
     drop_last : bool, optional
         Drop the partial last batch (and equalise shards by dropping). False yields a partial
         last batch; training shards are then padded by wrapping around (``DistributedSampler``),
         validation shards are not: every sample once over all shards (docs/loader.md). Default:
-        True for training, False for validation, which never drops a sample.
+        True for training, False for validation, which never drops a sample. A bool (NumPy
+        bools too): anything else, e.g. ``"no"``, raises a TypeError.
     num_threads, workers : int, optional
         DALI threads and reader processes (start method "spawn"; 0 reads inline). Default:
         this rank's share of its usable CPUs (:mod:`sada_dali.loader._defaults`).
     on_error : {"raise", "skip"}
         A file that cannot be read or decoded raises an error naming exactly it, or is skipped:
-        its row is dropped, counted in :attr:`num_skipped`, and never read again (README, "Faults").
+        its row is dropped, counted in :attr:`num_skipped`, listed (once) in
+        :attr:`skipped_files`, and never read again (README, "Faults").
     op_space : sequence of OpSpec, optional
         Default: the paper's Table 8.
     num_magnitude_bins : int
@@ -179,6 +194,19 @@ class SADALoader:
     ):
         # what load_state_dict needs to rebuild the loader over a restored listing
         self._arguments = {k: v for k, v in locals().items() if k not in ("self", "_listing", "__class__")}
+        # configuration errors first, before any file is listed or read
+        image_size = check_image_size(image_size)
+        seed = check_int(
+            seed,
+            "seed",
+            0,
+            maximum=2**64 - 1,
+            hint="The per-sample hash reads 64 bits of it (2**64 would repeat seed=0); pass a smaller one.",
+        )
+        if drop_last is not None:
+            drop_last = check_bool(
+                drop_last, "drop_last", hint="None picks True for training, False for validation."
+            )
         num_shards, shard_id = resolve_shards(num_shards, shard_id)
         self.device = check_device(device)
         normalize = check_normalize(normalize, fp16)
@@ -292,13 +320,17 @@ class SADALoader:
 
     @property
     def num_skipped(self) -> int:
-        """Files skipped so far under ``on_error="skip"``."""
+        """Rows dropped so far under ``on_error="skip"`` (and for ``exclude``), over all epochs.
+
+        It counts skip events: a bad file is dropped again (never read) in every epoch that
+        reaches it, so it counts once per epoch; :attr:`skipped_files` lists it once.
+        """
         return self._runner.num_skipped
 
     @property
     def skipped_files(self) -> list[str]:
-        """Paths of the skipped files, in the order they were met."""
-        return self._runner.skipped_files
+        """Paths of the skipped files, each once, in the order first skipped (a copy)."""
+        return list(self._runner.skipped_files)
 
     def set_epoch(self, epoch: int) -> None:
         """Read ``epoch`` next (order, SADA choices); call before iterating, like ``DistributedSampler``.
