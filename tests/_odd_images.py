@@ -17,9 +17,24 @@ import numpy as np
 from _images import make_image
 from PIL import Image, ImageOps
 
-__all__ = ["HEIGHT", "WIDTH", "odd_images", "reference_rgb", "exif_block", "png_chunk"]
+__all__ = ["HEIGHT", "WIDTH", "REFUSED", "odd_images", "reference_rgb", "exif_block", "png_chunk"]
 
 HEIGHT, WIDTH = 48, 96  # not square, so that a quarter turn shows in the size
+# the files of odd_images() in a mode DALI decodes differently from its meaning, and how the
+# loader's check refuses each (docs/faults.md, "Formats")
+REFUSED = {
+    "jpeg/exif_1_then_6": "unsupported JPEG mode (2 Exif segments with different orientations",
+    "jpeg/exif_6_then_1": "unsupported JPEG mode (2 Exif segments with different orientations",
+    "jpeg/lossless": "unsupported JPEG mode (lossless",
+    "png/exif6_prefixed": "unsupported PNG mode (an eXIf chunk with an 'Exif\\0\\0' prefix",
+    "webp/exif6": "unsupported WebP mode",
+    "tiff/planar16": "unsupported TIFF mode",
+    "tiff/float": "unsupported TIFF mode",
+    "tiff/bilevel": "unsupported TIFF mode",
+    "bmp/bitfields_odd": "unsupported BMP mode",
+    "pnm/ppm_ascii": "unsupported PNM mode",
+    "pnm/pgm_ascii": "unsupported PNM mode",
+}
 
 
 def _rgb(seed: int = 3) -> np.ndarray:
@@ -198,6 +213,7 @@ def odd_images() -> dict[str, bytes]:
         "jpeg/exif_1_then_6": _jpeg_with_app1(jpeg, [exif_block(1), exif_block(6)]),
         "jpeg/exif_6_then_1": _jpeg_with_app1(jpeg, [exif_block(6), exif_block(1)]),
         "jpeg/trailer_4k": jpeg + bytes(4096),
+        "jpeg/lossless": lossless_jpeg(np.asarray(gray)),
         "png/rgb": _save(rgb, "PNG"),
         "png/gray": _save(gray, "PNG"),
         "png/palette": _save(rgb.convert("P", palette=Image.Palette.ADAPTIVE), "PNG"),
@@ -251,6 +267,7 @@ def odd_images() -> dict[str, bytes]:
         "webp/lossless": _save(rgb, "WEBP", lossless=True),
         "webp/rgba": _save(rgba, "WEBP", lossless=True),
         "webp/exif6": _webp_with_exif(_save(rgb, "WEBP", quality=95), exif_block(6)),
+        "webp/exif6_standard": _save(rgb, "WEBP", quality=95, exif=exif_block(6, prefix=False)),
         "pnm/ppm": _save(rgb, "PPM"),
         "pnm/pgm": _save(gray, "PPM"),
         "pnm/pbm": _save(rgb.convert("1"), "PPM"),
@@ -271,3 +288,31 @@ def reference_rgb(data: bytes) -> np.ndarray:
                 (np.asarray(image, dtype=np.float64) / 257).round().astype(np.uint8)[..., None], 3, -1
             )
         return np.asarray(image.convert("RGB"))
+
+
+def lossless_jpeg(pixels: np.ndarray, precision: int = 8) -> bytes:
+    """A lossless (SOF3) grayscale JPEG written by hand (PIL cannot write one): predictor 1
+    (the left neighbour), one Huffman table in which all 17 difference categories have 5-bit codes."""
+    height, width = pixels.shape
+    values = pixels.astype(np.int64)
+    bits, count = [], 0
+    for row in range(height):
+        for col in range(width):
+            if col:
+                predicted = values[row, col - 1]
+            else:
+                predicted = values[row - 1, 0] if row else 1 << (precision - 1)
+            diff = int(values[row, col] - predicted)
+            size = abs(diff).bit_length()
+            bits.append(format(size, "05b"))
+            if 0 < size < 16:
+                bits.append(format(diff if diff > 0 else diff - 1 + (1 << size), f"0{size}b")[-size:])
+            count += 1
+    stream = "".join(bits)
+    stream += "1" * (-len(stream) % 8)
+    scan = bytes(int(stream[i : i + 8], 2) for i in range(0, len(stream), 8)).replace(b"\xff", b"\xff\x00")
+    dht = bytes([0x00]) + bytes([0, 0, 0, 0, 17] + [0] * 11) + bytes(range(17))
+    sof = struct.pack(">BHHB", precision, height, width, 1) + bytes([1, 0x11, 0])
+    sos = bytes([1, 1, 0x00, 1, 0, 0])
+    segment = lambda marker, body: b"\xff" + bytes([marker]) + struct.pack(">H", len(body) + 2) + body  # noqa: E731
+    return b"\xff\xd8" + segment(0xC4, dht) + segment(0xC3, sof) + segment(0xDA, sos) + scan + b"\xff\xd9"

@@ -2,8 +2,9 @@
 
 Decodes every file of an ImageFolder or a file list once, in parallel, with a strict decoder
 (PIL with warnings as errors, plus libjpeg-turbo with its "Corrupt JPEG data" warnings caught),
-and reports each file that is unreadable, of an unexpected format, undecodable, damaged (it
-decodes only with a warning, e.g. inside the scan) or too large, with the reason. Pass the
+and reports each file that is unreadable, of an unexpected format, in a mode the loader
+refuses (unsupported: DALI would decode it differently from its meaning), undecodable, damaged
+(it decodes only with a warning, e.g. inside the scan) or too large, with the reason. Pass the
 ``--json`` report to ``SADALoader(exclude=...)`` to skip those files without reading them.
 """
 
@@ -41,6 +42,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="largest width x height accepted, as the loader's max_pixels (default: its default; 0: none)",
     )
     parser.add_argument(
+        "--formats",
+        default=None,
+        help="accepted formats, comma-separated, as the loader's formats= (default: all: jpeg, png, bmp, "
+        "tiff, webp, pnm)",
+    )
+    parser.add_argument(
         "--json", default=None, help="write the report here (SADALoader(exclude=...) reads it)"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -66,14 +73,21 @@ def run(args) -> int:
     """Check the dataset; print the table, write ``--json``; returns 1 if any file is flagged, else 0."""
     from ..data._reader import DEFAULT_MAX_PIXELS
     from ..data.doctor import check_listing
+    from ..data.formats import check_formats
     from ..data.source import create_listing
 
     try:
         listing = create_listing(args.source, file_root=args.file_root)
     except (OSError, ValueError) as exc:
         args.parser.error(str(exc))
+    try:
+        formats = check_formats(args.formats, "--formats")
+    except (TypeError, ValueError) as exc:
+        args.parser.error(str(exc))
     max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
-    report = check_listing(listing, max_pixels=max_pixels, jobs=args.jobs, progress=not args.no_progress)
+    report = check_listing(
+        listing, max_pixels=max_pixels, formats=formats, jobs=args.jobs, progress=not args.no_progress
+    )
     print(format_table(report))
     if args.json is not None:
         with open(args.json, "w", encoding="utf-8") as handle:

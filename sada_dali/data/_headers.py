@@ -3,8 +3,10 @@
 :func:`image_size` reads the width and height of JPEG, PNG, GIF, BMP, WebP, TIFF and PNM
 files. The size is the one DALI's decoders output: they apply the EXIF orientation
 (``adjust_orientation=True`` by default), so an orientation of 5 to 8 (a quarter turn) swaps
-width and height. The orientation is read from a JPEG's APP1 Exif segment, a PNG's ``eXIf``
-chunk, a WebP's ``EXIF`` chunk and a TIFF's own tag 274.
+width and height. The orientation is read as DALI applies it: from a JPEG's last APP1 Exif
+segment before the scan, a PNG's ``eXIf`` chunk (anywhere before IEND, and not with an
+``Exif\0\0`` prefix, which DALI ignores), a WebP's ``EXIF`` chunk (by the same rule) and a
+TIFF's own tag 274.
 
 Any input is safe: truncated or malformed data gives ``None``, never an exception, and
 every loop advances through the data or is capped, so the time is bounded by its length.
@@ -12,7 +14,15 @@ every loop advances through the data or is capped, so the time is bounded by its
 
 from __future__ import annotations
 
-__all__ = ["image_format", "image_size", "jpeg_segments", "exif_orientation", "oriented"]
+__all__ = [
+    "image_format",
+    "image_size",
+    "jpeg_segments",
+    "exif_orientation",
+    "oriented",
+    "png_exif",
+    "webp_exif",
+]
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # not DHT, JPG, DAC
@@ -146,32 +156,40 @@ def jpeg_segments(data: bytes):
 
 
 def _jpeg(data: bytes):
-    orientation = None
+    # DALI applies the orientation of the last Exif segment before the scan, wherever the
+    # frame header is (inspect_jpeg refuses files whose Exif segments disagree)
+    size, orientation = None, None
     for marker, at, length in jpeg_segments(data):
-        if marker in (None, 0xD9, 0xDA) or (length is not None and length < 2):
-            return None  # malformed, or end of image or start of scan before any frame header
+        if marker in (None, 0xD9) or (length is not None and length < 2):
+            return None  # malformed, or end of image before the scan
+        if marker == 0xDA:
+            return None if size is None else oriented(*size, orientation)
         if marker in _SOF:
             if at + 9 > len(data):
                 return None
-            return oriented(_u16(data, at + 7, ">"), _u16(data, at + 5, ">"), orientation)
-        if marker == 0xE1 and orientation is None and data[at + 4 : at + 10] == b"Exif\x00\x00":
-            orientation = exif_orientation(data[at + 4 : at + 2 + length])
+            size = _u16(data, at + 7, ">"), _u16(data, at + 5, ">")
+        if marker == 0xE1 and data[at + 4 : at + 10] == b"Exif\x00\x00":
+            orientation = exif_orientation(data[at + 4 : at + 2 + length]) or 1
+    return None
+
+
+def png_exif(data: bytes) -> bytes | None:
+    """The body of a PNG's ``eXIf`` chunk, before or after the image data, or None."""
+    at = 8
+    while at + 8 <= len(data):
+        length, kind = _u32(data, at, ">"), data[at + 4 : at + 8]
+        if kind == b"eXIf":
+            return data[at + 8 : at + 8 + length]
+        if kind == b"IEND":
+            break
+        at += 12 + length
     return None
 
 
 def _png(data: bytes):
     if len(data) < 24 or data[12:16] != b"IHDR":
         return None
-    width, height, orientation, at = _u32(data, 16, ">"), _u32(data, 20, ">"), None, 8
-    while at + 8 <= len(data):
-        length, kind = _u32(data, at, ">"), data[at + 4 : at + 8]
-        if kind == b"eXIf":
-            orientation = exif_orientation(data[at + 8 : at + 8 + length])
-            break
-        if kind in (b"IDAT", b"IEND"):
-            break
-        at += 12 + length
-    return oriented(width, height, orientation)
+    return oriented(_u32(data, 16, ">"), _u32(data, 20, ">"), _chunk_orientation(png_exif(data)))
 
 
 def _bmp(data: bytes):
@@ -196,18 +214,25 @@ def _webp(data: bytes):
     elif kind == b"VP8X":
         width = int.from_bytes(data[24:27], "little") + 1
         height = int.from_bytes(data[27:30], "little") + 1
-        return oriented(width, height, _webp_orientation(data) if data[20] & 0x08 else None)
+        return oriented(width, height, _chunk_orientation(webp_exif(data)) if data[20] & 0x08 else None)
     return size
 
 
-def _webp_orientation(data: bytes):
+def webp_exif(data: bytes) -> bytes | None:
+    """The body of a WebP's ``EXIF`` chunk, or None."""
     at = 12
     while at + 8 <= len(data):
         length = _u32(data, at + 4, "<")
         if data[at : at + 4] == b"EXIF":
-            return exif_orientation(data[at + 8 : at + 8 + length])
+            return data[at + 8 : at + 8 + length]
         at += 8 + length + (length & 1)  # chunks are padded to even sizes
     return None
+
+
+def _chunk_orientation(exif: bytes | None):
+    # DALI reads a PNG eXIf or WebP EXIF chunk only as the standards write it, without the
+    # "Exif\0\0" prefix of a JPEG's APP1 segment; it ignores a prefixed one
+    return None if exif is None or exif[:6] == b"Exif\x00\x00" else exif_orientation(exif)
 
 
 def _pnm(data: bytes):

@@ -23,6 +23,10 @@ _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _ARITHMETIC = frozenset((0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF))  # no Huffman tables
 _LOSSLESS = frozenset((0xC3, 0xC7, 0xCB, 0xCF))
 _EXIF = b"Exif\x00\x00"
+_UNSUPPORTED_LOSSLESS = (
+    "unsupported JPEG mode (lossless, SOF3 process: DALI's CPU decoder fails on it); convert it to a "
+    "baseline or progressive JPEG, or to PNG"
+)
 
 
 def jpeg_problem(data: bytes) -> str | None:
@@ -58,7 +62,7 @@ def inspect_jpeg(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
     above the standard tables 0 and 1, Huffman) tables defined before it.
     """
     data = bytes(data)
-    quant, huffman, frame, size, orientation = set(), set(), None, None, None
+    quant, huffman, frame, orientations = set(), set(), None, []
     for marker, at, length in jpeg_segments(data):
         if not marker:  # None, or 0xFF 0x00: a stuffed zero, never a marker
             return f"no JPEG marker at byte {at} (corrupt or truncated headers)", None
@@ -77,19 +81,33 @@ def inspect_jpeg(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
         elif marker in _SOF:
             if frame is not None:
                 return "more than one frame header", None
+            if marker in _LOSSLESS:
+                return _UNSUPPORTED_LOSSLESS, None
             frame, problem = _sof(marker, body)
-            size = None if frame is None else oriented(frame[2], frame[3], orientation)
         elif marker == 0xE1 and body[:6] == _EXIF:
             if length < 8:
                 problem = "an Exif segment too short for its header"
-            elif frame is None and orientation is None:
-                orientation = exif_orientation(body)
+            else:
+                orientations.append(exif_orientation(body) or 1)
         elif marker == 0xDA:
             problem = _sos(body, frame, quant, huffman)
-            return problem, size if problem is None else None
+            if problem is None and len(set(orientations)) > 1:
+                return _unsupported_orientations(orientations), None
+            if problem is not None:
+                return problem, None
+            return None, oriented(frame[2], frame[3], orientations[-1] if orientations else None)
         if problem is not None:
             return f"{problem} (marker 0x{marker:02X} at byte {at})", None
     return "no start of scan", None  # pragma: no cover - jpeg_segments always ends with SOS or None
+
+
+def _unsupported_orientations(orientations) -> str:
+    # DALI applies the last Exif segment's orientation, PIL (and most viewers) the first one's
+    return (
+        f"unsupported JPEG mode ({len(orientations)} Exif segments with different orientations, "
+        f"{' and '.join(map(str, orientations))}: decoders disagree on which applies); keep one Exif "
+        "segment, e.g. with `exiftool`, or re-save the image"
+    )
 
 
 def _dqt(body: bytes, defined: set) -> str | None:
@@ -124,7 +142,7 @@ def _sof(marker: int, body: bytes):
     width = int.from_bytes(width, "big")
     if count not in (1, 3, 4) or len(body) != 6 + 3 * count:
         return None, f"a frame header of {count} components and {len(body) + 2} bytes"
-    if precision != 8 and not (marker in _LOSSLESS and 2 <= precision <= 16):
+    if precision != 8:
         return None, f"{precision}-bit samples, which DALI's CPU decoder does not read"
     if height == 0 or width == 0:
         return None, f"a frame of {width} x {height} pixels"

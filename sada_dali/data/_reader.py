@@ -28,12 +28,12 @@ import numpy as np
 
 from .._utils.checks import check_int
 from .._utils.parent import die_with_parent
-from ..ops import sample_choices
-from ._headers import image_format, image_size
+from ..op_space import sample_choices
+from ._headers import image_format, image_size, jpeg_segments
 from ._jpeg import inspect_jpeg
-from ._png import png_problem
 from ._shared_listing import SharedListing
 from .crop import CropConfig, crop_windows, image_dims
+from .formats import DEFAULT_FORMATS, FORMAT_NAMES, check_formats, format_problem
 
 __all__ = [
     "SampleReader",
@@ -69,44 +69,64 @@ _TRANSIENT = frozenset(
 )
 
 
-def check_encoded(data: bytes) -> str | None:
-    """Cheap integrity check of an encoded image: ``None`` if it looks whole, else the problem.
-
-    JPEG must start with SOI, have EOI near the end and sound headers
-    (:func:`sada_dali.data._jpeg.jpeg_problem`: what DALI's decoder would fail on, or crash
-    the process with); PNG must carry its signature and chunks that chain up to IEND
-    (:func:`sada_dali.data._png.png_problem`); BMP, TIFF, WebP and
-    PNM are recognised by their magic bytes. Anything else is rejected, since DALI's decoder
-    would fail on it.
-    """
-    return inspect_encoded(data)[0]
+def check_encoded(data: bytes, formats=DEFAULT_FORMATS) -> str | None:
+    """Cheap integrity check of an encoded image: ``None`` if DALI decodes it as the file means,
+    else the problem (one phrase). The problem half of :func:`inspect_encoded`."""
+    return inspect_encoded(data, formats=formats)[0]
 
 
-def inspect_encoded(data: bytes, *, oriented: bool = True) -> tuple[str | None, tuple[int, int] | None]:
+def inspect_encoded(
+    data: bytes, *, oriented: bool = True, formats=DEFAULT_FORMATS
+) -> tuple[str | None, tuple[int, int] | None]:
     """:func:`check_encoded`'s problem and the image's ``(width, height)`` as DALI decodes it.
 
-    A JPEG's segments are walked once for both (:func:`sada_dali.data._jpeg.inspect_jpeg`); other
-    formats take their size from :func:`sada_dali.data.crop.image_dims` (``oriented=True``, the
-    training reader's rule, which asks PIL when the header parser cannot tell) or
-    :func:`sada_dali.data._headers.image_size`. The size is None when there is a problem, or when
-    it cannot be told.
+    The file's format (by its magic bytes) must be one of ``formats`` (a tuple of
+    :data:`sada_dali.data.formats.FORMATS` names, as :func:`~sada_dali.data.formats.check_formats`
+    returns it); GIF and unknown formats are always refused. A JPEG must have sound headers
+    (:func:`sada_dali.data._jpeg.inspect_jpeg`: what DALI's decoder would fail on, or crash the
+    process with) and an end-of-image marker after its first scan; every other format passes
+    its structural and mode check (:func:`sada_dali.data.formats.format_problem`). A JPEG's
+    segments are walked once for the check and the size; other formats take their size from
+    :func:`sada_dali.data.crop.image_dims` (``oriented=True``, the training reader's rule, which
+    asks PIL when the header parser cannot tell) or :func:`sada_dali.data._headers.image_size`.
+    The size is None when there is a problem, or when it cannot be told.
     """
     if len(data) < 8:
         return f"the file is empty or truncated ({len(data)} bytes)", None
     kind = image_format(data)
+    if kind not in formats:
+        return _refused_format(kind, formats), None
     if kind == "jpeg":
-        if data.rfind(b"\xff\xd9", max(2, len(data) - _TAIL)) < 0:
-            return "truncated JPEG (no end-of-image marker)", None
         problem, size = inspect_jpeg(data)
-        return (None, size) if problem is None else (f"corrupt JPEG headers: {problem}", None)
-    if kind == "webp" and int.from_bytes(data[4:8], "little") + 8 > len(data):
-        return "truncated WebP", None
-    if kind is None or kind == "gif":  # DALI's decoders do not read GIF
-        return "not a JPEG, PNG, BMP, TIFF, WebP or PNM image", None
-    problem = png_problem(data) if kind == "png" else None
+        if problem is not None:
+            return (
+                problem if problem.startswith("unsupported") else f"corrupt JPEG headers: {problem}"
+            ), None
+        if data.rfind(b"\xff\xd9", max(2, len(data) - _TAIL)) < 0 and not _ends_after_scan(data):
+            return "truncated JPEG (no end-of-image marker)", None
+        return None, size
+    problem = format_problem(kind, data)
     if problem is not None:
         return problem, None
     return None, image_dims(data) if oriented else image_size(data)
+
+
+def _ends_after_scan(data: bytes) -> bool:
+    # a trailer longer than _TAIL (phone metadata, padding): an end-of-image marker after the
+    # first scan still ends the image; one inside an Exif thumbnail, before the scan, does not
+    scan = next((at for marker, at, _ in jpeg_segments(data) if marker == 0xDA), len(data))
+    return data.find(b"\xff\xd9", scan) >= 0
+
+
+def _refused_format(kind: str | None, formats) -> str:
+    if kind is None:
+        return "not a JPEG, PNG, BMP, TIFF, WebP or PNM image"
+    if kind == "gif":
+        return "a GIF image, which DALI's decoders do not read; convert it to PNG"
+    return (
+        f"a {FORMAT_NAMES[kind]} image, a format this loader does not accept (formats={formats!r}); "
+        f"convert it, or add {kind!r} to `formats`"
+    )
 
 
 def pack_encoded(encoded) -> tuple[np.ndarray, np.ndarray]:
@@ -165,6 +185,9 @@ class SampleReader:
     max_pixels : int or None
         Largest width x height a file's header may declare (read without decoding); None
         turns this decompression-bomb guard off.
+    formats : iterable of str, optional
+        The image formats accepted (:func:`sada_dali.data.formats.check_formats`); a file of
+        another format is rejected like a corrupt one. Default: all that DALI decodes.
 
     Notes
     -----
@@ -201,6 +224,7 @@ class SampleReader:
         random_area=(0.08, 1.0),
         random_aspect_ratio=(3 / 4, 4 / 3),
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        formats=None,
     ):
         if on_error not in ON_ERROR:
             raise ValueError(f"The `on_error` must be 'raise' or 'skip', got {on_error!r}.")
@@ -212,6 +236,7 @@ class SampleReader:
         self.on_error, self.augments = on_error, augments
         self.crop = CropConfig(random_area, random_aspect_ratio)
         self.max_pixels = check_max_pixels(max_pixels)
+        self.formats = check_formats(formats)
         self._order = (None, None)
 
     @property
@@ -341,7 +366,9 @@ class SampleReader:
         return placeholder_jpeg(), False, _PLACEHOLDER_SIZE
 
     def _inspect(self, data: bytes) -> tuple[str | None, tuple[int, int] | None]:
-        problem, size = inspect_encoded(data, oriented=self.augments)  # the crop needs a size
+        problem, size = inspect_encoded(
+            data, oriented=self.augments, formats=self.formats
+        )  # the crop needs a size
         if problem is not None:
             return problem, None
         if size is not None and self.max_pixels is not None and size[0] * size[1] > self.max_pixels:

@@ -22,10 +22,11 @@ import numpy as np
 
 from ._headers import image_format, image_size
 from ._reader import check_encoded
+from .formats import DEFAULT_FORMATS
 
 __all__ = ["KINDS", "REPORT_FORMAT", "inspect_file", "check_listing", "excluded_indices"]
 
-KINDS = ("unreadable", "unexpected_format", "undecodable", "damaged", "too_large")
+KINDS = ("unreadable", "unexpected_format", "unsupported", "undecodable", "damaged", "too_large")
 """What the doctor reports, in table order."""
 REPORT_FORMAT = "sada_dali.check/1"
 _CHUNK = 32
@@ -65,13 +66,18 @@ def _too_large(size, max_pixels) -> str | None:
     return None
 
 
-def inspect_file(path: str, max_pixels: int | None) -> tuple[str, str] | None:
-    """``None`` for a file a strict decoder reads cleanly, else ``(kind, reason)``.
+def inspect_file(path: str, max_pixels: int | None, formats=DEFAULT_FORMATS) -> tuple[str, str] | None:
+    """``None`` for a file the loader reads as it means and a strict decoder reads cleanly, else
+    ``(kind, reason)``.
 
     ``kind`` is one of :data:`KINDS`: ``"unreadable"`` (an OS error), ``"unexpected_format"``
-    (not a JPEG, PNG, BMP, TIFF, WebP or PNM), ``"undecodable"`` (truncated, or a decoder
-    raises), ``"damaged"`` (it decodes only with a decoder warning, e.g. a damaged scan) or
-    ``"too_large"`` (more than ``max_pixels``, checked before decoding).
+    (not a JPEG, PNG, BMP, TIFF, WebP or PNM, or not one of ``formats``), ``"unsupported"`` (a
+    valid file in a mode DALI decodes differently from its meaning, which the loader refuses:
+    docs/faults.md, "Formats"), ``"undecodable"`` (truncated, corrupt, or a decoder raises),
+    ``"damaged"`` (it decodes only with a decoder warning, e.g. a damaged scan) or
+    ``"too_large"`` (more than ``max_pixels``, checked before decoding). The first four come
+    from the loader's own check (:func:`sada_dali.data._reader.check_encoded`), so the doctor
+    flags every file the loader refuses.
     """
     from PIL import Image
 
@@ -80,10 +86,9 @@ def inspect_file(path: str, max_pixels: int | None) -> tuple[str, str] | None:
             data = handle.read()
     except OSError as exc:
         return "unreadable", f"cannot be read ({exc.strerror or exc})"
-    problem = check_encoded(data)
+    problem = check_encoded(data, formats)
     if problem is not None:
-        unexpected = len(data) >= 8 and image_format(data) in (None, "gif")
-        return ("unexpected_format" if unexpected else "undecodable"), problem
+        return _kind_of(data, problem, formats), problem
     too_large = _too_large(image_size(data), max_pixels)
     if too_large is not None:
         return "too_large", f"its header declares {too_large}"
@@ -111,14 +116,22 @@ def inspect_file(path: str, max_pixels: int | None) -> tuple[str, str] | None:
     return None
 
 
-def _inspect_chunk(paths, max_pixels):
+def _kind_of(data: bytes, problem: str, formats) -> str:
+    if len(data) >= 8 and image_format(data) not in formats:
+        return "unexpected_format"
+    return "unsupported" if problem.startswith("unsupported") else "undecodable"
+
+
+def _inspect_chunk(paths, max_pixels, formats=DEFAULT_FORMATS):
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = None  # max_pixels decides; PIL's own bomb warning would say "damaged"
-    return [inspect_file(path, max_pixels) for path in paths]
+    return [inspect_file(path, max_pixels, formats) for path in paths]
 
 
-def check_listing(listing, *, max_pixels: int | None, jobs: int = 0, progress: bool = False) -> dict:
+def check_listing(
+    listing, *, max_pixels: int | None, formats=DEFAULT_FORMATS, jobs: int = 0, progress: bool = False
+) -> dict:
     """Inspect every file of ``listing`` (:func:`inspect_file`) and return the report.
 
     Parameters
@@ -127,6 +140,8 @@ def check_listing(listing, *, max_pixels: int | None, jobs: int = 0, progress: b
         The dataset, as the loader lists it (so report indices are the loader's).
     max_pixels : int or None
         As the loader's.
+    formats : tuple of str
+        As the loader's, checked (:func:`sada_dali.data.formats.check_formats`).
     jobs : int
         Worker processes ("spawn"); 0 inspects in this process.
     progress : bool
@@ -135,7 +150,7 @@ def check_listing(listing, *, max_pixels: int | None, jobs: int = 0, progress: b
     Returns
     -------
     dict
-        ``format``, ``source``, ``num_files``, ``max_pixels``, ``counts`` (files per kind) and
+        ``format``, ``source``, ``num_files``, ``max_pixels``, ``formats``, ``counts`` (files per kind) and
         ``files``: one ``{"index", "path", "kind", "reason"}`` per flagged file, by index.
     """
     from tqdm import tqdm
@@ -145,7 +160,7 @@ def check_listing(listing, *, max_pixels: int | None, jobs: int = 0, progress: b
     results = [None] * len(paths)
     with tqdm(total=len(paths), unit="file", disable=not progress, desc="checking") as bar:
         if jobs <= 0:
-            done = ((i, _inspect_chunk(chunk, max_pixels)) for i, chunk in enumerate(chunks))
+            done = ((i, _inspect_chunk(chunk, max_pixels, formats)) for i, chunk in enumerate(chunks))
             for i, found in done:
                 results[i * _CHUNK : i * _CHUNK + len(found)] = found
                 bar.update(len(found))
@@ -155,7 +170,9 @@ def check_listing(listing, *, max_pixels: int | None, jobs: int = 0, progress: b
 
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                submit = functools.partial(pool.submit, _inspect_chunk, max_pixels=max_pixels)
+                submit = functools.partial(
+                    pool.submit, _inspect_chunk, max_pixels=max_pixels, formats=formats
+                )
                 futures = {submit(chunk): i for i, chunk in enumerate(chunks)}
                 for future in as_completed(futures):
                     i, found = futures[future], future.result()
@@ -172,6 +189,7 @@ def check_listing(listing, *, max_pixels: int | None, jobs: int = 0, progress: b
         "source": listing.root,
         "num_files": len(paths),
         "max_pixels": max_pixels,
+        "formats": list(formats),
         "counts": counts,
         "files": files,
     }
