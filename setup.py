@@ -17,6 +17,7 @@ setup(
     packages=[
         "sada_dali",
         "sada_dali._utils",
+        "sada_dali.op_space",
         "sada_dali.loader",
         "sada_dali.estimator",
         "sada_dali.data",

@@ -106,7 +106,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     from sada_dali.data._reader import SampleReader
-    from sada_dali.ops import OPS
+    from sada_dali.op_space import OPS
     from sada_dali.sampler import ShardSampler
     from sada_dali.strength import StrengthTable
 

@@ -1,9 +1,15 @@
 """CUDA sources shipped with sada-dali (installed as ``sada_dali.kernels``).
 
-``sada_stats.cuh`` holds the ``__host__ __device__`` arithmetic of the SADA statistics;
-``sada_stats.cu`` holds the estimator's kernels. Both are package data, read at run time.
+What lives here (package data, read at run time by :func:`read_source`):
 
-It imports nothing of sada-dali; the estimator's CUDA backend reads it.
+* ``sada_stats.cuh``: the ``__host__ __device__`` arithmetic of the SADA statistics and
+  EntAugment's entropy strength (also compiled by g++ in the tests);
+* ``sada_device.cuh``: the device-only parts both modules share (float16 loads, warp reductions,
+  the claim of each index's last row, the row prologue of the update kernels);
+* ``sada_stats.cu``: the kernels of ``SADAEstimator``'s CUDA backend;
+* ``entaugment.cu``: the kernels of ``EntAugmentEstimator``'s CUDA backend.
+
+It imports nothing of sada-dali; the estimators' CUDA backends read it.
 """
 
 from __future__ import annotations

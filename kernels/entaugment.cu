@@ -8,46 +8,22 @@
 SADA_CLAIM_KERNEL(sada_claim_i32, int)
 SADA_CLAIM_KERNEL(sada_claim_i64, long long)
 
-// One warp per batch row: max and sum-exp passes, then the entropy pass; the winning row of each
-// index writes latest[idx]. counters[0]: rows skipped for non-finite logits; counters[1]: rows
-// skipped for an index outside [0, N). Rows before *first are padding (see sada_device.cuh).
+// One warp per batch row: the max and sum-exp passes of sada_row_prologue (sada_device.cuh: the
+// skipped rows, counted in counters[0] for non-finite logits and counters[1] for an index outside
+// [0, N), and the padding before *first), then the entropy pass; the winning row of each index
+// writes latest[idx].
 template <typename T, typename I>
 __device__ __forceinline__ void ent_update_rows(const T* __restrict__ logits, const I* __restrict__ indices,
                                                 int batch, int num_classes, long long num_samples, float log_k,
                                                 float* __restrict__ latest, int* __restrict__ owner,
                                                 sada_u64* __restrict__ counters,
                                                 const long long* __restrict__ first) {
-    const long long row = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    sada_row<T> r;
+    if (!sada_row_prologue<T, I>(logits, indices, batch, num_classes, num_samples, owner, counters, first, &r)) return;
     const int lane = threadIdx.x & 31;
-    if (row >= batch || row < *first) return;  // uniform per warp
-    const long long idx = (long long)indices[row];
-    if (idx < 0 || idx >= num_samples) {
-        if (lane == 0) atomicAdd(&counters[1], 1ULL);
-        return;
-    }
-    int winner = 0;
-    if (lane == 0) winner = owner[idx] == row;
-    if (!__shfl_sync(SADA_FULL_MASK, winner, 0)) return;  // an earlier duplicate: ignored
-
-    const T* x = logits + (size_t)row * num_classes;
-    float row_max = -SADA_FLT_MAX;
-    bool bad = false;
-    for (int c = lane; c < num_classes; c += 32) {
-        const float v = sada_to_float(x[c]);
-        bad = bad || !sada_is_finite(v);
-        row_max = fmaxf(row_max, v);
-    }
-    if (__any_sync(SADA_FULL_MASK, bad)) {
-        if (lane == 0) {
-            atomicAdd(&counters[0], 1ULL);
-            owner[idx] = -1;
-        }
-        return;
-    }
-    row_max = sada_warp_max(row_max);
-    float z = 0.0f;
-    for (int c = lane; c < num_classes; c += 32) z = z + expf(sada_to_float(x[c]) - row_max);
-    const float log_z = logf(sada_warp_sum(z));
+    const long long idx = r.idx;
+    const T* x = r.x;
+    const float row_max = r.row_max, log_z = r.log_z;
     float plogp = 0.0f;
     for (int c = lane; c < num_classes; c += 32) {
         const float log_p = sada_log_softmax(sada_to_float(x[c]), row_max, log_z);

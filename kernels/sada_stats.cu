@@ -11,45 +11,21 @@
 
 // One warp per batch row: softmax, KL to the stored previous distribution (Eq. 5), ring-buffer
 // write, window variance (Eq. 6), EMA (Eq. 7) and the new stored log-probabilities, in one pass
-// over the classes after the max and sum-exp passes. counters[0]: rows skipped for non-finite
-// logits; counters[1]: rows skipped for an index outside [0, N).
+// over the classes after the max and sum-exp passes of sada_row_prologue (sada_device.cuh), which
+// counts in counters[0] the rows skipped for non-finite logits and in counters[1] the rows skipped
+// for an index outside [0, N).
 template <typename T, typename I, typename S>
 __device__ __forceinline__ void sada_update_rows(
     const T* __restrict__ logits, const I* __restrict__ indices, int batch, int num_classes, long long num_samples,
     int window, float beta, int mean_mode, S* __restrict__ log_prev, float* __restrict__ ring,
     float* __restrict__ variance, int* __restrict__ seen, int* __restrict__ owner, sada_u64* __restrict__ counters,
     const long long* __restrict__ first) {
-    const long long row = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    sada_row<T> r;
+    if (!sada_row_prologue<T, I>(logits, indices, batch, num_classes, num_samples, owner, counters, first, &r)) return;
     const int lane = threadIdx.x & 31;
-    if (row >= batch || row < *first) return;  // uniform per warp
-    const long long idx = (long long)indices[row];
-    if (idx < 0 || idx >= num_samples) {
-        if (lane == 0) atomicAdd(&counters[1], 1ULL);
-        return;
-    }
-    int winner = 0;
-    if (lane == 0) winner = owner[idx] == row;
-    if (!__shfl_sync(SADA_FULL_MASK, winner, 0)) return;  // an earlier duplicate: ignored
-
-    const T* x = logits + (size_t)row * num_classes;
-    float row_max = -SADA_FLT_MAX;
-    bool bad = false;
-    for (int c = lane; c < num_classes; c += 32) {
-        const float v = sada_to_float(x[c]);
-        bad = bad || !sada_is_finite(v);
-        row_max = fmaxf(row_max, v);
-    }
-    if (__any_sync(SADA_FULL_MASK, bad)) {
-        if (lane == 0) {
-            atomicAdd(&counters[0], 1ULL);
-            owner[idx] = -1;
-        }
-        return;
-    }
-    row_max = sada_warp_max(row_max);
-    float z = 0.0f;
-    for (int c = lane; c < num_classes; c += 32) z = z + expf(sada_to_float(x[c]) - row_max);
-    const float log_z = logf(sada_warp_sum(z));
+    const long long idx = r.idx;
+    const T* x = r.x;
+    const float row_max = r.row_max, log_z = r.log_z;
 
     int n = 0;  // appearances so far
     if (lane == 0) n = seen[idx];

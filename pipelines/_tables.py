@@ -12,16 +12,15 @@ every pixel, is the one the ``Augmentation`` would build.
 
 from __future__ import annotations
 
-import inspect
 from typing import NamedTuple
 
 import numpy as np
 from nvidia.dali import types
 from nvidia.dali.pipeline import do_not_convert
 
-__all__ = ["SignedBin", "signed_bins", "parameter_table", "TabledAugmentation", "tabulate"]
+from sada_dali._utils.callables import accepted_keywords
 
-_KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+__all__ = ["SignedBin", "signed_bins", "parameter_table", "TabledAugmentation", "tabulate"]
 
 
 class SignedBin(NamedTuple):
@@ -123,9 +122,7 @@ class TabledAugmentation:
         self.augmentation, self.op, self.name = augmentation, augmentation.op, augmentation.name
         self.randomly_negate, self.param_device = augmentation.randomly_negate, augmentation.param_device
         self.table = parameter_table(augmentation, num_magnitude_bins)
-        # auto_aug passes an op only the keywords its signature names, past (data, parameter)
-        params = list(inspect.signature(self.op).parameters.values())[2:]
-        self._keywords = frozenset(p.name for p in params if p.kind in _KEYWORD_KINDS)
+        self._keywords = accepted_keywords(self.op)  # as auto_aug: only those past (data, parameter)
 
     def __call__(self, data, *, magnitude_bin=None, num_magnitude_bins=None, **kwargs):
         param = None
@@ -149,7 +146,7 @@ def tabulate(augmentations, num_magnitude_bins: int) -> list:
     Parameters
     ----------
     augmentations : sequence
-        ``auto_aug`` augmentations (:func:`sada_dali.pipelines.ops.create_augmentations`).
+        ``auto_aug`` augmentations (:func:`sada_dali.pipelines.dali_ops.create_augmentations`).
     num_magnitude_bins : int
         Size of their magnitude grid.
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 from nvidia.dali import fn, pipeline_def, types
 
 from sada_dali._utils.checks import check_device
-from sada_dali.ops import DEFAULT_NUM_MAGNITUDE_BINS
+from sada_dali.op_space import DEFAULT_NUM_MAGNITUDE_BINS
 
+from ._compat import keep_autograph_sources_in_memory
 from ._stages import decoder_args, read_samples, to_device
 from ._stages import normalize as normalize_images
-from .ops import apply_sada_op, create_augmentations
+from .dali_ops import apply_sada_op, create_augmentations
 
 __all__ = ["create_train_pipeline"]
+
+keep_autograph_sources_in_memory()  # enable_conditionals=True below: no AutoGraph file outlives its load
 
 
 @pipeline_def(enable_conditionals=True)
@@ -50,7 +53,7 @@ def create_train_pipeline(
     image_size : int
         Side of the square output.
     op_space : sequence of OpSpec, optional
-        Defaults to the paper's Table 8 (:func:`sada_dali.ops.create_op_space`).
+        Defaults to every registered op (:func:`sada_dali.op_space.create_op_space`).
     num_magnitude_bins : int
         Must equal the reader's, which quantised the strengths.
     fp16 : bool

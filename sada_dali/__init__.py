@@ -5,14 +5,16 @@ name is imported on first use.
 
 The layers, top to bottom; each imports only the layers below it (``tests/test_layering.py``)::
 
-    cli/                        the ``sada-dali`` command (demo, train, bench)
-    loader/, baseline/, augment the consumers: the DALI loader, its torchvision twin, one-op augment
-    pipelines/, data/, estimator/, distributed
-                                DALI graphs, listings and the per-sample reader, the statistics,
+    cli/                        the ``sada-dali`` command (demo, train, bench, check, shards)
+    loader/, baseline/, augment.py
+                                the consumers: the DALI loader, its torchvision twin, one-op augment
+    pipelines/, data/, estimator/, distributed.py
+                                DALI graphs, listings and the batch reader, the statistics,
                                 the estimator replicated over ranks (the one sideways import)
-    ops, sampler, strength, checkpoint, kernels/
-                                backend-free root modules: op space, shard order, strength table,
-                                atomic checkpoints, CUDA sources
+    op_space/, sampler.py, strength.py, checkpoint.py, kernels/
+                                backend-free root modules: op registry and space, epoch order per
+                                rank, strength table, atomic checkpoints, CUDA sources; ops.py is
+                                the deprecated alias of op_space/ (its old name)
     _utils/                     shared helpers; imports nothing else of sada-dali
 
 This file imports only ``_utils.lazy``.
@@ -32,9 +34,11 @@ _LAZY = {
     "EntAugmentEstimator": "sada_dali.estimator",
     "DistributedEstimator": "sada_dali.distributed",
     "StrengthTable": "sada_dali.strength",
-    "OPS": "sada_dali.ops",
-    "OpSpec": "sada_dali.ops",
-    "create_op_space": "sada_dali.ops",
+    "OPS": "sada_dali.op_space",
+    "Op": "sada_dali.op_space",
+    "OpSpec": "sada_dali.op_space",
+    "augmentation_op": "sada_dali.op_space",
+    "create_op_space": "sada_dali.op_space",
     "SADALoader": "sada_dali.loader",
     "SADAClassificationIterator": "sada_dali.loader",
 }

@@ -1,9 +1,9 @@
 """``sada_dali.augment``: one named op at one signed magnitude, through the loader's DALI code.
 
-The images go through :func:`sada_dali.pipelines.ops.apply_sada_op`, the function the SADA
+The images go through :func:`sada_dali.pipelines.dali_ops.apply_sada_op`, the function the SADA
 loader calls, in a small cached pipeline. To hit the requested magnitude ``m`` exactly rather
 than its nearest bin, the pipeline holds a one-op augmentation list built by
-:func:`~sada_dali.pipelines.ops.create_augmentation` from the op's spec with
+:func:`~sada_dali.pipelines.dali_ops.create_augmentation` from the op's spec with
 ``max_magnitude=|m|``; every sample gets bin 1 of ``num_magnitude_bins=2`` (magnitude
 ``linspace(0, |m|, 2)[1] = |m|``) and the sign of ``m``. With one op, ``auto_aug``'s
 ``select`` applies it without a conditional split: the parameter mapping and the op code are
@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from ._utils.checks import check_device, check_int, resolve_device_id
-from .ops import OPS, create_op_space
+from .op_space import create_op_space, get_op
 
 __all__ = ["augment"]
 
@@ -48,9 +48,10 @@ def _validate_images(images) -> list:
 
 
 def _resolve_spec(op: str, magnitude, op_space):
-    if op not in OPS:
-        raise ValueError(f"The `op` must be one of {', '.join(OPS)}, got {op!r}.")
-    spec = (create_op_space() if op_space is None else tuple(op_space))[OPS.index(op)]
+    specs = {spec.name: spec for spec in (create_op_space() if op_space is None else op_space)}
+    if op not in specs:
+        raise ValueError(f"The `op` must be one of {', '.join(specs)}, got {op!r}.")
+    spec = specs[op]
     try:
         m = float(magnitude)
     except (TypeError, ValueError):
@@ -85,7 +86,8 @@ def augment(
     images : list of numpy.ndarray
         HWC uint8 RGB images (sizes may differ).
     op : str
-        One of :data:`sada_dali.ops.OPS`.
+        A registered op (:data:`sada_dali.op_space.OPS` and those registered since), of
+        ``op_space`` if given.
     magnitude : float
         Signed magnitude in the op's units: enhance factor offset (``brightness -0.5`` is
         factor 0.5), degrees, pixels (or a fraction of the side with a relative
@@ -122,9 +124,8 @@ def augment(
         _require_gpu()
     device_id = resolve_device_id(device, device_id)
     capacity = max(8, 1 << (len(batch) - 1).bit_length())
-    pipe, inputs = _build_pipeline(
-        spec, device, device_id, None if fill_value is None else int(fill_value), interp_type, capacity
-    )
+    fill = None if fill_value is None else int(fill_value)
+    pipe, inputs = _build_pipeline(get_op(spec.name), spec, device, device_id, fill, interp_type, capacity)
     n = len(batch)
     scalars = {"magnitude_bin": 1, "negate": int(negate)}
     with _LOCK:
@@ -149,7 +150,9 @@ def _require_gpu() -> None:
 
 
 @lru_cache(maxsize=64)
-def _build_pipeline(spec, device: str, device_id, fill_value, interp_type, capacity: int):
+def _build_pipeline(op, spec, device: str, device_id, fill_value, interp_type, capacity: int):
+    """The built one-op pipeline; ``op`` (the registry entry) is part of the key, so an op
+    registered again under the same name gets a pipeline of its own."""
     pipe, inputs = _define_pipeline(spec, device, device_id, fill_value, interp_type, capacity)
     pipe.build()
     return pipe, inputs
@@ -160,7 +163,7 @@ def _define_pipeline(spec, device: str, device_id, fill_value, interp_type, capa
     names of the scalar inputs its op reads."""
     from nvidia.dali import fn, pipeline_def, types
 
-    from .pipelines.ops import apply_sada_op, create_augmentation
+    from .pipelines.dali_ops import apply_sada_op, create_augmentation
 
     augmentations = [create_augmentation(spec)]
 

@@ -1,4 +1,5 @@
-"""The DALI SADA op (``sada_dali.pipelines.ops``) and ``sada_dali.augment``: mapping, strength, validation.
+"""The DALI SADA op (``sada_dali.pipelines.dali_ops``) and ``sada_dali.augment``: mapping, strength,
+validation.
 
 Pixel fidelity against the torchvision twin lives in ``test_ops_fidelity.py``.
 """
@@ -9,8 +10,8 @@ from nvidia.dali import fn, pipeline_def, types
 from nvidia.dali.auto_aug import augmentations as aa
 
 from sada_dali import augment
-from sada_dali.ops import OPS, bin_to_magnitude, create_op_space, op_parameter, strength_to_bin
-from sada_dali.pipelines.ops import apply_sada_op, create_augmentation, create_augmentations
+from sada_dali.op_space import OPS, bin_to_magnitude, create_op_space, op_parameter, strength_to_bin
+from sada_dali.pipelines.dali_ops import apply_sada_op, create_augmentation, create_augmentations
 
 MAGNITUDE_FREE = ("identity", "auto_contrast", "equalize")
 BLUR = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], np.float32) / 13
@@ -231,7 +232,7 @@ def test_augment_gpu_without_cuda_is_refused():
 
 
 def test_create_augmentation_rejects_unknown_op():
-    from sada_dali.ops import OpSpec
+    from sada_dali.op_space import OpSpec
 
     with pytest.raises(ValueError, match="`spec.name` must be one of"):
         create_augmentation(OpSpec("cutout", 1.0))

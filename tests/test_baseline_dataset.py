@@ -12,7 +12,7 @@ from sada_dali.baseline.dataset import IMAGENET_MEAN, IMAGENET_STD, SADAImageFol
 from sada_dali.data._reader import SampleReader
 from sada_dali.data.crop import CropConfig
 from sada_dali.data.source import create_listing
-from sada_dali.ops import OPS, create_op_space, op_parameter, strength_to_bin
+from sada_dali.op_space import OPS, create_op_space, op_parameter, strength_to_bin
 from sada_dali.sampler import ShardSampler
 from sada_dali.strength import StrengthTable
 

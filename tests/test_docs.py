@@ -51,6 +51,7 @@ BLOCKS = blocks()
 # name -> (the test that runs the block, its substitutions {as written: as run}, extra setup code)
 RUNS = {
     "quick start": ("tests/test_readme.py", {}, ""),
+    "add an op": ("tests/test_op_registry.py", {}, ""),
     "augment": (
         "tests/test_docs.py",
         {'device="gpu"': 'device="cpu"'},

@@ -20,7 +20,7 @@ from sada_dali.augment import _define_pipeline, _resolve_spec
 from sada_dali.cli._bench_rows import create_trivial_augment_pipeline
 from sada_dali.loader._build import PipelineOptions, create_loader_pipeline
 from sada_dali.loader._recovery import DecodeProbe
-from sada_dali.ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS, create_op_space
+from sada_dali.op_space import DEFAULT_NUM_MAGNITUDE_BINS, OPS, create_op_space
 
 OPTIONS = PipelineOptions(
     train=True,

@@ -1,7 +1,10 @@
-"""The CUDA header's __host__ __device__ arithmetic, compiled with g++ and checked on the CPU.
+"""The CUDA headers compiled with g++ and checked on the CPU.
 
-The NumPy backend must agree with it bit for bit on the scalar statistics (same float32
-operations in the same order), and the hash must equal ``_random.hash_uniform`` exactly.
+``sada_stats.cuh``'s ``__host__ __device__`` arithmetic: the NumPy backend must agree with it bit
+for bit on the scalar statistics (same float32 operations in the same order), and the hash must
+equal ``_random.hash_uniform`` exactly. ``sada_device.cuh``'s claim and row prologue (the start of
+both update kernels), run one thread per CUDA thread with real warps (``tests/sada_device_shim.cpp``):
+which rows they skip and count, and the row maximum and log-sum-exp they hand on.
 """
 
 import ctypes
@@ -18,6 +21,7 @@ from sada_dali.estimator._entaugment_numpy import entropy_strength
 from sada_dali.kernels import KERNEL_DIR
 
 SHIM = Path(__file__).with_name("sada_stats_shim.cpp")
+DEVICE_SHIM = Path(__file__).with_name("sada_device_shim.cpp")
 F32 = np.ctypeslib.ndpointer(np.float32, flags="C")
 F64 = np.ctypeslib.ndpointer(np.float64, flags="C")
 I32 = np.ctypeslib.ndpointer(np.int32, flags="C")
@@ -25,27 +29,19 @@ I64 = np.ctypeslib.ndpointer(np.int64, flags="C")
 U64, INT, FLT = ctypes.c_uint64, ctypes.c_int, ctypes.c_float
 
 
-@pytest.fixture(scope="module")
-def lib(tmp_path_factory):
+def compile_shim(tmp_path_factory, source: Path, *flags: str) -> ctypes.CDLL:
+    """``source`` built by g++ as a shared library (contraction off, as the kernels are built)."""
     if shutil.which("g++") is None:
         pytest.skip("needs g++")
-    out = tmp_path_factory.mktemp("shim") / "sada_stats_shim.so"
-    subprocess.run(
-        [
-            "g++",
-            "-O2",
-            "-shared",
-            "-fPIC",
-            "-ffp-contract=off",
-            "-std=c++14",
-            f"-I{KERNEL_DIR}",
-            str(SHIM),
-            "-o",
-            str(out),
-        ],
-        check=True,
-    )
-    lib = ctypes.CDLL(str(out))
+    out = tmp_path_factory.mktemp("shim") / source.with_suffix(".so").name
+    command = ["g++", "-O2", "-shared", "-fPIC", "-ffp-contract=off", "-std=c++14", *flags]
+    subprocess.run([*command, f"-I{KERNEL_DIR}", str(source), "-o", str(out)], check=True)
+    return ctypes.CDLL(str(out))
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory):
+    lib = compile_shim(tmp_path_factory, SHIM)
     signatures = {
         "shim_hash_uniform": [U64, U64, I64, INT, U64, F64],
         "shim_warmup": [U64, U64, I64, INT, INT, FLT, F32],
@@ -150,3 +146,58 @@ def test_host_entropy_row_matches_numpy_twin_and_clamps_to_both_ends(lib, scale)
     np.testing.assert_allclose(out, entropy_strength(x, log_k), rtol=0, atol=1e-6)
     assert out[1] == entropy_strength(x[1:2], log_k)[0] == 1.0
     assert 0.0 <= out[0] <= 1e-6 and ((out >= 0) & (out <= 1)).all()
+
+
+@pytest.fixture(scope="module")
+def device_lib(tmp_path_factory):
+    lib = compile_shim(tmp_path_factory, DEVICE_SHIM, "-pthread")
+    lib.shim_claim.argtypes = [I64, INT, ctypes.c_longlong, I32, ctypes.c_longlong]
+    lib.shim_claim.restype = None
+    U64S = np.ctypeslib.ndpointer(np.uint64, flags="C")
+    lib.shim_row_prologue.argtypes = [F32, I64, INT, INT, ctypes.c_longlong, I32, U64S, ctypes.c_longlong]
+    lib.shim_row_prologue.argtypes += [I32, F32, F32]
+    lib.shim_row_prologue.restype = INT
+    return lib
+
+
+def prologue_batch(rng, batch: int, num_classes: int, num_samples: int):
+    """Logits and indices with repeated indices, indices outside [0, N) and non-finite logits."""
+    x = (rng.normal(size=(batch, num_classes)) * rng.uniform(0.1, 30, size=(batch, 1))).astype(np.float32)
+    indices = rng.integers(0, num_samples, size=batch).astype(np.int64)
+    indices[[1, 7, batch - 2]] = [-1, num_samples, -(2**40)]
+    indices[[4, 9, 20, batch - 1]] = indices[3]  # the last of the four copies wins
+    x[[5, 9, batch - 1], [0, num_classes - 1, num_classes // 2]] = [np.nan, np.inf, -np.inf]
+    x[12, : num_classes // 2] = -3.0e38  # finite extremes
+    return x, indices
+
+
+@pytest.mark.parametrize("num_classes", [1, 31, 37, 1000])
+@pytest.mark.parametrize("first", [0, 2])
+def test_host_row_prologue_skips_and_counts_as_the_numpy_twin_and_hands_on_max_and_log_z(
+    device_lib, num_classes, first
+):
+    batch, num_samples = 41, 30  # 41 warps: 6 blocks of 8 warps, the last one part-filled
+    x, indices = prologue_batch(np.random.default_rng(num_classes), batch, num_classes, num_samples)
+    owner = np.full(num_samples, -1, np.int32)
+    device_lib.shim_claim(indices, batch, num_samples, owner, first)
+    counted = np.arange(batch) >= first  # rows before `first` are padding
+    live = counted & (indices >= 0) & (indices < num_samples)
+    last = {int(i): row for row, i in enumerate(indices) if live[row]}
+    np.testing.assert_array_equal(owner, [last.get(i, -1) for i in range(num_samples)])
+
+    counters = np.zeros(2, np.uint64)
+    passed = np.full(batch, 7, np.int32)
+    row_max, log_z = np.zeros(batch, np.float32), np.zeros(batch, np.float32)
+    args = (x, indices, batch, num_classes, num_samples, owner, counters, first, passed, row_max, log_z)
+    assert device_lib.shim_row_prologue(*args) == 0
+    winner = live & np.array([last.get(int(i)) == row for row, i in enumerate(indices)])
+    finite = np.isfinite(x).all(axis=1)
+    assert passed.tolist() == (winner & finite).astype(int).tolist()
+    assert counters.tolist() == [int((winner & ~finite).sum()), int((counted & ~live).sum())]
+    assert (owner == -1).all()  # every claim released, by a skipped row or at the end of the row
+    ok = passed == 1
+    np.testing.assert_array_equal(row_max[ok], x[ok].max(axis=1))
+    shifted = x[ok].astype(np.float64) - x[ok].max(axis=1, keepdims=True)
+    np.testing.assert_allclose(log_z[ok], np.log(np.exp(shifted).sum(axis=1)), rtol=1e-6, atol=1e-6)
+    log_p = x[ok] - row_max[ok, None] - log_z[ok, None]
+    np.testing.assert_allclose(log_p, twin.log_softmax(x[ok]), rtol=1e-6, atol=1e-5)

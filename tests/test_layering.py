@@ -3,11 +3,12 @@
 Layers, top to bottom (see each package's ``__init__`` docstring)::
 
     cli -> (loader, baseline, augment) -> (pipelines, data, estimator, distributed)
-        -> root backend-free modules (ops, sampler, strength, checkpoint, kernels) -> _utils
+        -> root backend-free modules (op_space, sampler, strength, checkpoint, kernels) -> _utils
 
 A module may import its own unit (``loader._build`` imports ``loader._epoch``) and any unit of a
 lower layer; never a unit of a higher layer, and never a sibling of its own layer, except the
-edges listed in ``SIDEWAYS``.
+edges listed in ``SIDEWAYS``. Inside a unit the imports form no loop either (``data.source`` may
+import ``data._tar_shards`` or the reverse, not both), lazy imports included.
 """
 
 import ast
@@ -23,12 +24,22 @@ PACKAGES = {"sada_dali": REPO / "sada_dali", "sada_dali.pipelines": REPO / "pipe
 PACKAGES["sada_dali.kernels"] = REPO / "kernels"
 LAYERS = (
     ("sada_dali._utils",),
-    ("sada_dali.ops", "sada_dali.sampler", "sada_dali.strength", "sada_dali.checkpoint", "sada_dali.kernels"),
+    (
+        "sada_dali.op_space",
+        "sada_dali.ops",
+        "sada_dali.sampler",
+        "sada_dali.strength",
+        "sada_dali.checkpoint",
+        "sada_dali.kernels",
+    ),
     ("sada_dali.pipelines", "sada_dali.data", "sada_dali.estimator", "sada_dali.distributed"),
     ("sada_dali.loader", "sada_dali.baseline", "sada_dali.augment"),
     ("sada_dali.cli",),
 )
-SIDEWAYS = {("sada_dali.distributed", "sada_dali.estimator")}  # the estimator, replicated over ranks
+SIDEWAYS = {
+    ("sada_dali.distributed", "sada_dali.estimator"),  # the estimator, replicated over ranks
+    ("sada_dali.ops", "sada_dali.op_space"),  # the old name, an alias until loader/ and data/ import op_space
+}
 
 
 def module_files() -> dict[str, Path]:
@@ -91,12 +102,56 @@ def back_arrows() -> list[str]:
     ]
 
 
+def import_loops(graph: dict[str, list[str]]) -> list[list[str]]:
+    """The loops of ``graph`` (module -> modules it imports): each strongly connected set of two or
+    more modules, sorted, and each module that imports itself (Tarjan's algorithm)."""
+    index, low, stack, on_stack, loops = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            members = []
+            while not members or members[-1] != node:
+                members.append(stack.pop())
+                on_stack.discard(members[-1])
+            if len(members) > 1 or node in graph.get(node, ()):
+                loops.append(sorted(members))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(loops)
+
+
+def import_graph() -> dict[str, list[str]]:
+    """Every module of the package -> the modules of the package it imports (lazy imports included)."""
+    return {name: sorted(t for t in imports_of(name, path) if t in MODULES) for name, path in MODULES.items()}
+
+
 def test_every_module_belongs_to_a_layer():
     assert [name for name in MODULES if name != "sada_dali" and unit_of(name) is None] == []
 
 
 def test_no_module_imports_a_higher_layer_or_a_sibling_of_its_own():
     assert back_arrows() == []
+
+
+def test_no_modules_import_one_another_in_a_loop():
+    assert import_loops(import_graph()) == []
+
+
+def test_the_loop_check_finds_loops_of_two_of_three_and_of_one_module():
+    graph = {"a": ["b"], "b": ["a", "c"], "c": [], "d": ["e"], "e": ["f"], "f": ["d", "c"], "g": ["g"]}
+    assert import_loops(graph) == [["a", "b"], ["d", "e", "f"], ["g"]]
+    assert import_loops({"a": ["b"], "b": ["c"], "c": []}) == []
 
 
 def test_the_check_sees_lazy_and_relative_imports():
@@ -110,8 +165,8 @@ def test_the_check_sees_lazy_and_relative_imports():
     "source, target, ok",
     [
         ("sada_dali.data._reader", "sada_dali.loader.loader", False),
-        ("sada_dali.pipelines.ops", "sada_dali.loader", False),
-        ("sada_dali._utils.checks", "sada_dali.ops", False),
+        ("sada_dali.pipelines.dali_ops", "sada_dali.loader", False),
+        ("sada_dali._utils.checks", "sada_dali.op_space", False),
         ("sada_dali.estimator.estimator", "sada_dali.data.source", False),
         ("sada_dali.distributed", "sada_dali.estimator", True),
         ("sada_dali.cli.train", "sada_dali._utils.rng", True),
@@ -143,5 +198,5 @@ def loaded_backends(*modules: str) -> dict:
 
 def test_importing_the_loader_data_and_helpers_loads_neither_dali_nor_torch():
     helpers = [name for name in MODULES if name.startswith("sada_dali._utils")]
-    root = ["sada_dali.ops", "sada_dali.sampler", "sada_dali.strength", "sada_dali.checkpoint"]
+    root = ["sada_dali.op_space", "sada_dali.sampler", "sada_dali.strength", "sada_dali.checkpoint"]
     assert loaded_backends("sada_dali.loader", "sada_dali.data", *helpers, *root) == []

@@ -26,7 +26,7 @@ from _images import write_image_folder
 
 from sada_dali.baseline.dataset import SADAImageFolder
 from sada_dali.loader import SADALoader
-from sada_dali.ops import OPS
+from sada_dali.op_space import OPS
 from sada_dali.strength import StrengthTable
 
 N, SIZE, SEED, EPOCH = 28, 48, 4, 2

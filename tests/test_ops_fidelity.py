@@ -48,7 +48,7 @@ from test_augment import IMAGES, photo_like
 from sada_dali import augment
 from sada_dali._utils.rng import per_sample_choices
 from sada_dali.baseline.transforms import SADATransform, apply_op
-from sada_dali.ops import OPS, OpSpec, bin_to_magnitude, create_op_space
+from sada_dali.op_space import OPS, OpSpec, bin_to_magnitude, create_op_space
 from sada_dali.strength import StrengthTable
 
 EXACT = dict(mean=0.0, max=0)

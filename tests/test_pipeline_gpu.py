@@ -18,7 +18,7 @@ from _images import make_image, write_image, write_image_folder
 
 import sada_dali
 from sada_dali.loader import SADALoader
-from sada_dali.ops import OPS
+from sada_dali.op_space import OPS
 
 pytestmark = pytest.mark.gpu
 

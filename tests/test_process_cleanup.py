@@ -208,3 +208,51 @@ def test_loader_dropped_without_close_frees_its_workers_and_segments_at_once(tmp
         assert wait_until(lambda: not any(map(running, workers)), 10)
     finally:
         gc.enable()
+
+
+AUTOGRAPH_SCRIPT = """
+import inspect
+import linecache
+import os
+import signal
+import sys
+
+from sada_dali.loader import SADALoader
+
+
+def main(root, end):
+    loader = SADALoader(root, 3, device="cpu", image_size=32, workers=0, num_threads=1, num_magnitude_bins=11)
+    next(iter(loader))
+    generated = [m for name, m in list(sys.modules.items()) if name.startswith("__autograph_generated_file")]
+    assert generated, "no AutoGraph module: the conditional train pipeline was not converted"
+    for module in generated:
+        assert not os.path.exists(module.__file__), module.__file__
+        assert "def " in inspect.getsource(module)
+        assert linecache.updatecache(module.__file__, module.__dict__)  # what AutoGraph's own lookup runs
+    print(len(generated), flush=True)
+    if end == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    loader.close()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("end", ["close", "kill"])
+def test_a_loader_leaves_no_autograph_file_in_the_temp_folder_even_when_killed(tmp_path, end):
+    root, temp = tmp_path / "data", tmp_path / "tmp"
+    write_image_folder(root, num_classes=2, per_class=3, sizes=(40, 48), seed=2)
+    temp.mkdir()
+    (tmp_path / "autograph.py").write_text(AUTOGRAPH_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "autograph.py"), str(root), end],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, TMPDIR=str(temp)),
+    )
+    assert done.returncode == (-signal.SIGKILL if end == "kill" else 0), done.stderr[-3000:]
+    assert int(done.stdout.split()[0]) >= 5  # the modules were there, in memory
+    assert [p.name for p in temp.rglob("__autograph_generated_file*")] == []

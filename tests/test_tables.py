@@ -10,9 +10,9 @@ from nvidia.dali import fn, pipeline_def, types
 from nvidia.dali.auto_aug.core import augmentation
 from nvidia.dali.auto_aug.core._augmentation import _SignedMagnitudeBin
 
-from sada_dali.ops import OPS, create_op_space
+from sada_dali.op_space import OPS, create_op_space
 from sada_dali.pipelines._tables import SignedBin, TabledAugmentation, parameter_table, signed_bins, tabulate
-from sada_dali.pipelines.ops import apply_sada_op, create_augmentation, create_augmentations
+from sada_dali.pipelines.dali_ops import apply_sada_op, create_augmentation, create_augmentations
 
 
 def _dali_table(aug, num_bins):

@@ -1,5 +1,8 @@
 """This process's place in a data-parallel job: the world size and rank, or explicit shards.
 
+A shard here is a rank's share of each epoch (DALI's ``num_shards``/``shard_id``); the ``.tar``
+files of a WebDataset source are handled by the ``sada_dali.data._tar_*`` modules.
+
 torch is imported only when :func:`shard_info` is called, so the loader can import this module
 without it.
 """

@@ -23,10 +23,10 @@ from torchvision.transforms.v2 import functional as F
 
 from .._utils.checks import check_int
 from .._utils.imagenet import IMAGENET_MEAN, IMAGENET_STD, val_resize_size
-from ..data._shard_files import ShardFiles
+from ..data._tar_files import ShardFiles
 from ..data.crop import CropConfig, crop_window, image_dims
 from ..data.source import create_listing
-from ..ops import DEFAULT_NUM_MAGNITUDE_BINS
+from ..op_space import DEFAULT_NUM_MAGNITUDE_BINS
 from .transforms import SADATransform
 
 __all__ = ["SADAImageFolder", "IMAGENET_MEAN", "IMAGENET_STD"]

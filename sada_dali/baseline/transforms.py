@@ -1,70 +1,35 @@
 """The torchvision twin of the DALI SADA op, for users without DALI.
 
-:func:`apply_op` applies an op of :func:`sada_dali.ops.create_op_space` with
-``torchvision.transforms.v2.functional`` at the parameter :func:`sada_dali.ops.op_parameter`
-gives, with DALI's conventions where torchvision's defaults differ: bilinear interpolation,
-shears about the top-left corner (``fn.transforms.shear`` has no centre), and a solarize
-threshold of 256 (strength 0) as the identity. :class:`SADATransform` draws the op and sign of
-each (seed, epoch, index) from :func:`sada_dali.ops.sample_choices`, as the DALI loader
-does. ``tests/test_ops_fidelity.py`` lists the remaining pixel-level differences.
+:func:`apply_op` applies an op of :func:`sada_dali.op_space.create_op_space` through its
+registered torchvision implementation (:class:`sada_dali.op_space.Op`'s ``torch``, with
+``torchvision.transforms.v2.functional`` and DALI's conventions for the built-in ops) at the
+parameter :func:`sada_dali.op_space.op_parameter` gives. :class:`SADATransform` draws the op and
+sign of each (seed, epoch, index) from :func:`sada_dali.op_space.sample_choices`, as the DALI
+loader does. ``tests/test_ops_fidelity.py`` lists the remaining pixel-level differences.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
-from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
+from .._utils.callables import accepted_keywords, resolve
 from .._utils.checks import check_int
-from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS, OpSpec, create_op_space, op_parameter, sample_choices
+from ..op_space import (
+    DEFAULT_NUM_MAGNITUDE_BINS,
+    OpSpec,
+    create_op_space,
+    get_op,
+    op_parameter,
+    sample_choices,
+)
 
 __all__ = ["apply_op", "SADATransform"]
-
-_ENHANCE = {
-    "color": F.adjust_saturation,
-    "contrast": F.adjust_contrast,
-    "brightness": F.adjust_brightness,
-    "sharpness": F.adjust_sharpness,
-}
-_LINEAR = InterpolationMode.BILINEAR
 
 
 def _check_fill(fill) -> int:
     hint = "torchvision cannot repeat the border as DALI's `fill_value=None` does."
     return check_int(fill, "fill", 0, maximum=255, hint=hint)
-
-
-_GEOMETRIC = ("rotate", "translate_x", "translate_y", "shear_x", "shear_y")
-
-
-def _geometric(image, spec: OpSpec, p: float, fill: list):
-    """Rotate, translate or shear ``image`` by the op parameter ``p``, filling with ``fill``."""
-    name = spec.name
-    if name == "rotate":
-        return F.rotate(image, p, interpolation=_LINEAR, fill=fill)
-    if name in ("translate_x", "translate_y"):
-        height, width = F.get_size(image)
-        if spec.relative:
-            p *= width if name == "translate_x" else height
-        offset = [p, 0.0] if name == "translate_x" else [0.0, p]
-        return F.affine(
-            image, angle=0.0, translate=offset, scale=1.0, shear=[0.0, 0.0], interpolation=_LINEAR, fill=fill
-        )
-    # shear: torchvision's angle s maps x -> x - tan(s) * y; DALI's factor f maps x -> x + f * y
-    angle = math.degrees(math.atan(-p))
-    shear = [angle, 0.0] if name == "shear_x" else [0.0, angle]
-    return F.affine(
-        image,
-        angle=0.0,
-        translate=[0.0, 0.0],
-        scale=1.0,
-        shear=shear,
-        interpolation=_LINEAR,
-        fill=fill,
-        center=[0.0, 0.0],
-    )
 
 
 def apply_op(
@@ -84,7 +49,7 @@ def apply_op(
         A uint8 CHW RGB tensor (the form :func:`sada_dali.augment` is checked against) or a
         PIL image.
     spec : OpSpec
-        The op (see :func:`sada_dali.ops.create_op_space`).
+        The op (see :func:`sada_dali.op_space.create_op_space`).
     magnitude_bin : int
         Bin in ``[0, num_magnitude_bins - 1]``.
     negate : bool
@@ -100,28 +65,16 @@ def apply_op(
     torch.Tensor or PIL.Image.Image
         Same type and size as ``image``.
     """
-    name = spec.name
-    if name not in OPS:
-        raise ValueError(f"The `spec.name` must be one of {', '.join(OPS)}, got {name!r}.")
+    op = get_op(spec.name, "spec.name")
     if not 0 <= int(magnitude_bin) < num_magnitude_bins:
         raise ValueError(
             f"The `magnitude_bin` must lie in [0, {num_magnitude_bins - 1}], got {magnitude_bin}."
         )
     _check_fill(fill)
     p = op_parameter(spec, int(magnitude_bin), bool(negate), num_magnitude_bins)
-    if name == "identity":
-        return image
-    if name == "auto_contrast":
-        return F.autocontrast(image)
-    if name == "equalize":
-        return F.equalize(image)
-    if name in _ENHANCE:
-        return _ENHANCE[name](image, p)
-    if name in _GEOMETRIC:
-        return _geometric(image, spec, p, [float(fill)] * 3)
-    if name == "solarize":
-        return image if p > 255 else F.solarize(image, p)
-    return F.posterize(image, int(p))
+    twin = resolve(op.torch)
+    keywords = {"fill": [float(fill)] * 3, "relative": spec.relative}
+    return twin(image, p, **{k: v for k, v in keywords.items() if k in accepted_keywords(twin)})
 
 
 class SADATransform:
@@ -133,11 +86,11 @@ class SADATransform:
         Per-sample strengths and the shared epoch slot (pickles by name, so DataLoader workers
         see the trainer's updates and :meth:`set_epoch` without being re-created).
     op_space : sequence of OpSpec, optional
-        Default: the paper's Table 8 (:func:`sada_dali.ops.create_op_space`).
+        Default: every registered op (:func:`sada_dali.op_space.create_op_space`).
     num_magnitude_bins : int
         Strength quantisation, as in the DALI loader.
     seed : int
-        Run seed of :func:`sada_dali.ops.sample_choices`.
+        Run seed of :func:`sada_dali.op_space.sample_choices`.
     fill : int
         Fill of the geometric ops, 0-255.
 

@@ -129,7 +129,7 @@ def prepare_trivial_augment(source, *, batch_size: int, image_size: int, threads
 
     from ..data._reader import SampleReader
     from ..data.source import create_listing
-    from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, OPS
+    from ..op_space import DEFAULT_NUM_MAGNITUDE_BINS, OPS
     from ..sampler import ShardSampler
 
     listing = create_listing(source)

@@ -122,7 +122,7 @@ def _train_run(policy_name: str, seed: int, args, sources: dict, device: str) ->
     from tqdm.auto import tqdm
 
     from ..loader import SADALoader
-    from ..ops import create_op_space
+    from ..op_space import create_op_space
     from ._loop import evaluate, format_epoch, summarize_strengths, train_one_epoch
     from ._policy import create_policy
     from .models import SmallCNN

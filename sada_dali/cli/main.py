@@ -1,7 +1,8 @@
-"""The ``sada-dali`` command: ``demo``, ``train``, ``bench``, ``check`` and ``shards`` subcommands.
+"""The ``sada-dali`` command and its subcommands: ``demo``, ``train``, ``bench``, ``check``, ``shards``.
 
-Each subcommand lives in its own module with ``add_parser(subparsers)`` and ``run(args)``;
-heavy imports (DALI, torch, torchvision) happen inside ``run`` so ``--help`` is instant.
+Each subcommand lives in its own module (:data:`SUBCOMMANDS`) with ``add_parser(subparsers)`` and
+``run(args)``; heavy imports (DALI, torch, torchvision) happen inside ``run`` so ``--help`` is
+instant.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import argparse
 from .. import __version__
 from . import bench, check, demo, shards, train
 
-__all__ = ["create_parser", "main"]
+__all__ = ["SUBCOMMANDS", "create_parser", "main"]
+
+SUBCOMMANDS = (demo, train, bench, check, shards)
+"""The module of each subcommand, in the order ``--help`` lists them."""
 
 
 def create_parser() -> argparse.ArgumentParser:
-    """The ``sada-dali`` argument parser with its four subcommands."""
+    """The ``sada-dali`` argument parser, one subcommand per module of :data:`SUBCOMMANDS`."""
     parser = argparse.ArgumentParser(
         prog="sada-dali",
         description=(
@@ -24,12 +28,11 @@ def create_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    subparsers = parser.add_subparsers(
-        dest="command", metavar="{demo,train,bench,check,shards}", required=True
-    )
-    for module in (demo, train, bench, check, shards):
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for module in SUBCOMMANDS:
         sub = module.add_parser(subparsers)
         sub.set_defaults(func=module.run, parser=sub)
+    subparsers.metavar = "{" + ",".join(subparsers.choices) + "}"
     return parser
 
 

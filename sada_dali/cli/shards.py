@@ -46,7 +46,7 @@ def pack_image_folder(src, dst, *, prefix: str, shard_size: int, progress: bool 
     """
     from tqdm.auto import tqdm
 
-    from ..data._shard_writer import write_shards
+    from ..data._tar_writer import write_shards
     from ..data.source import list_image_folder
 
     listing = list_image_folder(src)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._utils.shm import SharedBlock
-from ._shard_files import ShardFiles
+from ._tar_files import ShardFiles
 
 __all__ = ["SharedListing"]
 

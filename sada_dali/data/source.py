@@ -1,4 +1,4 @@
-"""Dataset listings: which files, which labels, and the sample index of each.
+"""Listing a ``source``: an ImageFolder tree, a DALI file list or WebDataset tar shards.
 
 Sample ``i`` is the ``i``-th entry of the listing. For an ImageFolder the listing follows
 ``torchvision.datasets.folder.make_dataset`` exactly (sorted class folders, a sorted walk of
@@ -6,80 +6,22 @@ each, the same ``IMG_EXTENSIONS``), so labels and indices match
 ``torchvision.datasets.ImageFolder(root)`` and are stable across runs: they are what the
 estimator's ``indices`` refer to. A source of WebDataset tar shards (a folder of ``.tar``
 files, a list of them or a brace pattern) is listed from a cached index of the shards'
-headers (:mod:`sada_dali.data._shards`).
+headers (:mod:`sada_dali.data._tar_shards`). :class:`Listing` itself lives in
+:mod:`sada_dali.data.listing`.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
+
+from .listing import Listing
 
 __all__ = ["IMG_EXTENSIONS", "Listing", "list_image_folder", "read_file_list", "create_listing"]
 
 IMG_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 """Extensions an ImageFolder keeps, matched case-insensitively (torchvision's list)."""
-
-
-@dataclass(frozen=True)
-class Listing:
-    """The files of a dataset in sample-index order.
-
-    Attributes
-    ----------
-    files : tuple of str
-        Absolute paths; ``files[i]`` is sample ``i``.
-    labels : numpy.ndarray
-        (N,) int64 class indices.
-    classes : tuple of str
-        Class names (ImageFolder: sorted folder names; file list: ``"0" .. str(max label)``).
-    root : str
-        The folder, file list or shard pattern the listing came from.
-    shards : tuple of str
-        The tar shards of a shard source, in order (empty for files); ``files[i]`` is then
-        ``"<shard>:<key>"``.
-    locations : numpy.ndarray or None
-        For shards, (N, 3) int64 ``(shard number, byte offset, byte size)`` of each sample's
-        image member; None for files.
-
-    Notes
-    -----
-    It reads like ``torchvision.datasets.ImageFolder`` for code that inspects a loader's
-    ``dataset``: ``len()``, ``classes``, :attr:`class_to_idx`, :attr:`samples` (also as
-    ``imgs``) and :attr:`targets`.
-    """
-
-    files: tuple[str, ...]
-    labels: np.ndarray
-    classes: tuple[str, ...]
-    root: str
-    shards: tuple[str, ...] = ()
-    locations: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    @property
-    def class_to_idx(self) -> dict[str, int]:
-        """``{class name: label}``."""
-        return {name: k for k, name in enumerate(self.classes)}
-
-    @cached_property
-    def targets(self) -> list[int]:
-        """The label of each sample, in index order."""
-        return self.labels.tolist()
-
-    @cached_property
-    def samples(self) -> list[tuple[str, int]]:
-        """``(path, label)`` of each sample, in index order."""
-        return list(zip(self.files, self.targets))
-
-    @property
-    def imgs(self) -> list[tuple[str, int]]:
-        """:attr:`samples` (ImageFolder's older name)."""
-        return self.samples
 
 
 def _check_dir(root: str, name: str) -> str:
@@ -200,7 +142,7 @@ def create_listing(source, *, file_root=None, progress: bool = True) -> Listing:
     sada_dali.data._tar_index.ShardError
         (a ValueError) On a shard that cannot be indexed; the message names it and the key.
     """
-    from ._shards import list_shards, shard_paths
+    from ._tar_shards import list_shards, shard_paths
 
     shards = shard_paths(source)
     if shards is not None:

@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw
 from tqdm.auto import tqdm
 
 from .._utils.checks import check_int
-from ._shard_writer import write_shards
+from ._tar_writer import write_shards
 
 __all__ = ["create_digits_dataset", "create_photo_corpus", "default_cache_dir"]
 

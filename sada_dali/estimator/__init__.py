@@ -6,8 +6,9 @@ of ``sada_dali.kernels`` (CuPy is imported only then).
 
 What lives here: ``estimator.py`` (:class:`SADAEstimator`), ``entaugment.py``
 (:class:`EntAugmentEstimator`), ``config.py`` (their frozen settings), ``_base.py`` (the shared
-interface), ``_numpy_backend.py`` and ``_cuda_backend.py`` (the two backends, bit-identical
-formulas), ``_cuda_state.py`` and ``_host.py`` (what both estimators' backends share),
+interface), ``_numpy_backend.py`` and ``_cuda_backend.py`` (SADA's two backends, bit-identical
+formulas), ``_entaugment_numpy.py`` and ``_entaugment_cuda.py`` (EntAugment's),
+``_cuda_state.py`` and ``_host.py`` (what both estimators' backends share),
 ``_kernels.py`` (loading ``kernels/``), ``_checks.py`` and ``_state.py`` (batch and saved-state checks).
 
 It may import ``kernels`` and ``_utils`` only; ``distributed``, the loader and the CLI import it.

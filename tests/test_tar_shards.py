@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from _tars import patch_member_size, write_tar
 
-from sada_dali.data import _shard_cache, _tar_index
-from sada_dali.data._shards import expand_braces
+from sada_dali.data import _tar_cache, _tar_index
 from sada_dali.data._shared_listing import SharedListing
 from sada_dali.data._tar_index import ShardError, scan_shard
+from sada_dali.data._tar_shards import expand_braces
 from sada_dali.data.source import create_listing
 from sada_dali.data.synthetic import create_photo_corpus
 
@@ -172,9 +172,9 @@ def test_a_file_that_is_not_a_tar_or_cannot_be_read_is_refused(tmp_path, monkeyp
 def test_the_index_is_built_once_and_reused(shards, monkeypatch):
     root, paths = shards
     first = create_listing(root)
-    cache = _shard_cache.index_path(paths)
+    cache = _tar_cache.index_path(paths)
     assert os.path.dirname(cache) == str(root) and os.path.isfile(cache)
-    monkeypatch.setattr(_shard_cache, "scan_shard", lambda path: pytest.fail(f"rescanned {path}"))
+    monkeypatch.setattr(_tar_cache, "scan_shard", lambda path: pytest.fail(f"rescanned {path}"))
     again = create_listing(root)
     assert again.files == first.files and np.array_equal(again.locations, first.locations)
     assert np.array_equal(again.labels, first.labels)
@@ -186,11 +186,11 @@ def test_a_stale_or_broken_index_is_rebuilt_for_the_shards_that_changed(shards, 
     write_tar(paths[1], sample("e", 5))
     os.utime(paths[1], ns=(0, 10**18))  # a new mtime even on a coarse clock
     scanned = []
-    real = _shard_cache.scan_shard
-    monkeypatch.setattr(_shard_cache, "scan_shard", lambda path: scanned.append(path) or real(path))
+    real = _tar_cache.scan_shard
+    monkeypatch.setattr(_tar_cache, "scan_shard", lambda path: scanned.append(path) or real(path))
     listing = create_listing(root)
     assert scanned == [paths[1]] and listing.labels.tolist() == [1, 0, 5]
-    with open(_shard_cache.index_path(paths), "wb") as handle:
+    with open(_tar_cache.index_path(paths), "wb") as handle:
         handle.write(b"not an npz")
     assert create_listing(root).labels.tolist() == [1, 0, 5] and len(scanned) == 3
 
@@ -200,9 +200,9 @@ def test_the_index_goes_to_the_cache_folder_when_the_shards_folder_is_read_only(
 ):
     root, paths = shards
     monkeypatch.setenv("SADA_DALI_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(_shard_cache.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(_tar_cache.os, "access", lambda path, mode: False)
     create_listing(root)
-    path = _shard_cache.index_path(paths)
+    path = _tar_cache.index_path(paths)
     assert path.startswith(str(tmp_path / "cache" / "shard-index")) and os.path.isfile(path)
 
 

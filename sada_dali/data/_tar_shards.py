@@ -1,5 +1,8 @@
 """A ``source`` of WebDataset tar shards: which shards, in which order, and their listing.
 
+"Shard" here (and in the other ``_tar_*`` modules) means one ``.tar`` file of a dataset; the
+loader's ``num_shards``/``shard_id`` (:mod:`sada_dali._utils.shards`) split an epoch over ranks.
+
 A source is shards when it is a list or tuple of paths (in the given order), a path with a
 brace pattern such as ``/data/imagenet1k-train-{0000..1023}.tar`` (in expansion order), a
 single ``.tar`` file, or a folder whose files include ``.tar`` shards and that has no
@@ -15,7 +18,8 @@ import re
 
 import numpy as np
 
-from ._shard_cache import load_index
+from ._tar_cache import load_index
+from .listing import Listing
 
 __all__ = ["expand_braces", "shard_paths", "list_shards"]
 
@@ -78,13 +82,11 @@ def shard_paths(source) -> list[str] | None:
 
 
 def list_shards(shards: list[str], root: str, *, cache_dir=None, progress: bool = True):
-    """The :class:`~sada_dali.data.source.Listing` of ``shards`` (absolute paths, in order).
+    """The :class:`~sada_dali.data.listing.Listing` of ``shards`` (absolute paths, in order).
 
     ``files[i]`` is ``"<shard path>:<key>"`` and ``locations[i]`` is ``(shard number, image
-    offset, image size)``; the index comes from :func:`sada_dali.data._shard_cache.load_index`.
+    offset, image size)``; the index comes from :func:`sada_dali.data._tar_cache.load_index`.
     """
-    from .source import Listing
-
     indexes = load_index(shards, cache_dir=cache_dir, progress=progress)
     files = tuple(f"{shard}:{key}" for shard, index in zip(shards, indexes) for key in index.keys)
     counts = [len(index.keys) for index in indexes]
