@@ -11,7 +11,7 @@ from PIL import Image
 
 from sada_dali._utils.rng import per_sample_choices
 from sada_dali.loader import SADALoader
-from sada_dali.ops import OPS, create_op_space
+from sada_dali.op_space import OPS, create_op_space
 
 SIZE, BATCH, BINS = 32, 5, 11  # 11 bins keep the DALI graph quick to build
 MAGNITUDE_OPS = {spec.name for spec in create_op_space() if spec.max_magnitude > 0}  # the rest ignore the bin

@@ -81,7 +81,7 @@ def restore_removed(listing, state):
     their saved indices, or None when no such file is missing (or putting them back does not
     give the saved listing).
 
-    A bad file is never read, so removing it (as the README suggests) must not shift the other
+    A bad file is never read, so removing it (as docs/faults.md allows) must not shift the other
     samples' indices: the state saves each bad file's index and label (``bad_indices``,
     ``bad_labels``), and the result is accepted only if its :func:`listing_digest` is the saved one.
     """

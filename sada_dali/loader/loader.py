@@ -28,6 +28,7 @@ from .._utils.checks import (
 from .._utils.shards import resolve_shards
 from ..data._reader import DEFAULT_MAX_PIXELS, SampleReader
 from ..data.doctor import excluded_indices
+from ..data.formats import check_formats
 from ..data.source import create_listing
 from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
 from ..sampler import ShardSampler
@@ -109,7 +110,7 @@ class SADALoader:
     on_error : {"raise", "skip"}
         A file that cannot be read or decoded raises an error naming exactly it, or is skipped:
         its row is dropped, counted in :attr:`num_skipped`, listed (once) in
-        :attr:`skipped_files`, and never read again (README, "Faults").
+        :attr:`skipped_files`, and never read again (docs/faults.md).
     op_space : sequence of OpSpec, optional
         Default: the paper's Table 8.
     num_magnitude_bins : int
@@ -134,6 +135,15 @@ class SADALoader:
         Decompression-bomb guard: a file whose header declares more than width x height =
         ``max_pixels`` is rejected before decoding and follows ``on_error``. Default PIL's
         error threshold; None turns the guard off.
+    formats : iterable of str or str, optional
+        The image formats read, from "jpeg", "png", "bmp", "tiff", "webp" and "pnm" (a string
+        may list several, comma-separated). A file of another format is rejected by name and
+        follows ``on_error``, as does a file in a mode DALI decodes differently from its
+        meaning (docs/faults.md, "Formats"). Default: all six (every mode DALI decodes wrongly
+        is refused by its format's check). ``sada-dali check --formats`` applies the same rule.
+    exclude : str, dict or iterable of str, optional
+        Files never read: a ``sada-dali check --json`` report (its path or the parsed dict) or
+        file paths; their rows are dropped as skipped.
 
     Notes
     -----
@@ -142,7 +152,7 @@ class SADALoader:
     1`` more batches; without ``set_epoch`` the same epoch is read again. Every sample's
     order, op, sign, flip and crop window (:mod:`sada_dali.data.crop`) are pure functions of
     (seed, epoch, index) and its header size, so resume (:meth:`state_dict`,
-    :meth:`load_state_dict`) is exact to the pixel on the CPU: see the README.
+    :meth:`load_state_dict`) is exact to the pixel on the CPU: see docs/resume.md.
     """
 
     collate_fn = None
@@ -189,6 +199,7 @@ class SADALoader:
         random_area=(0.08, 1.0),
         random_aspect_ratio=(3 / 4, 4 / 3),
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        formats=None,
         exclude=None,
         _listing=None,
     ):
@@ -207,6 +218,7 @@ class SADALoader:
             drop_last = check_bool(
                 drop_last, "drop_last", hint="None picks True for training, False for validation."
             )
+        formats = check_formats(formats)
         num_shards, shard_id = resolve_shards(num_shards, shard_id)
         self.device = check_device(device)
         normalize = check_normalize(normalize, fp16)
@@ -245,6 +257,7 @@ class SADALoader:
             random_area=random_area,
             random_aspect_ratio=random_aspect_ratio,
             max_pixels=max_pixels,
+            formats=formats,
         )
         self._closers.append(self._reader.close)
         if exclude is not None:
