@@ -13,8 +13,7 @@ The layers, top to bottom; each imports only the layers below it (``tests/test_l
                                 the estimator replicated over ranks (the one sideways import)
     op_space/, sampler.py, strength.py, checkpoint.py, kernels/
                                 backend-free root modules: op registry and space, epoch order per
-                                rank, strength table, atomic checkpoints, CUDA sources; ops.py is
-                                the deprecated alias of op_space/ (its old name)
+                                rank, strength table, atomic checkpoints, CUDA sources
     _utils/                     shared helpers; imports nothing else of sada-dali
 
 This file imports only ``_utils.lazy``.

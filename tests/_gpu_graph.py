@@ -85,7 +85,7 @@ class GraphReader:
     output_names = SampleReader.output_names
 
     def __init__(self, *, augments: bool, batch_size: int = 8):
-        self.augments = augments
+        self.augments, self.batch_size = augments, batch_size
         self.sampler = SimpleNamespace(batch_size=batch_size)
 
     def __call__(self, sample_info):

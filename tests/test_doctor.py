@@ -98,7 +98,7 @@ def test_excluded_files_are_skipped_unread_and_every_other_index_is_kept(corpus,
         os.symlink(root / "nowhere.JPEG", path)
     loader = SADALoader(
         root, 3, device="cpu", image_size=32, workers=0, num_threads=1, num_magnitude_bins=11,
-        drop_last=False, on_error="raise", exclude=str(out),
+        drop_last=False, on_error="raise", exclude=str(out), max_skipped_share=1.0,  # most files are bad
     )  # fmt: skip
     listing = list_image_folder(root)
     assert loader.listing.files == listing.files  # same files, same indices

@@ -29,7 +29,7 @@ SCRIPT = textwrap.dedent(
     root, batch, train, on_error = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
     workers = int(sys.argv[5])
     loader = SADALoader(root, batch, device="cpu", train=train, image_size=16, workers=workers, num_threads=2,
-                        on_error=on_error, drop_last=False, seed=4)
+                        on_error=on_error, drop_last=False, seed=4, max_skipped_share=1.0)  # most are bad
     seen, error = [], None
     try:
         for _, _, indices in loader:

@@ -26,7 +26,6 @@ LAYERS = (
     ("sada_dali._utils",),
     (
         "sada_dali.op_space",
-        "sada_dali.ops",
         "sada_dali.sampler",
         "sada_dali.strength",
         "sada_dali.checkpoint",
@@ -38,7 +37,6 @@ LAYERS = (
 )
 SIDEWAYS = {
     ("sada_dali.distributed", "sada_dali.estimator"),  # the estimator, replicated over ranks
-    ("sada_dali.ops", "sada_dali.op_space"),  # the old name, an alias until loader/ and data/ import op_space
 }
 
 

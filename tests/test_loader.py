@@ -197,6 +197,89 @@ def test_loader_refuses_a_drop_last_that_is_not_a_bool(tmp_path, drop_last):
         make_loader(tmp_path / "missing", drop_last=drop_last)
 
 
+@pytest.mark.parametrize(
+    "source, shown",
+    [
+        (None, r"None \(NoneType\)"),
+        (123, r"123 \(int\)"),
+        (b"/data", r"b'/data' \(bytes\); decode"),
+        ([1], r"\[1\]"),
+    ],
+)
+def test_loader_refuses_a_source_that_is_not_a_path_naming_what_it_accepts(source, shown):
+    match = (
+        r"The `source` must be a path \(str or os.PathLike\) to an ImageFolder directory, to a file list "
+        r"\(with `file_root=`\) or to tar shards .* or a list of .tar paths; got " + shown
+    )
+    with pytest.raises(TypeError, match=match):
+        make_loader(source)
+    with pytest.raises(TypeError, match=match):
+        SADALoader(source=source, batch_size=BATCH)
+
+
+@pytest.mark.parametrize("depth", [0, -1, 1.5, True])
+def test_loader_refuses_a_prefetch_queue_depth_below_one_by_name_before_reading_any_file(tmp_path, depth):
+    match = rf"The `prefetch_queue_depth` must be an integer >= 1, got {depth!r}\. It counts the batches DALI"
+    with pytest.raises(ValueError, match=match):
+        make_loader(tmp_path / "missing", prefetch_queue_depth=depth)
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.5, float("nan"), True, "half"])
+def test_loader_refuses_a_max_skipped_share_outside_0_1(tmp_path, share):
+    match = rf"The `max_skipped_share` must be a number in \[0, 1\], got {share!r}\. It is the largest share"
+    with pytest.raises(ValueError, match=match):
+        make_loader(tmp_path / "missing", max_skipped_share=share)
+
+
+def test_loader_refuses_an_unknown_argument_naming_the_closest_one(tmp_path):
+    with pytest.raises(
+        TypeError, match=r"unexpected keyword argument 'prefetch_depth'; did you mean 'prefetch_q"
+    ):
+        make_loader(tmp_path / "missing", prefetch_depth=2)
+
+
+def _half_corrupt_folder(tmp_path, bad):
+    """Four files, one class; the first ``bad`` truncated (validation reads them in this order)."""
+    paths = write_image_folder(tmp_path, num_classes=1, per_class=4, sizes=(40, 48), seed=2)
+    for path in paths[:bad]:
+        truncate_file(path)
+    return paths
+
+
+def test_a_batch_that_loses_more_than_max_skipped_share_raises_naming_the_source_and_files(tmp_path):
+    paths = _half_corrupt_folder(tmp_path, 2)
+    loader = make_loader(tmp_path, train=False, batch_size=2, on_error="skip")
+    match = (
+        rf"Epoch 0, batch 0 of SADALoader\(num_samples=4.*\) reading '{tmp_path}': 2 of its 2 rows were "
+        rf"skipped, more than max_skipped_share=0.5 allows:\n  {paths[0]}\n  {paths[1]}\n`sada-dali check"
+    )
+    with pytest.raises(RuntimeError, match=match):
+        list(loader)
+    loader.close()
+
+
+def test_half_of_a_batch_may_be_skipped_and_a_lower_limit_is_honoured(tmp_path):
+    paths = _half_corrupt_folder(tmp_path, 1)
+    loader = make_loader(tmp_path, train=False, batch_size=2, on_error="skip")
+    assert [b[2].tolist() for b in loader] == [[1], [2, 3]] and loader.skipped_files == [paths[0]]
+    strict = make_loader(tmp_path, train=False, batch_size=2, on_error="skip", max_skipped_share=0.25)
+    with pytest.raises(RuntimeError, match=r"1 of its 2 rows were skipped, more than max_skipped_share=0.25"):
+        list(strict)
+    loader.close(), strict.close()
+
+
+def test_an_epoch_whose_every_row_is_skipped_raises_even_when_batches_may_be_empty(tmp_path):
+    _half_corrupt_folder(tmp_path, 4)
+    loader = make_loader(tmp_path, train=False, batch_size=2, on_error="skip", max_skipped_share=1.0)
+    batches = iter(loader)
+    assert [len(next(batches)[2]) for _ in range(2)] == [0, 0]
+    match = rf"Epoch 0 of SADALoader\(num_samples=4.*\) reading '{tmp_path}' yielded no sample: all 4 rows"
+    with pytest.raises(RuntimeError, match=match):
+        next(batches)
+    assert loader.num_skipped == 4 and loader.epoch == 1  # counted, and the epoch is over
+    loader.close()
+
+
 def test_square_pair_numpy_values_and_the_largest_seed_are_accepted(dataset):
     loader = make_loader(
         dataset, image_size=(np.int64(SIZE), SIZE), seed=np.uint64(2**64 - 1), drop_last=np.bool_(True)
@@ -233,7 +316,7 @@ def test_batch_whose_every_file_is_corrupt_comes_out_empty_so_every_rank_keeps_l
     paths = write_image_folder(tmp_path, num_classes=1, per_class=4, sizes=(40, 48), seed=2)
     for path in paths[:2]:
         truncate_file(path)
-    loader = make_loader(tmp_path, train=False, batch_size=2, on_error="skip")
+    loader = make_loader(tmp_path, train=False, batch_size=2, on_error="skip", max_skipped_share=1.0)
     batches = list(loader)
     assert len(batches) == len(loader) == 2
     assert [len(b[2]) for b in batches] == [0, 2] and batches[0][0].shape == (0, 3, SIZE, SIZE)

@@ -10,7 +10,7 @@ from _images import write_image_folder
 from sada_dali.data._headers import image_size
 from sada_dali.data._reader import SampleReader
 from sada_dali.loader import SADALoader
-from sada_dali.loader._recovery import find_culprits
+from sada_dali.loader._epoch import EpochRunner
 
 N, BATCH = 24, 3
 BAD_POSITIONS = dict(zip(BAD_CONTENT, (2, 7, 8, 12, 13, 17, 22, 19, 0)))  # two batches hold two bad files
@@ -49,7 +49,8 @@ def test_skip_yields_every_good_sample_once_in_order_with_the_same_pixels_and_co
     png16 = int(reference.sampler.indices(0)[PNG16_POSITION])
     write_png16(paths[png16])  # a legal 16-bit PNG: DALI decodes it, so it is a good file
     expected = read_epoch(reference)
-    loader = make_loader(tmp_path, train=train, on_error="skip")
+    # batches of 3 that hold two bad files each: past the default max_skipped_share on purpose
+    loader = make_loader(tmp_path, train=train, on_error="skip", max_skipped_share=1.0)
     bad = corrupt(loader, paths, BAD_POSITIONS)
     got = read_epoch(loader)
     assert len(got) == len(loader) == len(expected)
@@ -98,7 +99,8 @@ def test_raise_names_a_file_the_reader_rejects_before_decoding(tmp_path, paths, 
 def test_a_bad_file_up_to_the_queue_depth_plus_one_batches_ahead_is_found(tmp_path, paths):
     loader = make_loader(tmp_path, on_error="skip", prefetch_queue_depth=2)
     ((index, _),) = corrupt(loader, paths, {"progressive_bad_scan": 13}).items()  # batch 4
-    found = {batch: find_culprits(loader._runner, batch) for batch in range(6)}
+    runner = loader._runner
+    found = {batch: runner.culprits(runner.read_ahead(batch)) for batch in range(6)}
     assert found == {0: [], 1: [(13, index)], 2: [(13, index)], 3: [(13, index)], 4: [(13, index)], 5: []}
 
 
@@ -153,13 +155,13 @@ def test_bad_files_match_a_dataset_moved_to_another_folder(tmp_path, paths):
 def test_a_failure_no_probe_explains_is_raised_with_the_suspect_files(tmp_path, paths, monkeypatch):
     loader = make_loader(tmp_path, on_error="skip")
     corrupt(loader, paths, {"png_bad_data": 13})
-    monkeypatch.setattr("sada_dali.loader._recovery.find_culprits", lambda runner, batch, **_: [])
+    monkeypatch.setattr(EpochRunner, "culprits", lambda runner, ahead: [])
     with pytest.raises(RuntimeError, match=r"(?s)of epoch 0 failed: .*These batches hold the files"):
         read_epoch(loader)
 
 
 def test_a_shard_whose_every_row_is_rejected_still_yields_len_batches(tmp_path, paths):
-    loader = make_loader(tmp_path, on_error="skip", num_shards=2, shard_id=1)
+    loader = make_loader(tmp_path, on_error="skip", num_shards=2, shard_id=1, max_skipped_share=1.0)
     bad = corrupt(loader, paths, {"png_bad_data": 3, "progressive_bad_scan": 4, "header_corrupt": 5})
     got = read_epoch(loader)
     assert len(got) == len(loader) and [len(indices) for _, _, indices in got][1] == 0

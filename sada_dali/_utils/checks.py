@@ -16,6 +16,7 @@ __all__ = [
     "DEVICES",
     "check_int",
     "check_bool",
+    "check_fraction",
     "check_image_size",
     "check_device",
     "resolve_device_id",
@@ -70,6 +71,26 @@ def check_bool(value, name: str, *, hint: str = "") -> bool:
             f"The `{name}` must be a bool (True or False), got {value!r}." + (f" {hint}" if hint else "")
         )
     return bool(value)
+
+
+def check_fraction(value, name: str, *, hint: str = "") -> float:
+    """``value`` as a Python float, or a ValueError naming ``name`` when it is not a number in [0, 1].
+
+    Parameters
+    ----------
+    value : object
+        The argument; Python and NumPy integers and floats pass, bools and NaN do not.
+    name : str
+        The argument's name, as the user wrote it.
+    hint : str
+        A sentence appended to the error (what the value means, or how to fix it).
+    """
+    number = isinstance(value, (int, float, np.integer, np.floating))
+    if isinstance(value, (bool, np.bool_)) or not number or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(
+            f"The `{name}` must be a number in [0, 1], got {value!r}." + (f" {hint}" if hint else "")
+        )
+    return float(value)
 
 
 def check_image_size(image_size, name: str = "image_size") -> int:

@@ -19,7 +19,7 @@ What lives here:
 * ``doctor.py``: the dataset doctor behind ``sada-dali check``;
 * ``synthetic.py``: the demo's digits and tiny generated datasets.
 
-It may import the backend-free root modules (``ops``) and ``_utils``, never DALI or torch;
+It may import the backend-free root modules (``op_space``) and ``_utils``, never DALI or torch;
 the loader, the baseline and the CLI import it.
 """
 

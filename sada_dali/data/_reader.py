@@ -31,7 +31,7 @@ from .._utils.parent import die_with_parent
 from ..op_space import sample_choices
 from ._headers import image_format, image_size, jpeg_segments
 from ._jpeg import inspect_jpeg
-from ._shared_listing import SharedListing
+from ._shared_listing import ON_ERROR, ReaderView, SharedListing, check_on_error
 from .crop import CropConfig, crop_windows, image_dims
 from .formats import DEFAULT_FORMATS, FORMAT_NAMES, check_formats, format_problem
 
@@ -58,7 +58,6 @@ CHOICE_OUTPUTS = (
     "crop_shape",
 )  # training only, in order
 
-ON_ERROR = ("raise", "skip")
 DEFAULT_MAX_PIXELS = 178_956_970  # PIL's DecompressionBombError threshold, 2 * Image.MAX_IMAGE_PIXELS
 _PLACEHOLDER: np.ndarray | None = None
 _PLACEHOLDER_SIZE = (16, 16)
@@ -162,8 +161,11 @@ class SampleReader:
 
     Parameters
     ----------
-    listing : sada_dali.data.source.Listing
-        Files and labels.
+    listing : sada_dali.data.listing.Listing or sada_dali.data._shared_listing.ReaderView
+        Files and labels: the reader then shares them in a :class:`SharedListing` it owns (and
+        frees on :meth:`close`), with ``table`` and ``on_error``. Or the view of an owner's
+        epoch state (a loader's), which carries the shared listing, the table and ``on_error``
+        and which its owner frees; ``table`` and ``on_error`` are then not passed.
     sampler : sada_dali.sampler.ShardSampler
         The shard's epoch order.
     table : sada_dali.strength.StrengthTable, optional
@@ -172,11 +174,11 @@ class SampleReader:
         Bins the strengths are quantised to.
     num_ops : int
         Size of the op space.
-    on_error : {"raise", "skip"}
+    on_error : {"raise", "skip"}, optional
         What a file that fails :func:`check_encoded`, declares more than ``max_pixels``,
-        cannot be read or is flagged bad in the shared listing (the decoder rejected it) does.
-        Under "skip", a file whose content is rejected is flagged bad (never read again); one
-        that cannot be read is skipped for that read only (see :meth:`read`).
+        cannot be read or is flagged bad in the shared listing (the decoder rejected it) does
+        (default "raise"). Under "skip", a file whose content is rejected is flagged bad (never
+        read again); one that cannot be read is skipped for that read only (see :meth:`read`).
     augments : bool
         Whether the reader draws each sample's SADA choices (training): it then appends the op,
         magnitude bin, sign, flip and crop window outputs.
@@ -219,25 +221,52 @@ class SampleReader:
         table=None,
         num_magnitude_bins: int,
         num_ops: int,
-        on_error: str = "raise",
+        on_error: str | None = None,
         augments: bool = True,
         random_area=(0.08, 1.0),
         random_aspect_ratio=(3 / 4, 4 / 3),
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
         formats=None,
     ):
-        if on_error not in ON_ERROR:
-            raise ValueError(f"The `on_error` must be 'raise' or 'skip', got {on_error!r}.")
-        if augments and table is None:
+        owned = not isinstance(listing, ReaderView)
+        if not owned and (table is not None or on_error is not None):
+            raise TypeError(
+                "A SampleReader over a ReaderView takes the view's `table` and `on_error`; pass neither."
+            )
+        if owned:
+            on_error = check_on_error("raise" if on_error is None else on_error)
+        if augments and (table if owned else listing.table) is None:
             raise ValueError("The `table` is required when `augments=True` (training).")
-        self.sampler, self.table = sampler, table
-        self.listing = SharedListing(listing, sampler.shard_size)
-        self.num_magnitude_bins, self.num_ops = num_magnitude_bins, num_ops
-        self.on_error, self.augments = on_error, augments
         self.crop = CropConfig(random_area, random_aspect_ratio)
         self.max_pixels = check_max_pixels(max_pixels)
         self.formats = check_formats(formats)
+        self.sampler, self.augments = sampler, augments
+        self.num_magnitude_bins, self.num_ops = num_magnitude_bins, num_ops
+        if owned:
+            listing = ReaderView(SharedListing(listing, sampler.shard_size), table, on_error)
+        self.view = listing
+        self._owned = (listing.shared_listing,) if owned else ()  # what close() frees
         self._order = (None, None)
+
+    @property
+    def listing(self) -> SharedListing:
+        """The shared listing the reader reads (its view's)."""
+        return self.view.shared_listing
+
+    @property
+    def table(self):
+        """The strength table and epoch slots (its view's; None without one)."""
+        return self.view.table
+
+    @property
+    def on_error(self) -> str:
+        """The error policy, "raise" or "skip" (its view's)."""
+        return self.view.on_error
+
+    @property
+    def batch_size(self) -> int:
+        """Samples per :meth:`read_batch` call (the sampler's batch size)."""
+        return self.sampler.batch_size
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -422,8 +451,10 @@ class SampleReader:
         return (out[0][0],) + tuple(np.asarray(value[0]) for value in out[1:])
 
     def close(self) -> None:
-        """Free the shared listing (the owner's copy; workers only detach)."""
-        self.listing.close()
+        """Free the shared listing the reader created (the owner's copy; workers only detach); a
+        view's owner frees its own."""
+        for block in self._owned:
+            block.close()
 
     def __getstate__(self):
         state = dict(self.__dict__)

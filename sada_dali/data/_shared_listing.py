@@ -10,19 +10,34 @@ per-sample flag marks files the decoder rejected (``mark_bad``) or the trainer e
 For a listing of tar shards the block also holds each sample's ``(shard, offset, size)``, and
 :meth:`SharedListing.read` fetches the image with one ``os.pread`` from a shard the process
 keeps open.
+
+A reader sees its owner's per-epoch state through a :class:`ReaderView`: this block, the
+strength table and the error policy, none of which it can replace.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from .._utils.shm import SharedBlock
 from ._tar_files import ShardFiles
 
-__all__ = ["SharedListing"]
+__all__ = ["SharedListing", "ReaderView", "ON_ERROR", "check_on_error"]
 
 _NO_EPOCH = -1
 _BAD, _EXCLUDED = 1, 2
+
+ON_ERROR = ("raise", "skip")
+"""What a file that cannot be read or decoded may do: raise an error naming it, or be skipped."""
+
+
+def check_on_error(on_error) -> str:
+    """Return ``on_error`` if it is one of :data:`ON_ERROR`, else raise a ValueError naming it."""
+    if not isinstance(on_error, str) or on_error not in ON_ERROR:
+        raise ValueError(f"The `on_error` must be 'raise' or 'skip', got {on_error!r}.")
+    return on_error
 
 
 class SharedListing(SharedBlock):
@@ -151,3 +166,34 @@ class SharedListing(SharedBlock):
     def bad_indices(self) -> np.ndarray:
         """The sorted int64 indices flagged bad by :meth:`mark_bad` (excluded ones are not)."""
         return np.flatnonzero(self._bad == _BAD).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class ReaderView:
+    """What a reader sees of its owner's epoch state, per batch; picklable into DALI's workers.
+
+    Attributes
+    ----------
+    shared_listing : SharedListing
+        Paths, labels, the published shard order and the bad/excluded flags. A reader writes one
+        thing here: under ``on_error="skip"`` it flags bad a file whose content it rejected, so
+        that no reader reads it again.
+    table : sada_dali.strength.StrengthTable or None
+        The strengths and the epoch, start and stop slots (None: epoch 0 from position 0, no
+        strengths, for a reader that draws no SADA choice).
+    on_error : {"raise", "skip"}
+        What a file that fails does (see :data:`ON_ERROR`).
+
+    Notes
+    -----
+    The owner (a loader's :class:`~sada_dali.loader._epoch_state.EpochState`, or a reader built
+    over a listing) creates, writes and frees all three; the view is frozen, so a reader cannot
+    rebind them.
+    """
+
+    shared_listing: SharedListing
+    table: object = None
+    on_error: str = "raise"
+
+    def __post_init__(self):
+        check_on_error(self.on_error)

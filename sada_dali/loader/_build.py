@@ -1,21 +1,11 @@
-"""What a loader decides once, at construction: its pipeline (and how to rebuild it) and its estimator."""
+"""Two parts of a loader built from its options: its pipeline (built again after a decoder failure)
+and its estimator. :func:`sada_dali.loader._factory.build_loader` puts them together."""
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from .._utils.checks import check_int
-from ._defaults import default_num_threads, default_workers
-from ._main_guard import check_main_guard
-
-__all__ = [
-    "PipelineOptions",
-    "create_loader_pipeline",
-    "create_loader_runner",
-    "create_loader_estimator",
-    "ESTIMATORS",
-]
+__all__ = ["PipelineOptions", "create_loader_pipeline", "create_loader_estimator", "ESTIMATORS"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +23,7 @@ class PipelineOptions:
     seed : int
         DALI's pipeline seed.
     num_threads, workers : int
-        DALI threads and reader worker processes (resolved by :func:`create_loader_runner`).
+        DALI threads and reader worker processes.
     prefetch_queue_depth : int
         DALI's queue depth.
     image_size : int
@@ -71,7 +61,7 @@ def create_loader_pipeline(reader, options: PipelineOptions):
     Parameters
     ----------
     reader : sada_dali.data._reader.SampleReader
-        The per-sample source.
+        The per-batch source (its ``batch_size`` is the pipeline's).
     options : PipelineOptions
         With ``num_threads`` and ``workers`` resolved.
 
@@ -81,7 +71,7 @@ def create_loader_pipeline(reader, options: PipelineOptions):
     """
     o = options
     args = dict(
-        batch_size=reader.sampler.batch_size,
+        batch_size=reader.batch_size,
         num_threads=o.num_threads,
         device_id=o.device_id,
         seed=o.seed,
@@ -103,43 +93,6 @@ def create_loader_pipeline(reader, options: PipelineOptions):
     from ..pipelines.val import create_val_pipeline
 
     return create_val_pipeline(reader, **args)
-
-
-def create_loader_runner(reader, owner, options: PipelineOptions):
-    """The :class:`~sada_dali.loader._epoch.EpochRunner` of a loader: its pipeline, built now by
-    :func:`create_loader_pipeline` (rebuilt the same way after a decoder failure), and the probe
-    that finds the files a failed pipeline's decoder rejected.
-
-    ``options.num_threads`` and ``options.workers`` are checked and, when None, take the per-rank
-    defaults of :mod:`sada_dali.loader._defaults` here, once, as is the main-script guard that
-    workers need.
-    """
-    from ._epoch import EpochRunner
-    from ._recovery import DecodeProbe
-
-    o = options
-    num_threads = (
-        default_num_threads(o.device) if o.num_threads is None else check_int(o.num_threads, "num_threads", 1)
-    )
-    workers = default_workers() if o.workers is None else check_int(o.workers, "workers", 0)
-    check_main_guard(workers)
-    resolved = replace(o, num_threads=num_threads, workers=workers)
-    probe = DecodeProbe(
-        device=o.device,
-        device_id=o.device_id,
-        hw_decoder_load=o.hw_decoder_load,
-        num_threads=num_threads,
-        max_batch=reader.sampler.batch_size,
-        crop=reader.augments,
-    )
-    return EpochRunner(
-        functools.partial(create_loader_pipeline, reader, resolved),
-        reader,
-        listing=owner.listing,
-        owner=owner,
-        prefetch_queue_depth=o.prefetch_queue_depth,
-        probe=probe,
-    )
 
 
 ESTIMATORS = ("sada", "entaugment")

@@ -118,13 +118,22 @@ class FeedLedger:
                 "feed every batch once, in the order the loader yields them, with its own labels."
             )
 
-    def start_epoch(self) -> None:
-        """Forget the last epoch's unfed batches; finish the estimator's epoch if it was fed."""
+    def start_epoch(self):
+        """Forget the last epoch's unfed batches; finish the estimator's epoch if it was fed.
+
+        Returns
+        -------
+        tuple or None
+            ``(estimator, strengths)``, what its ``end_epoch()`` returned (the next epoch's
+            strengths), when it was called; else None.
+        """
         self._unfed.clear()
         self._dropped = 0
-        if self.fed:
-            self.estimator.end_epoch()
-            self.fed = False
+        if not self.fed:
+            return None
+        strengths = self.estimator.end_epoch()
+        self.fed = False
+        return self.estimator, strengths
 
     def save(self) -> dict:
         """The estimator's ``state_dict()`` and whether its epoch awaits ``end_epoch()``."""

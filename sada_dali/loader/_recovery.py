@@ -4,8 +4,8 @@ DALI cannot drop a sample from a batch, but a loader knows which sample every po
 the epoch holds and can restart an epoch exactly. On a pipeline failure the runner decodes
 the files of the failing batch and of those DALI may have read ahead with a small probe
 pipeline that uses the loader's own decoder settings (and crop windows), bisecting to the
-files it rejects. Under ``on_error="skip"`` they are flagged bad in the shared listing (every
-reader then skips them unread), the loader's pipeline is rebuilt and the epoch resumes at
+files it rejects. Under ``on_error="skip"`` they are flagged bad in the runner's epoch state
+(every reader then skips them unread), the loader's pipeline is rebuilt and the epoch resumes at
 the failing batch; under "raise" the error names exactly those files.
 """
 
@@ -116,15 +116,17 @@ class DecodeProbe:
         self._pipe = None
 
 
-def find_culprits(runner, batch: int, *, ahead=None) -> list[tuple[int, int]]:
-    """``(position, index)`` of the files around ``batch`` of the running epoch that the decoder rejects.
+def find_culprits(reader, probe: DecodeProbe, epoch: int, ahead) -> list[tuple[int, int]]:
+    """The ``(position, index)`` pairs of ``ahead`` whose files ``probe``'s decoder rejects.
 
-    ``ahead`` is ``runner.read_ahead(batch)`` when the caller has it already. Files the reader
-    itself replaces by a placeholder (or rejects) are not probed; the crop windows of the rest
-    are computed at once, as the batch reader computes them.
+    ``ahead`` holds the samples of ``epoch`` read around a failing batch
+    (:meth:`~sada_dali.loader._epoch.EpochRunner.read_ahead`); ``reader`` is the loader's
+    :class:`~sada_dali.data._reader.SampleReader`. Files the reader itself replaces by a
+    placeholder (or rejects) are not probed; the crop windows of the rest are computed at once,
+    as the batch reader computes them.
     """
-    reader, items, where, sizes = runner.reader, [], [], []
-    for position, index in runner.read_ahead(batch) if ahead is None else ahead:
+    items, where, sizes = [], [], []
+    for position, index in ahead:
         try:
             data, valid, size = reader.sample(index)
         except ValueError:
@@ -134,9 +136,9 @@ def find_culprits(runner, batch: int, *, ahead=None) -> list[tuple[int, int]]:
             where.append((position, index))
             sizes.append(size)
     starts = shapes = [None] * len(items)
-    if runner.probe.crop and items:
-        starts, shapes = reader.slice_windows([index for _, index in where], runner.running, sizes)
-    return [where[i] for i in runner.probe.rejected(list(zip(items, starts, shapes)))]
+    if probe.crop and items:
+        starts, shapes = reader.slice_windows([index for _, index in where], epoch, sizes)
+    return [where[i] for i in probe.rejected(list(zip(items, starts, shapes)))]
 
 
 def recover(runner, exc: Exception) -> None:
@@ -147,17 +149,17 @@ def recover(runner, exc: Exception) -> None:
     file is to blame (a dead worker, another failure, too many recoveries for one batch),
     raises a RuntimeError: under "raise" it names exactly the rejected files.
     """
-    batch = runner.batch
+    batch, state = runner.batch, runner.state
     key = (runner.running, batch)
     count = runner.recoveries.get(key, 0)
     ahead = runner.read_ahead(batch)
     message = str(innermost(exc))
-    names_a_file = any(runner.listing.files[index] in message for _, index in ahead)
+    names_a_file = any(state.path(index) in message for _, index in ahead)
     if dead_workers(runner.pipe) or count >= MAX_RECOVERIES_PER_BATCH or names_a_file:
         raise read_failure(runner, batch, exc, ahead=ahead) from exc
-    culprits = find_culprits(runner, batch, ahead=ahead)
-    if not culprits or runner.reader.on_error == "raise":
+    culprits = runner.culprits(ahead)
+    if not culprits or state.on_error == "raise":
         raise read_failure(runner, batch, exc, culprits=culprits, ahead=ahead) from exc
-    runner.reader.listing.mark_bad([index for _, index in culprits])
+    state.mark_bad([index for _, index in culprits])
     runner.recoveries = {key: count + 1}
     runner.rebuild(resume=True)

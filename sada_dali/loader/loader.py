@@ -1,8 +1,10 @@
 """``SADALoader``: a drop-in PyTorch-style iterator over a DALI SADA pipeline.
 
-The epoch handshake (strengths copied once per epoch, cheap early exit) lives in
-:mod:`sada_dali.loader._epoch`, feeding the estimator from torch-style loops in
-:mod:`sada_dali.loader._feed`, and what is decided at construction in :mod:`sada_dali.loader._build`.
+The loader checks its arguments into :class:`~sada_dali.loader._options.LoaderOptions` and is
+built from them by :func:`sada_dali.loader._factory.build_loader`. The epoch handshake (strengths
+copied once per epoch, cheap early exit) lives in :mod:`sada_dali.loader._epoch`, the state it
+reads and changes in :mod:`sada_dali.loader._epoch_state`, and feeding the estimator from
+torch-style loops in :mod:`sada_dali.loader._feed`.
 Resume is exact because every per-sample choice (order, op, sign, flip) is a pure function
 of (seed, epoch, index): :meth:`SADALoader.state_dict` saves the epoch, the batches read
 and the epoch's strengths, and a new loader restarts that epoch's order at the saved position.
@@ -10,48 +12,37 @@ and the epoch's strengths, and a new loader restarts that epoch's order at the s
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import typing
 import weakref
 
 import numpy as np
 
 from .._utils.arrays import as_host_array
-from .._utils.checks import (
-    check_bool,
-    check_device,
-    check_image_size,
-    check_int,
-    check_normalize,
-    resolve_device_id,
-    validate_strengths,
-)
-from .._utils.shards import resolve_shards
-from ..data._reader import DEFAULT_MAX_PIXELS, SampleReader
-from ..data.doctor import excluded_indices
-from ..data.formats import check_formats
-from ..data.source import create_listing
-from ..ops import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
 from ..sampler import ShardSampler
-from ..strength import StrengthTable
-from ._build import PipelineOptions, create_loader_estimator, create_loader_runner
-from ._feed import FeedLedger
-from ._state import LoaderState, restore_removed
+from ._factory import LoaderParts, build_loader
+from ._options import LoaderOptions
+from ._state_checks import restore_removed
 
 __all__ = ["SADALoader"]
-
-
-def _close_all(closers: list) -> None:
-    """Run a loader's ``close`` callables, newest first (the finalizer of a loader never closed)."""
-    while closers:
-        closers.pop()()
 
 
 def _init_signature(cls) -> inspect.Signature:
     """``cls.__init__``'s signature without ``self``, for ``help()`` and ``inspect`` (not ``__new__``'s)."""
     sig = inspect.signature(cls.__init__)
-    return sig.replace(
-        parameters=[p for p in list(sig.parameters.values())[1:] if not p.name.startswith("_")]
-    )
+    return sig.replace(parameters=list(sig.parameters.values())[1:])
+
+
+def _options_signature() -> inspect.Signature:
+    """``SADALoader``'s signature: the fields of :class:`LoaderOptions`, keyword-only but the first two."""
+    hints, parameters = typing.get_type_hints(LoaderOptions), []
+    for k, field in enumerate(dataclasses.fields(LoaderOptions)):
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD if k < 2 else inspect.Parameter.KEYWORD_ONLY
+        default = inspect.Parameter.empty if field.default is dataclasses.MISSING else field.default
+        hint = inspect.Parameter.empty if hints[field.name] is object else hints[field.name]
+        parameters.append(inspect.Parameter(field.name, kind, default=default, annotation=hint))
+    return inspect.Signature(parameters)
 
 
 class SADALoader:
@@ -63,6 +54,8 @@ class SADALoader:
         An ImageFolder directory, a DALI file list (``relative/path label`` lines) with
         ``file_root``, or WebDataset tar shards: a folder of ``.tar`` files, a list of them or a
         brace pattern such as ``"/data/imagenet1k-train-{0000..1023}.tar"`` (docs/loader.md, "Shards").
+        Anything else raises a TypeError naming ``source``. Every argument is checked before
+        any file is read (:class:`~sada_dali.loader._options.LoaderOptions`).
     batch_size : int
         Samples per batch of this shard.
     device : {"gpu", "cpu"}
@@ -128,7 +121,7 @@ class SADALoader:
     hw_decoder_load : float
         Share of JPEGs for the hardware decoder ("gpu").
     prefetch_queue_depth : int
-        DALI's pipeline queue depth.
+        DALI's pipeline queue depth: the batches prepared ahead of the one yielded (>= 1).
     random_area, random_aspect_ratio : tuple of float
         ``RandomResizedCrop`` ranges of the training crop (area fraction, width / height).
     max_pixels : int or None
@@ -144,6 +137,13 @@ class SADALoader:
     exclude : str, dict or iterable of str, optional
         Files never read: a ``sada-dali check --json`` report (its path or the parsed dict) or
         file paths; their rows are dropped as skipped.
+    max_skipped_share : float
+        The largest share of one batch's rows that may be dropped as skipped (``on_error="skip"``,
+        ``exclude``): a batch that loses more raises a RuntimeError naming the source, the batch
+        and its skipped files, and so does an epoch that yields no row at all, whatever this
+        says (docs/faults.md, "Skipped rows"). A number in [0, 1]; default 0.5, more than half
+        a batch. 1.0 lets every batch through, one of 0 rows included, which keeps every rank
+        of a distributed run yielding ``len(loader)`` batches; its loop must then handle them.
 
     Notes
     -----
@@ -169,135 +169,32 @@ class SADALoader:
         super().__init_subclass__(**kwargs)
         cls.__signature__ = _init_signature(cls)
 
-    def __init__(
-        self,
-        source,
-        batch_size: int,
-        *,
-        device: str = "gpu",
-        train: bool = True,
-        image_size: int = 224,
-        strengths=None,
-        estimator=None,
-        num_classes: int | None = None,
-        pairs: bool = False,
-        num_shards: int | None = None,
-        shard_id: int | None = None,
-        seed: int = 0,
-        drop_last: bool | None = None,
-        num_threads: int | None = None,
-        workers: int | None = None,
-        on_error: str = "raise",
-        op_space=None,
-        num_magnitude_bins: int = DEFAULT_NUM_MAGNITUDE_BINS,
-        fp16: bool = False,
-        normalize: bool = True,
-        file_root=None,
-        device_id: int | None = None,
-        hw_decoder_load: float = 0.65,
-        prefetch_queue_depth: int = 2,
-        random_area=(0.08, 1.0),
-        random_aspect_ratio=(3 / 4, 4 / 3),
-        max_pixels: int | None = DEFAULT_MAX_PIXELS,
-        formats=None,
-        exclude=None,
-        _listing=None,
-    ):
-        # what load_state_dict needs to rebuild the loader over a restored listing
-        self._arguments = {k: v for k, v in locals().items() if k not in ("self", "_listing", "__class__")}
-        # configuration errors first, before any file is listed or read
-        image_size = check_image_size(image_size)
-        seed = check_int(
-            seed,
-            "seed",
-            0,
-            maximum=2**64 - 1,
-            hint="The per-sample hash reads 64 bits of it (2**64 would repeat seed=0); pass a smaller one.",
-        )
-        if drop_last is not None:
-            drop_last = check_bool(
-                drop_last, "drop_last", hint="None picks True for training, False for validation."
-            )
-        formats = check_formats(formats)
-        num_shards, shard_id = resolve_shards(num_shards, shard_id)
-        self.device = check_device(device)
-        normalize = check_normalize(normalize, fp16)
-        self.train, self.pairs = bool(train), bool(pairs)
-        self.listing = create_listing(source, file_root=file_root) if _listing is None else _listing
-        self.sampler = ShardSampler(
-            len(self.listing),
-            batch_size,
-            num_shards=num_shards,
-            shard_id=shard_id,
-            seed=seed,
-            shuffle=self.train,
-            drop_last=self.train if drop_last is None else drop_last,
-            pad=self.train,
-        )
-        if estimator not in (None, False) and not self.train:
-            raise ValueError(
-                "The `estimator` applies only to a training loader (train=True); "
-                "this one was built with train=False."
-            )
-        op_space = create_op_space() if op_space is None else tuple(op_space)
-        # what close() frees, also when the loader is dropped without it: the finalizer holds no loader
-        self._closers: list = []
-        self._finalizer = weakref.finalize(self, _close_all, self._closers)
-        self._table = StrengthTable(self.num_samples)  # validation uses only its epoch/start/stop slots
-        self._closers.append(self._table.close)
-        device_id = resolve_device_id(self.device, device_id)
-        self._reader = SampleReader(
-            self.listing,
-            self.sampler,
-            table=self._table,
-            num_magnitude_bins=num_magnitude_bins,
-            num_ops=len(op_space),
-            on_error=on_error,
-            augments=self.train,
-            random_area=random_area,
-            random_aspect_ratio=random_aspect_ratio,
-            max_pixels=max_pixels,
-            formats=formats,
-        )
-        self._closers.append(self._reader.close)
-        if exclude is not None:
-            self._reader.listing.mark_excluded(excluded_indices(exclude, self.listing))
-        options = PipelineOptions(
-            train=self.train,
-            device=self.device,
-            device_id=device_id,
-            seed=(self.sampler.seed * 1_000_003 + shard_id) % (1 << 31),
-            num_threads=num_threads,
-            workers=workers,
-            prefetch_queue_depth=prefetch_queue_depth,
-            image_size=image_size,
-            op_space=op_space,
-            num_magnitude_bins=num_magnitude_bins,
-            fp16=fp16,
-            normalize=normalize,
-            hw_decoder_load=hw_decoder_load,
-        )
-        num_classes = len(self.classes) if num_classes is None else check_int(num_classes, "num_classes", 1)
-        self.estimator = create_loader_estimator(
-            estimator,
-            num_samples=self.num_samples,
-            num_classes=num_classes,
-            device=self.device,
-            device_id=device_id,
-            seed=self.sampler.seed,
-            batch_size=self.sampler.batch_size,
-        )
-        self._ledger = None if self.estimator is None else FeedLedger(self.estimator)
-        self._runner = create_loader_runner(self._reader, self, options)
-        self._closers.append(self._runner.close)
-        owned = self._ledger if self.estimator not in (None, estimator) else None  # created here
-        self._state = LoaderState(
-            self.sampler, self._reader, self._table, self._runner, train=self.train, ledger=owned
-        )
-        if strengths is not None:
-            self.set_strengths(strengths)
-        elif self.estimator is not None:
-            self.set_strengths(self.estimator)
+    def __init__(self, source, batch_size: int, **options):
+        self._options = LoaderOptions.create(source, batch_size, **options)  # checked before any file is read
+        self._adopt(build_loader(self._options, owner=self))
+
+    def _adopt(self, parts: LoaderParts) -> None:
+        """Use ``parts`` (from :func:`~sada_dali.loader._factory.build_loader`); they are freed when the
+        loader is closed or collected (a ``weakref.finalize`` that holds no loader)."""
+        self.listing, self.sampler, self.estimator = parts.listing, parts.sampler, parts.estimator
+        self._reader, self._runner, self._table = parts.reader, parts.runner, parts.table
+        self._epoch, self._ledger, self._state = parts.epoch, parts.ledger, parts.state
+        self._finalizer = weakref.finalize(self, parts.close)
+
+    @property
+    def device(self) -> str:
+        """Where decoding and augmentation run: "gpu" or "cpu"."""
+        return self._options.device
+
+    @property
+    def train(self) -> bool:
+        """Whether this is a training loader (SADA ops, shuffled) or a validation one."""
+        return self._options.train
+
+    @property
+    def pairs(self) -> bool:
+        """Whether iterating yields ``(images, labels)`` instead of ``(images, labels, indices)``."""
+        return self._options.pairs
 
     @property
     def num_samples(self) -> int:
@@ -329,7 +226,7 @@ class SADALoader:
     @property
     def strengths(self) -> np.ndarray | None:
         """Read-only (N,) float32 strengths in use this epoch (None for validation)."""
-        return self._table.array if self.train else None
+        return self._epoch.strengths if self.train else None
 
     @property
     def num_skipped(self) -> int:
@@ -338,12 +235,12 @@ class SADALoader:
         It counts skip events: a bad file is dropped again (never read) in every epoch that
         reaches it, so it counts once per epoch; :attr:`skipped_files` lists it once.
         """
-        return self._runner.num_skipped
+        return self._epoch.num_skipped
 
     @property
     def skipped_files(self) -> list[str]:
         """Paths of the skipped files, each once, in the order first skipped (a copy)."""
-        return list(self._runner.skipped_files)
+        return list(self._epoch.skipped_files)
 
     def set_epoch(self, epoch: int) -> None:
         """Read ``epoch`` next (order, SADA choices); call before iterating, like ``DistributedSampler``.
@@ -369,14 +266,7 @@ class SADALoader:
         TypeError
             If ``strengths`` is not a numeric array.
         """
-        if not self.train:
-            raise ValueError(
-                "The `strengths` apply only to a training loader (train=True); "
-                "this one was built with train=False."
-            )
-        if not hasattr(strengths, "strengths"):
-            strengths = validate_strengths(strengths, self.num_samples).copy()
-        self._runner.pending = strengths
+        self._epoch.set_strengths(strengths)
 
     def feed(self, logits, target=None) -> None:
         """Update :attr:`estimator` with the logits of the oldest batch not fed yet.
@@ -457,13 +347,12 @@ class SADALoader:
         restored = restore_removed(self.listing, state_dict)
         if restored is not None:
             self.close()
-            SADALoader.__init__(self, **self._arguments, _listing=restored)
+            self._adopt(build_loader(self._options, restored, owner=self))
         self._state.load(state_dict)
 
     def _start_epoch(self) -> None:
-        if self._ledger is not None:
-            self._ledger.start_epoch()
-        self._runner.start()
+        ended = None if self._ledger is None else self._ledger.start_epoch()
+        self._runner.start(*self._state.take(self.sampler.epoch), ended=ended)
 
     def _emit(self, batch):
         if self._ledger is not None:
@@ -526,4 +415,4 @@ class SADALoader:
         )
 
 
-SADALoader.__signature__ = _init_signature(SADALoader)
+SADALoader.__signature__ = _options_signature()
