@@ -8,7 +8,7 @@ operator runs on the CPU.
 from __future__ import annotations
 
 from nvidia.dali import fn, types
-from nvidia.dali.pipeline import Pipeline
+from nvidia.dali.pipeline import Pipeline, do_not_convert
 
 from sada_dali._utils.checks import check_device, check_normalize
 from sada_dali._utils.imagenet import IMAGENET_MEAN, IMAGENET_STD
@@ -27,8 +27,7 @@ __all__ = [
 _MEAN = [255 * m for m in IMAGENET_MEAN]  # of uint8 pixels
 _STD = [255 * s for s in IMAGENET_STD]
 
-_DTYPES = {"encoded": types.UINT8, "label": types.INT64, "index": types.INT64, "valid": types.UINT8}
-_VECTORS = ("encoded", "crop_start", "crop_shape")  # 1-D per sample; the rest are scalars
+_DTYPES = {"uint8": types.UINT8, "int64": types.INT64, "int32": types.INT32}
 
 
 READ_IN_BATCHES = True
@@ -36,16 +35,19 @@ READ_IN_BATCHES = True
 once per sample (the reference path the tests compare the batch path with)."""
 
 
+@do_not_convert  # else AutoGraph converts the feed hook too, and each batch pays its converted calls
 def read_samples(reader) -> dict:
     """Feed ``reader`` through a parallel ``external_source``, one call per batch.
 
     Parameters
     ----------
     reader : sada_dali.data._reader.SampleReader
-        Picklable; its ``read_batch`` takes DALI's ``BatchInfo`` and returns a list of encoded
-        buffers and one dense array per other output. The pool runs it in the pipeline's
+        Picklable; its ``read_batch`` takes DALI's ``BatchInfo`` and returns the packed encoded
+        buffers and the dense ``ids`` (and, with ``augments``, ``choices``) arrays of
+        its ``fed_groups``. The pool runs it in the pipeline's
         ``py_num_workers`` processes, one batch per call; with ``py_num_workers=0`` it runs
         inline instead. With :data:`READ_IN_BATCHES` off, the reader itself is called per sample.
+        The pipeline takes the columns apart as its ``columns`` say.
 
     Returns
     -------
@@ -54,19 +56,20 @@ def read_samples(reader) -> dict:
         choices, ``op``, ``magnitude_bin``, ``negate``, ``flip`` and the crop window's
         ``crop_start`` (left, top) and ``crop_shape`` (width, height) in pixels.
     """
-    names = list(reader.output_names)
-    dtypes = [_DTYPES.get(name, types.INT32) for name in names]
-    ndims = [1 if name in _VECTORS else 0 for name in names]
+    groups = reader.fed_groups
     parallel = Pipeline.current().py_num_workers > 0
     if READ_IN_BATCHES:
         source, mode = reader.read_batch, {"batch": True, "batch_info": True}
         transform_fed_batches(Pipeline.current(), unpack_encoded)
     else:
         source, mode = reader, {"batch": False}
+    dtypes, ndims = [_DTYPES[dtype] for dtype in groups.values()], [1] * len(groups)
     nodes = fn.external_source(
-        source=source, num_outputs=len(names), parallel=parallel, dtype=dtypes, ndim=ndims, **mode
+        source=source, num_outputs=len(groups), parallel=parallel, dtype=dtypes, ndim=ndims, **mode
     )
-    return dict(zip(names, nodes))
+    nodes = dict(zip(groups, nodes))
+    columns = {name: nodes[group][column] for name, (group, column) in reader.columns.items()}
+    return {"encoded": nodes["encoded"], **columns}
 
 
 def unpack_encoded(outputs):

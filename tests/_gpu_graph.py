@@ -82,7 +82,8 @@ class GraphReader:
     """Stands in for a :class:`~sada_dali.data._reader.SampleReader` while a graph is defined:
     the same outputs (the real ``output_names``), never read."""
 
-    output_names = SampleReader.output_names
+    output_names, fed_groups = SampleReader.output_names, SampleReader.fed_groups
+    columns = SampleReader.columns
 
     def __init__(self, *, augments: bool, batch_size: int = 8):
         self.augments, self.batch_size = augments, batch_size

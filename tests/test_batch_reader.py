@@ -6,7 +6,7 @@ import torch
 from test_shard_loader import BATCH, N, _jpeg, _write
 
 import sada_dali.pipelines._stages as stages
-from sada_dali.data._reader import pack_encoded
+from sada_dali.data._packing import COLUMNS, GROUPS, pack_columns, pack_encoded
 from sada_dali.loader import SADALoader
 
 EPOCHS = 3
@@ -68,3 +68,31 @@ def test_unpack_encoded_gives_dali_one_tensor_per_sample():
     assert len(encoded) == 4 and [tuple(s) for s in encoded.shape()] == [(2,), (3,), (4,), (5,)]
     assert all(np.array_equal(np.array(encoded[i]), buffers[i]) for i in range(4))
     assert label.tolist() == [0, 1, 2, 3]
+
+
+def test_pack_columns_puts_every_output_where_columns_say():
+    n, rng = 5, np.random.default_rng(0)
+    label, index = rng.integers(0, 1000, n), np.arange(10, 10 + n, dtype=np.int64)
+    valid = np.array([1, 0, 1, 1, 0], dtype=np.uint8)
+    choices = [rng.integers(0, 14, n, dtype=np.int32) for _ in range(4)]
+    windows = [rng.integers(0, 4000, (n, 2), dtype=np.int32) for _ in range(2)]
+    outputs = ([np.zeros(3, np.uint8)] * n, label, index, valid, *choices, *windows)
+    encoded, *arrays = pack_columns(outputs)
+    groups = dict(zip(list(GROUPS)[1:], arrays))
+    assert encoded is outputs[0] and [a.dtype.name for a in arrays] == list(GROUPS.values())[1:]
+    for (group, column), values in zip(COLUMNS.values(), outputs[1:]):
+        assert np.array_equal(groups[group][:, column], values)
+    assert len(pack_columns(outputs[:4])) == 2  # validation: no choices
+
+
+def test_the_feed_hook_runs_as_written_not_as_autograph_converted_it(sources):
+    root = str(sources[0].parent)
+    loader = SADALoader(
+        sources[0], BATCH, file_root=root, device="cpu", image_size=20, workers=0, num_threads=1
+    )
+    try:
+        next(iter(loader))
+        groups = [group for group in loader._runner.pipe._input_callbacks if group.batch]
+        assert groups and all(g.feed.__code__.co_filename.endswith("_compat.py") for g in groups)
+    finally:
+        loader.close()

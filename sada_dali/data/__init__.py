@@ -5,7 +5,8 @@ What lives here:
 * ``listing.py``: :class:`Listing`, the files, labels and sample indices of a dataset;
 * ``source.py``: the readers of ImageFolder trees and DALI file lists, and ``create_listing``;
 * ``_reader.py``: ``SampleReader``, which DALI's batch-mode ``external_source`` calls once per
-  batch (``read_batch``: the encoded bytes packed in one buffer, one dense array per output);
+  batch, and ``_packing.py``, which packs a batch into what it returns (the encoded bytes in one
+  buffer, every other output in two dense arrays);
 * ``_headers.py`` and ``crop.py``: image sizes from file headers and the seeded crop windows;
 * ``formats.py``: the accepted image formats and the check each file passes before DALI sees it;
   ``_jpeg.py``, ``_png.py``, ``_bmp.py``, ``_tiff.py``, ``_webp.py`` and ``_pnm.py``: the

@@ -1,9 +1,9 @@
 """The reader behind DALI's parallel ``external_source``: one call per batch (or, as a reference, per sample).
 
 The pipelines call :meth:`SampleReader.read_batch` in DALI's batch mode: one call reads a whole
-batch's files and returns every scalar output as one dense array, with the SADA choices and crop
-windows computed once over the batch's indices, so the main thread feeds DALI ten arrays and one
-list of encoded buffers per batch instead of ten values per sample. :meth:`SampleReader.__call__`
+batch's files and computes the SADA choices and crop windows once over the batch's indices; the
+outputs are packed into the encoded bytes' buffer and two dense arrays (:mod:`._packing`), so the
+main thread feeds DALI three inputs per batch instead of ten values per sample. :meth:`SampleReader.__call__`
 is the same reader one sample at a time, kept as the reference the batch path is tested against.
 
 The reader is pickled into each worker once (start method "spawn"), so everything that changes
@@ -31,6 +31,7 @@ from .._utils.parent import die_with_parent
 from ..op_space import sample_choices
 from ._headers import image_format, image_size, jpeg_segments
 from ._jpeg import inspect_jpeg
+from ._packing import COLUMNS, GROUPS, pack_columns, pack_encoded
 from ._shared_listing import ON_ERROR, ReaderView, SharedListing, check_on_error
 from .crop import CropConfig, crop_windows, image_dims
 from .formats import DEFAULT_FORMATS, FORMAT_NAMES, check_formats, format_problem
@@ -39,7 +40,6 @@ __all__ = [
     "SampleReader",
     "check_encoded",
     "inspect_encoded",
-    "pack_encoded",
     "check_max_pixels",
     "ON_ERROR",
     "DEFAULT_MAX_PIXELS",
@@ -126,14 +126,6 @@ def _refused_format(kind: str | None, formats) -> str:
         f"a {FORMAT_NAMES[kind]} image, a format this loader does not accept (formats={formats!r}); "
         f"convert it, or add {kind!r} to `formats`"
     )
-
-
-def pack_encoded(encoded) -> tuple[np.ndarray, np.ndarray]:
-    """A batch's encoded buffers as one uint8 array and its int64 ``(n + 1,)`` offsets: what a
-    worker hands DALI in one piece (see :func:`sada_dali.pipelines._stages.unpack_encoded`)."""
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum([len(data) for data in encoded], out=offsets[1:])
-    return np.concatenate(encoded), offsets
 
 
 def check_max_pixels(max_pixels):
@@ -273,6 +265,17 @@ class SampleReader:
         """Names of the outputs of each call, in order: :data:`BASE_OUTPUTS`, then with
         ``augments`` :data:`CHOICE_OUTPUTS`."""
         return BASE_OUTPUTS + (CHOICE_OUTPUTS if self.augments else ())
+
+    @property
+    def fed_groups(self) -> dict[str, str]:
+        """``{input: dtype}`` of the arrays each call returns, in order (:data:`._packing.GROUPS`)."""
+        return dict(list(GROUPS.items())[: 3 if self.augments else 2])
+
+    @property
+    def columns(self) -> dict:
+        """``{output: (input, column or slice)}``: where each output but ``encoded`` lies in the
+        :attr:`fed_groups` (:data:`._packing.COLUMNS`)."""
+        return {name: COLUMNS[name] for name in self.output_names[1:]}
 
     def epoch(self) -> int:
         """The epoch announced through the table (0 without a table)."""
@@ -432,23 +435,24 @@ class SampleReader:
 
     def read_batch(self, batch_info) -> tuple:
         """DALI's batch-mode callback: the :meth:`outputs` of batch ``batch_info.iteration`` of the
-        announced epoch, counted from the table's ``start`` position (see the class Notes), with
-        ``encoded`` packed by :func:`pack_encoded`."""
+        announced epoch, counted from the table's ``start`` position (see the class Notes), as
+        :mod:`sada_dali.data._packing` packs them (the encoded bytes in one buffer, then the
+        ``ids`` and ``choices`` arrays)."""
         size = self.sampler.batch_size
         first = batch_info.iteration * size + self.start()
         if first >= self.sampler.padded_positions() or (self.table is not None and self.table.stop):
             raise StopIteration
         epoch = self.epoch()
-        out = self.outputs(self.indices_at(first, size, epoch), epoch)
-        return (pack_encoded(out[0]), *out[1:])
+        encoded, *dense = pack_columns(self.outputs(self.indices_at(first, size, epoch), epoch))
+        return (pack_encoded(encoded), *dense)
 
     def __call__(self, sample_info):
         position = sample_info.idx_in_epoch + self.start()
         if position >= self.sampler.padded_positions() or (self.table is not None and self.table.stop):
             raise StopIteration
         epoch = self.epoch()
-        out = self.outputs([self.index_at(position, epoch)], epoch)
-        return (out[0][0],) + tuple(np.asarray(value[0]) for value in out[1:])
+        encoded, *dense = pack_columns(self.outputs([self.index_at(position, epoch)], epoch))
+        return (encoded[0], *(values[0] for values in dense))
 
     def close(self) -> None:
         """Free the shared listing the reader created (the owner's copy; workers only detach); a
