@@ -47,7 +47,7 @@ def read_samples(reader) -> dict:
         its ``fed_groups``. The pool runs it in the pipeline's
         ``py_num_workers`` processes, one batch per call; with ``py_num_workers=0`` it runs
         inline instead. With :data:`READ_IN_BATCHES` off, the reader itself is called per sample.
-        The pipeline takes the columns apart as its ``columns`` say.
+        The pipeline takes the columns apart with its ``split_groups``.
 
     Returns
     -------
@@ -68,8 +68,7 @@ def read_samples(reader) -> dict:
         source=source, num_outputs=len(groups), parallel=parallel, dtype=dtypes, ndim=ndims, **mode
     )
     nodes = dict(zip(groups, nodes))
-    columns = {name: nodes[group][column] for name, (group, column) in reader.columns.items()}
-    return {"encoded": nodes["encoded"], **columns}
+    return {"encoded": nodes["encoded"], **reader.split_groups(nodes)}
 
 
 def unpack_encoded(outputs):

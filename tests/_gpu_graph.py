@@ -83,7 +83,7 @@ class GraphReader:
     the same outputs (the real ``output_names``), never read."""
 
     output_names, fed_groups = SampleReader.output_names, SampleReader.fed_groups
-    columns = SampleReader.columns
+    columns, split_groups = SampleReader.columns, SampleReader.split_groups
 
     def __init__(self, *, augments: bool, batch_size: int = 8):
         self.augments, self.batch_size = augments, batch_size

@@ -89,6 +89,9 @@ def test_output_applies_the_op_at_the_op_parameter_of_the_samples_strength(folde
     assert torch.allclose(dataset[index][0], expected, atol=1e-6)
 
 
+CHOSEN = ("index", "op", "magnitude_bin", "negate", "flip")
+
+
 def test_choices_match_the_dali_loaders_reader_for_the_same_sample_strength_and_seed(folder):
     listing = create_listing(folder)
     strengths = np.linspace(0.0, 1.0, len(listing), dtype=np.float32)
@@ -100,9 +103,10 @@ def test_choices_match_the_dali_loaders_reader_for_the_same_sample_strength_and_
         reader = SampleReader(listing, sampler, table=table, num_magnitude_bins=101, num_ops=len(OPS))
         for position in range(len(listing)):
             info = type("SampleInfo", (), {"idx_in_epoch": position})()
-            _, _, index, _, op, magnitude_bin, negate, flip, start, shape = reader(info)
-            index = int(index)
-            assert dataset.transform.choices(index) == (int(op), int(negate), int(flip), int(magnitude_bin))
+            out = reader.split_groups(dict(zip(reader.fed_groups, reader(info))))  # as DALI gets it
+            index, op, magnitude_bin, negate, flip = (int(out[k]) for k in CHOSEN)
+            start, shape = out["crop_start"], out["crop_shape"]
+            assert dataset.transform.choices(index) == (op, negate, flip, magnitude_bin)
             assert dataset.crop_window(index) == (start[1], start[0], shape[1], shape[0])
             assert int(magnitude_bin) == int(strength_to_bin(strengths[index]))
     finally:

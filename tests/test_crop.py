@@ -209,10 +209,11 @@ def test_a_file_whose_size_cannot_be_told_is_unreadable_in_the_reader_and_the_tw
             ValueError, match=r"img_001.JPEG\): corrupt JPEG headers: no JPEG marker at byte 20"
         ):
             reader("raise")(SimpleNamespace(idx_in_epoch=1))
-        out = reader("skip")(SimpleNamespace(idx_in_epoch=1))
-        (left, top), (width, height) = out[-2].tolist(), out[-1].tolist()
+        skipping = reader("skip")
+        out = skipping.split_groups(dict(zip(skipping.fed_groups, skipping(SimpleNamespace(idx_in_epoch=1)))))
+        (left, top), (width, height) = out["crop_start"].tolist(), out["crop_shape"].tolist()
         assert (
-            int(out[3]) == 0 and left + width <= 16 and top + height <= 16
+            int(out["valid"]) == 0 and left + width <= 16 and top + height <= 16
         )  # a window of the 16x16 placeholder
         assert reader("skip").choices([1], 0)["crop"].tolist() == [[top, left, height, width]]
         with pytest.raises(ValueError, match=r"img_001.JPEG\): the image size cannot be read .* Re-encode"):

@@ -277,6 +277,12 @@ class SampleReader:
         :attr:`fed_groups` (:data:`._packing.COLUMNS`)."""
         return {name: COLUMNS[name] for name in self.output_names[1:]}
 
+    def split_groups(self, groups: dict) -> dict:
+        """``{output: value}`` of one sample from its ``{input: array}`` (or from the pipeline's
+        ``{input: DataNode}``, which DALI indexes per sample): each output but ``encoded`` cut out
+        of its group as :attr:`columns` says."""
+        return {name: groups[group][column] for name, (group, column) in self.columns.items()}
+
     def epoch(self) -> int:
         """The epoch announced through the table (0 without a table)."""
         return self.table.epoch if self.table is not None else 0

@@ -195,10 +195,18 @@ def check_listing(
     }
 
 
+_EXCLUDE_KINDS = "a `sada-dali check --json` report (its path or the parsed dict) or a list of file paths"
+
+
 def _exclude_paths(exclude) -> list[str]:
     if isinstance(exclude, (str, os.PathLike)):
         with open(exclude, encoding="utf-8") as handle:
-            exclude = json.load(handle)
+            try:
+                exclude = json.load(handle)
+            except ValueError as exc:
+                raise ValueError(
+                    f"The `exclude` file {os.fspath(exclude)!r} is not JSON ({exc}); pass {_EXCLUDE_KINDS}."
+                ) from None
     if isinstance(exclude, dict):
         if exclude.get("format") != REPORT_FORMAT:
             raise ValueError(
@@ -206,7 +214,16 @@ def _exclude_paths(exclude) -> list[str]:
                 "the JSON written by `sada-dali check --json`, or a list of paths."
             )
         return [entry["path"] for entry in exclude["files"]]
-    return [os.fspath(path) for path in exclude]
+    try:
+        paths = list(exclude)
+    except TypeError:
+        raise TypeError(f"The `exclude` must be {_EXCLUDE_KINDS}, got {exclude!r}.") from None
+    wrong = next((path for path in paths if not isinstance(path, (str, os.PathLike))), None)
+    if wrong is not None:
+        raise TypeError(
+            f"The `exclude` list holds {wrong!r}, which is not a file path; pass {_EXCLUDE_KINDS}."
+        )
+    return [os.fspath(path) for path in paths]
 
 
 def excluded_indices(exclude, listing) -> np.ndarray:

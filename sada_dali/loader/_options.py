@@ -3,8 +3,8 @@
 ``SADALoader(source, batch_size, **arguments)`` checks its arguments into a frozen
 :class:`LoaderOptions` (its public signature is this dataclass's fields) and builds itself from
 them with :func:`sada_dali.loader._factory.build_loader`; ``load_state_dict`` builds from the
-same options again. The checks that need the dataset (the
-length of ``strengths``, the width of a created estimator) run when it has been listed.
+same options again. The checks that need the dataset (the length of ``strengths``, ``exclude``'s
+paths, the width of a created estimator) run when it has been listed.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..data._reader import DEFAULT_MAX_PIXELS, check_max_pixels
 from ..data._shared_listing import check_on_error
 from ..data.crop import CropConfig
 from ..data.formats import check_formats
-from ..op_space import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
+from ..op_space import DEFAULT_NUM_MAGNITUDE_BINS, check_op_space, create_op_space
 from ._defaults import default_num_threads, default_workers
 
 __all__ = ["DEFAULT_MAX_SKIPPED_SHARE", "LoaderOptions", "check_source"]
@@ -124,8 +124,8 @@ class LoaderOptions:
             batch_size=check_int(self.batch_size, "batch_size", 1),
             image_size=checks.check_image_size(self.image_size),
             seed=check_int(self.seed, "seed", 0, maximum=2**64 - 1, hint=seed),
-            train=bool(self.train),
-            pairs=bool(self.pairs),
+            train=checks.check_bool(self.train, "train", hint="True trains (SADA ops), False validates."),
+            pairs=checks.check_bool(self.pairs, "pairs", hint="True yields (images, labels)."),
         )
         if self.drop_last is None:
             self._set(drop_last=self.train)
@@ -138,17 +138,17 @@ class LoaderOptions:
 
     def _check_reading(self) -> None:
         depth = "It counts the batches DALI prepares ahead of the one yielded (DALI's default is 2)."
-        share = (
-            "It is the largest share of a batch's rows that may be skipped before the batch raises; "
-            "1.0 lets every batch through, one of 0 rows included."
-        )
+        share = "It is the largest share of a batch's rows that may be skipped; 1.0 lets every batch through."
+        bins = "Strengths in [0, 1] are quantised into this many magnitude levels (default 101)."
+        load = "It is the share of JPEGs sent to the hardware decoder (DALI's default is 0.65)."
         crop = CropConfig(self.random_area, self.random_aspect_ratio)
         threads, workers = self.num_threads, self.workers
         threads = (
             default_num_threads(self.device) if threads is None else check_int(threads, "num_threads", 1)
         )
         self._set(
-            normalize=checks.check_normalize(self.normalize, self.fp16),
+            fp16=checks.check_bool(self.fp16, "fp16"),
+            normalize=checks.check_normalize(checks.check_bool(self.normalize, "normalize"), self.fp16),
             on_error=check_on_error(self.on_error),
             prefetch_queue_depth=check_int(self.prefetch_queue_depth, "prefetch_queue_depth", 1, hint=depth),
             max_skipped_share=checks.check_fraction(self.max_skipped_share, "max_skipped_share", hint=share),
@@ -158,7 +158,9 @@ class LoaderOptions:
             num_threads=threads,
             workers=default_workers() if workers is None else check_int(workers, "workers", 0),
             device_id=checks.resolve_device_id(self.device, self.device_id),
-            op_space=create_op_space() if self.op_space is None else tuple(self.op_space),
+            op_space=create_op_space() if self.op_space is None else check_op_space(self.op_space),
+            num_magnitude_bins=check_int(self.num_magnitude_bins, "num_magnitude_bins", 2, hint=bins),
+            hw_decoder_load=checks.check_fraction(self.hw_decoder_load, "hw_decoder_load", hint=load),
         )
         if self.num_classes is not None:
             self._set(num_classes=check_int(self.num_classes, "num_classes", 1))

@@ -105,9 +105,10 @@ class SADALoader:
         its row is dropped, counted in :attr:`num_skipped`, listed (once) in
         :attr:`skipped_files`, and never read again (docs/faults.md).
     op_space : sequence of OpSpec, optional
-        Default: the paper's Table 8.
+        Default: the paper's Table 8 (:func:`~sada_dali.op_space.create_op_space`); each entry an
+        ``OpSpec`` of a registered op.
     num_magnitude_bins : int
-        Strength quantisation.
+        Strength quantisation: the magnitude levels (>= 2).
     fp16 : bool
         float16 images.
     normalize : bool
@@ -119,7 +120,7 @@ class SADALoader:
     device_id : int, optional
         CUDA device for "gpu" (default: the current one).
     hw_decoder_load : float
-        Share of JPEGs for the hardware decoder ("gpu").
+        Share of JPEGs for the hardware decoder ("gpu"), in [0, 1].
     prefetch_queue_depth : int
         DALI's pipeline queue depth: the batches prepared ahead of the one yielded (>= 1).
     random_area, random_aspect_ratio : tuple of float

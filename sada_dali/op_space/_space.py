@@ -19,6 +19,7 @@ from ._registry import get_op, registered_ops
 __all__ = [
     "DEFAULT_NUM_MAGNITUDE_BINS",
     "OpSpec",
+    "check_op_space",
     "create_op_space",
     "strength_to_bin",
     "bin_to_magnitude",
@@ -51,6 +52,25 @@ class OpSpec:
     max_magnitude: float = 0.0
     signed: bool = False
     relative: bool = False
+
+
+def check_op_space(op_space) -> tuple[OpSpec, ...]:
+    """``op_space`` as a tuple, or an error naming ``op_space``: a non-empty sequence of
+    :class:`OpSpec` of registered ops (a TypeError for anything else, a ValueError for an
+    unknown op or an empty space)."""
+    hint = "build it with create_op_space() (or OpSpec(name, max_magnitude, ...) of registered ops)."
+    try:
+        specs = tuple(op_space)
+    except TypeError:
+        raise TypeError(f"The `op_space` must be a sequence of OpSpec, got {op_space!r}; {hint}") from None
+    wrong = next((spec for spec in specs if not isinstance(spec, OpSpec)), None)
+    if wrong is not None:
+        raise TypeError(f"The `op_space` holds {wrong!r}, which is not an OpSpec; {hint}")
+    if not specs:
+        raise ValueError(f"The `op_space` is empty; {hint}")
+    for spec in specs:
+        get_op(spec.name, "op_space")
+    return specs
 
 
 def create_op_space(
