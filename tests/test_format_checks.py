@@ -20,9 +20,9 @@ from _odd_images import REFUSED, exif_block, odd_images, reference_rgb, tiff_byt
 
 from sada_dali.data._bmp import bmp_problem
 from sada_dali.data._headers import image_format
+from sada_dali.data._inspect import check_encoded
 from sada_dali.data._png import png_problem
 from sada_dali.data._pnm import pnm_problem
-from sada_dali.data._reader import check_encoded
 from sada_dali.data._tiff import tiff_problem
 from sada_dali.data._webp import webp_problem
 

@@ -13,7 +13,7 @@ import pytest
 from _odd_images import REFUSED, odd_images, reference_rgb
 from PIL import Image
 
-from sada_dali.data._reader import check_encoded
+from sada_dali.data._inspect import check_encoded
 from sada_dali.loader import SADALoader
 
 TOLERANCE = 3.0  # mean absolute difference of 0-255 values: rounding of 5-6-5 BMPs and YCbCr

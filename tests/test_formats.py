@@ -8,7 +8,7 @@ from _odd_images import exif_block, lossless_jpeg, odd_images
 
 from sada_dali.cli.main import main
 from sada_dali.data._headers import image_size
-from sada_dali.data._reader import check_encoded, inspect_encoded
+from sada_dali.data._inspect import check_encoded, inspect_encoded
 from sada_dali.data.formats import DEFAULT_FORMATS, FORMATS, check_formats
 from sada_dali.loader import SADALoader
 

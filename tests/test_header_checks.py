@@ -11,9 +11,9 @@ from _bad_files import BAD_CONTENT, CRASH_KINDS, HEADER_DAMAGE
 from _images import make_image
 from PIL import Image
 
+from sada_dali.data._inspect import check_encoded
 from sada_dali.data._jpeg import jpeg_problem
 from sada_dali.data._png import png_problem
-from sada_dali.data._reader import check_encoded
 
 PROBLEMS = {
     "tables_corrupt": r"no JPEG marker at byte \d+",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from _images import truncate_file, write_image, write_image_folder
 
-from sada_dali.data._reader import check_encoded
+from sada_dali.data._inspect import check_encoded
 from sada_dali.data.source import create_listing, list_image_folder, read_file_list
 
 

@@ -7,6 +7,7 @@ What lives here:
 * ``_reader.py``: ``SampleReader``, which DALI's batch-mode ``external_source`` calls once per
   batch, and ``_packing.py``, which packs a batch into what it returns (the encoded bytes in one
   buffer, every other output in two dense arrays);
+* ``_inspect.py``: the check every file passes before DALI sees it (the reader's and the doctor's);
 * ``_headers.py`` and ``crop.py``: image sizes from file headers and the seeded crop windows;
 * ``formats.py``: the accepted image formats and the check each file passes before DALI sees it;
   ``_jpeg.py``, ``_png.py``, ``_bmp.py``, ``_tiff.py``, ``_webp.py`` and ``_pnm.py``: the

@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from ._headers import image_format, image_size
-from ._reader import check_encoded
+from ._inspect import check_encoded
 from .formats import DEFAULT_FORMATS
 
 __all__ = ["KINDS", "REPORT_FORMAT", "inspect_file", "check_listing", "excluded_indices"]
@@ -76,7 +76,7 @@ def inspect_file(path: str, max_pixels: int | None, formats=DEFAULT_FORMATS) -> 
     docs/faults.md, "Formats"), ``"undecodable"`` (truncated, corrupt, or a decoder raises),
     ``"damaged"`` (it decodes only with a decoder warning, e.g. a damaged scan) or
     ``"too_large"`` (more than ``max_pixels``, checked before decoding). The first four come
-    from the loader's own check (:func:`sada_dali.data._reader.check_encoded`), so the doctor
+    from the loader's own check (:func:`sada_dali.data._inspect.check_encoded`), so the doctor
     flags every file the loader refuses.
     """
     from PIL import Image

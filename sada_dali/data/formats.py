@@ -8,7 +8,7 @@ DALI decodes differently from what the file means (docs/faults.md, "Formats"). G
 accepted: DALI's decoders do not read it.
 
 ``SADALoader(formats=...)``, the recovery probe and ``sada-dali check --formats`` all apply
-the same rule, through :func:`sada_dali.data._reader.inspect_encoded`.
+the same rule, through :func:`sada_dali.data._inspect.inspect_encoded`.
 """
 
 from __future__ import annotations
