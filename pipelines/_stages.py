@@ -73,7 +73,7 @@ def read_samples(reader) -> dict:
 
 def unpack_encoded(outputs):
     """The reader's batch outputs with the packed ``encoded`` (one buffer and its (n + 1,) offsets,
-    :func:`sada_dali.data._reader.pack_encoded`) as a ``TensorListCPU`` of views into it: one
+    :class:`sada_dali.data._packing.EncodedPacker`) as a ``TensorListCPU`` of views into it: one
     small object per sample built here, in the main thread, instead of DALI deserialising and
     converting a list of arrays."""
     from nvidia.dali.tensors import TensorCPU, TensorListCPU

@@ -6,7 +6,7 @@ import io
 import os
 import tarfile
 
-__all__ = ["write_tar", "patch_member_size"]
+__all__ = ["write_tar", "patch_member_size", "read_member"]
 
 
 def write_tar(path, members) -> str:
@@ -33,3 +33,10 @@ def patch_member_size(path, name: str, size) -> None:
         block[148:156] = b"%06o\0 " % sum(block)
         handle.seek(offset)
         handle.write(block)
+
+
+def read_member(listing, index: int) -> bytes:
+    """Sample ``index``'s encoded bytes from a ``SharedListing``, whether a file or a tar member."""
+    from sada_dali.data._packing import EncodedPacker
+
+    return bytes(listing.read_into(index, EncodedPacker()))

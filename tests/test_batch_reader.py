@@ -1,12 +1,14 @@
 """The batch reader (one call per batch, dense outputs) gives the per-sample reader's batches bit for bit."""
 
+import types
+
 import numpy as np
 import pytest
 import torch
 from test_shard_loader import BATCH, N, _jpeg, _write
 
 import sada_dali.pipelines._stages as stages
-from sada_dali.data._packing import COLUMNS, GROUPS, pack_columns, pack_encoded
+from sada_dali.data._packing import COLUMNS, GROUPS, EncodedPacker, pack_columns
 from sada_dali.loader import SADALoader
 
 EPOCHS = 3
@@ -55,16 +57,54 @@ def test_the_batch_reader_gives_the_per_sample_readers_batches_bit_for_bit(
         assert all(np.array_equal(batch[3][k], reference[3][k]) for k in batch[3])
 
 
-def test_pack_encoded_keeps_every_buffer_and_its_bounds():
+def pack(buffers, capacity=1):
+    packer = EncodedPacker(capacity)
+    for data in buffers:
+        packer.append(data)
+    return packer.packed()
+
+
+def test_the_packer_keeps_every_buffer_and_its_bounds_as_it_grows():
     buffers = [np.frombuffer(bytes([i]) * (i + 1), dtype=np.uint8) for i in range(5)]
-    blob, offsets = pack_encoded(buffers)
-    assert offsets.tolist() == [0, 1, 3, 6, 10, 15] and blob.dtype == np.uint8
+    blob, offsets = pack(buffers)  # from 1 byte: every append but the first grows the array
+    assert offsets.tolist() == [0, 1, 3, 6, 10, 15] and blob.dtype == np.uint8 and len(blob) == 15
     assert all(np.array_equal(blob[offsets[i] : offsets[i + 1]], buffers[i]) for i in range(5))
+
+
+def test_a_reservation_left_uncommitted_is_written_over_by_the_next_buffer():
+    packer = EncodedPacker(4)
+    packer.append(b"ab")
+    packer.reserve(6)[:3] = b"xyz"  # read, then rejected: never committed
+    packer.append(b"cd")
+    view = packer.reserve(3)
+    view[:] = b"efg"
+    assert bytes(packer.commit(2)) == b"ef"
+    blob, offsets = packer.packed()
+    assert bytes(blob) == b"abcdef" and offsets.tolist() == [0, 2, 4, 6]
+
+
+@pytest.mark.parametrize("reported", [0, 5], ids=["no size", "shorter"])
+def test_a_file_longer_than_its_reported_size_is_still_read_whole(tmp_path, reported, monkeypatch):
+    from sada_dali.data import _shared_listing
+
+    path = tmp_path / "grown.bin"
+    path.write_bytes(bytes(range(200)) * 3)
+    real_fstat = _shared_listing.os.fstat
+    monkeypatch.setattr(_shared_listing.os, "fstat", lambda fd: types.SimpleNamespace(st_size=reported))
+    packer = EncodedPacker(2)
+    packer.append(b"ok")
+    with open(path, "rb", buffering=0) as handle:
+        view = _shared_listing._read_whole(handle, packer)
+    monkeypatch.setattr(_shared_listing.os, "fstat", real_fstat)
+    assert bytes(view) == path.read_bytes()
+    packer.commit(len(view))
+    blob, offsets = packer.packed()
+    assert bytes(blob) == b"ok" + path.read_bytes() and offsets.tolist() == [0, 2, 602]
 
 
 def test_unpack_encoded_gives_dali_one_tensor_per_sample():
     buffers = [np.arange(i + 2, dtype=np.uint8) for i in range(4)]
-    encoded, label = stages.unpack_encoded((pack_encoded(buffers), np.arange(4)))
+    encoded, label = stages.unpack_encoded((pack(buffers), np.arange(4)))
     assert len(encoded) == 4 and [tuple(s) for s in encoded.shape()] == [(2,), (3,), (4,), (5,)]
     assert all(np.array_equal(np.array(encoded[i]), buffers[i]) for i in range(4))
     assert label.tolist() == [0, 1, 2, 3]

@@ -7,6 +7,7 @@ import tarfile
 import numpy as np
 import pytest
 from _images import write_image, write_image_folder
+from _tars import read_member
 
 from sada_dali.cli.bench import compute_cpu_ratios, compute_round_ratios
 from sada_dali.cli.main import main
@@ -33,7 +34,7 @@ def test_packed_shards_hold_the_folder_samples_in_its_order_in_timm_layout(tmp_p
     assert np.array_equal(folder.labels, shards.labels) and len(shards) == 6
     a, b = SharedListing(folder, 6), SharedListing(shards, 6)
     try:
-        assert all(a.read(i) == b.read(i) for i in range(6))
+        assert all(read_member(a, i) == read_member(b, i) for i in range(6))
     finally:
         a.close()
         b.close()

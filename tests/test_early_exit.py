@@ -23,9 +23,9 @@ def reads(monkeypatch):
     count = [0]
     original = SampleReader.read
 
-    def counting(self, index):
+    def counting(self, index, *packer):
         count[0] += 1
-        return original(self, index)
+        return original(self, index, *packer)
 
     monkeypatch.setattr(SampleReader, "read", counting)
     return count

@@ -112,9 +112,12 @@ def test_known_bad_files_survive_the_state_dict_and_are_never_read_again(tmp_pat
     assert sorted(state["bad_files"]) == sorted(bad.values()) and state["epoch"] == 1
     reads = []
     real_read = SampleReader.read
-    monkeypatch.setattr(
-        SampleReader, "read", lambda self, index: reads.append(index) or real_read(self, index)
-    )
+
+    def counted(self, index, *packer):
+        reads.append(index)
+        return real_read(self, index, *packer)
+
+    monkeypatch.setattr(SampleReader, "read", counted)
     resumed = make_loader(tmp_path, on_error="skip")
     resumed.load_state_dict(state)
     seen = [i for _, _, indices in read_epoch(resumed) for i in indices]

@@ -104,6 +104,7 @@ def oriented(width: int, height: int, orientation) -> tuple[int, int]:
 
 def exif_orientation(exif: bytes):
     """Orientation tag of an EXIF block (TIFF-structured, optionally after ``Exif\\0\\0``)."""
+    exif = bytes(exif)
     if exif[:6] == b"Exif\x00\x00":
         exif = exif[6:]
     tags = _tiff_tags(exif, 0, (274,))

@@ -25,7 +25,7 @@ def check_encoded(data: bytes, formats=DEFAULT_FORMATS) -> str | None:
 
 
 def inspect_encoded(
-    data: bytes, *, oriented: bool = True, formats=DEFAULT_FORMATS
+    data, *, oriented: bool = True, formats=DEFAULT_FORMATS
 ) -> tuple[str | None, tuple[int, int] | None]:
     """:func:`check_encoded`'s problem and the image's ``(width, height)`` as DALI decodes it.
 
@@ -38,7 +38,8 @@ def inspect_encoded(
     segments are walked once for the check and the size; other formats take their size from
     :func:`sada_dali.data.crop.image_dims` (``oriented=True``, the training reader's rule, which
     asks PIL when the header parser cannot tell) or :func:`sada_dali.data._headers.image_size`.
-    The size is None when there is a problem, or when it cannot be told.
+    The size is None when there is a problem, or when it cannot be told. ``data`` is any
+    bytes-like object (the batch reader passes a memoryview of its buffer; a JPEG is not copied).
     """
     if len(data) < 8:
         return f"the file is empty or truncated ({len(data)} bytes)", None
@@ -46,14 +47,15 @@ def inspect_encoded(
     if kind not in formats:
         return _refused_format(kind, formats), None
     if kind == "jpeg":
-        problem, size = inspect_jpeg(data)
+        problem, size = inspect_jpeg(data)  # reads only the headers: a memoryview is walked in place
         if problem is not None:
             return (
                 problem if problem.startswith("unsupported") else f"corrupt JPEG headers: {problem}"
             ), None
-        if data.rfind(b"\xff\xd9", max(2, len(data) - _TAIL)) < 0 and not _ends_after_scan(data):
+        if bytes(data[max(2, len(data) - _TAIL) :]).rfind(b"\xff\xd9") < 0 and not _ends_after_scan(data):
             return "truncated JPEG (no end-of-image marker)", None
         return None, size
+    data = bytes(data)
     problem = format_problem(kind, data)
     if problem is not None:
         return problem, None
@@ -64,7 +66,7 @@ def _ends_after_scan(data: bytes) -> bool:
     # a trailer longer than _TAIL (phone metadata, padding): an end-of-image marker after the
     # first scan still ends the image; one inside an Exif thumbnail, before the scan, does not
     scan = next((at for marker, at, _ in jpeg_segments(data) if marker == 0xDA), len(data))
-    return data.find(b"\xff\xd9", scan) >= 0
+    return bytes(data[scan:]).find(b"\xff\xd9") >= 0
 
 
 def _refused_format(kind: str | None, formats) -> str:

@@ -48,7 +48,7 @@ def inspect_jpeg(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
     Parameters
     ----------
     data : bytes-like
-        The whole file, starting with SOI.
+        The whole file, starting with SOI (only its headers are read).
 
     Notes
     -----
@@ -61,7 +61,7 @@ def inspect_jpeg(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
     for its header; a scan header with 1-4 components of the frame and quantisation (and,
     above the standard tables 0 and 1, Huffman) tables defined before it.
     """
-    data = bytes(data)
+    data = memoryview(data)  # indexed and sliced in place, never copied
     quant, huffman, frame, orientations = set(), set(), None, []
     for marker, at, length in jpeg_segments(data):
         if not marker:  # None, or 0xFF 0x00: a stuffed zero, never a marker

@@ -8,7 +8,7 @@ small integer per sample, and a batch's are packed into two dense arrays (:data:
 * ``choices``, int32 ``(n, 8)``, training only: op, magnitude bin, sign, flip, then the crop
   window's start (left, top) and shape (width, height).
 
-The encoded bytes travel as one buffer and its offsets (:func:`pack_encoded`). The pipeline takes
+The encoded bytes travel as one buffer and its offsets (:class:`EncodedPacker`). The pipeline takes
 the columns apart again with :data:`COLUMNS`, which the reader hands it
 (:func:`sada_dali.pipelines._stages.read_samples`).
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["GROUPS", "COLUMNS", "pack_encoded", "pack_columns"]
+__all__ = ["GROUPS", "COLUMNS", "EncodedPacker", "pack_columns"]
 
 GROUPS = {"encoded": "uint8", "ids": "int64", "choices": "int32"}
 """The inputs fed to DALI, in order, and their dtypes (``choices`` only with the SADA choices)."""
@@ -36,12 +36,55 @@ COLUMNS = {
 """``{output: (group, column or slice)}``: where each output of the reader lies in its group."""
 
 
-def pack_encoded(encoded) -> tuple[np.ndarray, np.ndarray]:
-    """A batch's encoded buffers as one uint8 array and its int64 ``(n + 1,)`` offsets: what a
-    worker hands DALI in one piece (see :func:`sada_dali.pipelines._stages.unpack_encoded`)."""
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum([len(data) for data in encoded], out=offsets[1:])
-    return np.concatenate(encoded), offsets
+class EncodedPacker:
+    """A batch's encoded buffers written one after another into one growing uint8 array: what a
+    worker hands DALI in one piece, with its (n + 1,) offsets (see
+    :func:`sada_dali.pipelines._stages.unpack_encoded`).
+
+    A file is read straight into the space :meth:`reserve` returns and kept with :meth:`commit`
+    (or left out: the next reservation writes over it), so its bytes are copied once, by the
+    kernel, instead of into a ``bytes`` object and then into the batch.
+
+    Parameters
+    ----------
+    capacity : int
+        Bytes allocated at first; the array doubles whenever a reservation needs more.
+    """
+
+    def __init__(self, capacity: int = 1 << 16):
+        self._blob = np.empty(max(int(capacity), 1), dtype=np.uint8)
+        self._ends = [0]
+
+    @property
+    def size(self) -> int:
+        """Bytes committed so far."""
+        return self._ends[-1]
+
+    def reserve(self, size: int) -> memoryview:
+        """Writable space for the next ``size`` bytes, after the last committed buffer."""
+        start = self._ends[-1]
+        if start + size > len(self._blob):
+            grown = np.empty(max(2 * len(self._blob), start + size), dtype=np.uint8)
+            grown[:start] = self._blob[:start]
+            self._blob = grown
+        return memoryview(self._blob)[start : start + size]
+
+    def commit(self, size: int) -> np.ndarray:
+        """Keep the first ``size`` bytes written into the last reservation as the next buffer."""
+        start = self._ends[-1]
+        self._ends.append(start + size)
+        return self._blob[start : start + size]
+
+    def append(self, data) -> np.ndarray:
+        """Copy ``data`` (bytes-like) in as the next buffer; returns it."""
+        data = np.frombuffer(data, dtype=np.uint8)
+        self.reserve(len(data))
+        self._blob[self.size : self.size + len(data)] = data
+        return self.commit(len(data))
+
+    def packed(self) -> tuple[np.ndarray, np.ndarray]:
+        """The buffers as one uint8 array and their int64 ``(n + 1,)`` offsets."""
+        return self._blob[: self.size], np.array(self._ends, dtype=np.int64)
 
 
 def pack_columns(outputs) -> tuple:
@@ -50,14 +93,15 @@ def pack_columns(outputs) -> tuple:
     Parameters
     ----------
     outputs : tuple
-        :meth:`sada_dali.data._reader.SampleReader.outputs`: the encoded buffers, then one dense
+        :meth:`sada_dali.data._reader.SampleReader.outputs`: the packed encoded buffers (the
+        :meth:`EncodedPacker.packed` pair), then one dense
         array per output, in the order of :data:`COLUMNS` (``crop_start`` and ``crop_shape``
         are ``(n, 2)``).
 
     Returns
     -------
     tuple
-        The encoded buffers unchanged and the :data:`GROUPS` arrays.
+        The packed encoded buffers unchanged and the :data:`GROUPS` arrays.
     """
     encoded, label, index, valid, *choices = outputs
     ids = np.empty((len(index), 3), dtype=np.int64)

@@ -30,7 +30,7 @@ from .._utils.checks import check_int
 from .._utils.parent import die_with_parent
 from ..op_space import sample_choices
 from ._inspect import inspect_encoded
-from ._packing import COLUMNS, GROUPS, pack_columns, pack_encoded
+from ._packing import COLUMNS, GROUPS, EncodedPacker, pack_columns
 from ._shared_listing import ON_ERROR, ReaderView, SharedListing, check_on_error
 from .crop import CropConfig, crop_windows
 from .formats import check_formats
@@ -58,6 +58,7 @@ CHOICE_OUTPUTS = (
 DEFAULT_MAX_PIXELS = 178_956_970  # PIL's DecompressionBombError threshold, 2 * Image.MAX_IMAGE_PIXELS
 _PLACEHOLDER: np.ndarray | None = None
 _PLACEHOLDER_SIZE = (16, 16)
+_Sample = tuple[np.ndarray, bool, tuple[int, int] | None]  # bytes, valid, (width, height)
 READ_RETRIES = (0.02, 0.1, 0.5)  # seconds slept before each new try of a read that failed transiently
 _TRANSIENT = frozenset(
     (errno.ENOENT, errno.EIO, errno.EACCES, errno.ETIMEDOUT, errno.ESTALE, errno.EAGAIN, errno.EBUSY)
@@ -175,6 +176,7 @@ class SampleReader:
         self.view = listing
         self._owned = (listing.shared_listing,) if owned else ()  # what close() frees
         self._order = (None, None)
+        self._packed_hint = 1 << 16  # bytes of the last batch read: the next batch's first allocation
 
     @property
     def listing(self) -> SharedListing:
@@ -291,55 +293,60 @@ class SampleReader:
             self._order = (epoch, self.sampler.indices(epoch))
         return np.asarray(self._order[1], dtype=np.int64)[positions]
 
-    def sample(self, index: int) -> tuple[np.ndarray, bool, tuple[int, int] | None]:
+    def sample(self, index: int, packer: EncodedPacker | None = None) -> _Sample:
         """:meth:`read`, except that a file flagged bad in the shared listing (the decoder
         rejected it) is not read again: it follows ``on_error`` at once; an excluded file is
         skipped unread."""
+        packer = EncodedPacker() if packer is None else packer
         if self.listing.is_excluded(index):  # SADALoader(exclude=...): skipped unread, whatever on_error
-            return placeholder_jpeg(), False, _PLACEHOLDER_SIZE
+            return packer.append(placeholder_jpeg()), False, _PLACEHOLDER_SIZE
         if self.listing.is_bad(index):
-            return self._reject(index, "the image decoder rejected it")
-        return self.read(index)
+            return self._reject(index, "the image decoder rejected it", packer)
+        return self.read(index, packer)
 
-    def read(self, index: int) -> tuple[np.ndarray, bool, tuple[int, int] | None]:
+    def read(self, index: int, packer: EncodedPacker | None = None) -> _Sample:
         """Encoded bytes of sample ``index``, whether they are valid (see ``on_error``) and,
         the decoded ``(width, height)`` (None when only the decoder could tell it).
+
+        The bytes are the next buffer of ``packer`` (a new one by default), read straight into
+        it; a skipped sample's are the placeholder's.
 
         A read error (the file is missing, unreadable, a network filesystem timed out) is
         tried again after each pause of :data:`READ_RETRIES`; if it persists, the sample is
         skipped for this call only. Content the checks reject is flagged bad in the shared
         listing under "skip", so that no reader reads it again.
         """
-        data, problem = self._read_bytes(index)
+        packer = EncodedPacker() if packer is None else packer
+        data, problem = self._read_into(index, packer)
         if problem is not None:
-            return self._reject(index, problem)
+            return self._reject(index, problem, packer)
         problem, size = self._inspect(data)
         if problem is None:
-            return np.frombuffer(data, dtype=np.uint8), True, size
+            return packer.commit(len(data)), True, size
         if self.on_error == "skip":
             self.listing.mark_bad([index])
-        return self._reject(index, problem)
+        return self._reject(index, problem, packer)
 
-    def _read_bytes(self, index: int) -> tuple[bytes | None, str | None]:
+    def _read_into(self, index: int, packer: EncodedPacker) -> tuple[memoryview | None, str | None]:
         pauses = iter(READ_RETRIES)
         while True:
             try:
-                return self.listing.read(index), None
+                return self.listing.read_into(index, packer), None
             except OSError as exc:
                 pause = next(pauses, None) if exc.errno in _TRANSIENT else None
                 if pause is None:
                     return None, f"cannot be read ({exc.strerror or exc})"
             time.sleep(pause)
 
-    def _reject(self, index: int, problem: str):
+    def _reject(self, index: int, problem: str, packer: EncodedPacker):
         if self.on_error == "raise":
             raise ValueError(
                 f"Sample {index} ({self.listing.path(index)}): {problem}. Replace or remove the file, "
                 "or pass on_error='skip' to drop such files."
             )
-        return placeholder_jpeg(), False, _PLACEHOLDER_SIZE
+        return packer.append(placeholder_jpeg()), False, _PLACEHOLDER_SIZE
 
-    def _inspect(self, data: bytes) -> tuple[str | None, tuple[int, int] | None]:
+    def _inspect(self, data) -> tuple[str | None, tuple[int, int] | None]:
         problem, size = inspect_encoded(
             data, oriented=self.augments, formats=self.formats
         )  # the crop needs a size
@@ -357,20 +364,23 @@ class SampleReader:
     def outputs(self, indices, epoch: int) -> tuple:
         """Every output of the samples ``indices`` in ``epoch``, one entry per name of :attr:`output_names`.
 
-        ``encoded`` is a list of uint8 arrays, one per sample; every other output is one dense
+        ``encoded`` is the samples' bytes packed in one buffer, with their offsets
+        (:meth:`sada_dali.data._packing.EncodedPacker.packed`); every other output is one dense
         array over the samples: ``label``, ``index`` (int64, (n,)), ``valid`` (uint8, (n,)) and,
         with ``augments``, ``op``, ``magnitude_bin``, ``negate``, ``flip`` (int32, (n,)) and
         ``crop_start``, ``crop_shape`` (int32, (n, 2)). The files are read one by one
-        (:meth:`sample`); the choices and crop windows are computed once for all of them.
+        (:meth:`sample`) into the buffer; the choices and crop windows are computed once for all
+        of them.
         """
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
-        encoded, valid, sizes = [], [], []
+        packer = EncodedPacker(self._packed_hint + (self._packed_hint >> 2))
+        valid, sizes = [], []
         for index in indices.tolist():
-            data, ok, size = self.sample(index)
-            encoded.append(data)
+            _, ok, size = self.sample(index, packer)
             valid.append(ok)
             sizes.append(size)
-        out = (encoded, self.listing.labels[indices], indices, np.array(valid, dtype=np.uint8))
+        self._packed_hint = packer.size
+        out = (packer.packed(), self.listing.labels[indices], indices, np.array(valid, dtype=np.uint8))
         if not self.augments:
             return out
         return out + self.op_choices(indices, epoch) + self.slice_windows(indices, epoch, sizes)
@@ -385,16 +395,15 @@ class SampleReader:
         if first >= self.sampler.padded_positions() or (self.table is not None and self.table.stop):
             raise StopIteration
         epoch = self.epoch()
-        encoded, *dense = pack_columns(self.outputs(self.indices_at(first, size, epoch), epoch))
-        return (pack_encoded(encoded), *dense)
+        return pack_columns(self.outputs(self.indices_at(first, size, epoch), epoch))
 
     def __call__(self, sample_info):
         position = sample_info.idx_in_epoch + self.start()
         if position >= self.sampler.padded_positions() or (self.table is not None and self.table.stop):
             raise StopIteration
         epoch = self.epoch()
-        encoded, *dense = pack_columns(self.outputs([self.index_at(position, epoch)], epoch))
-        return (encoded[0], *(values[0] for values in dense))
+        (encoded, _), *dense = pack_columns(self.outputs([self.index_at(position, epoch)], epoch))
+        return (encoded, *(values[0] for values in dense))  # one sample: the buffer is its bytes
 
     def close(self) -> None:
         """Free the shared listing the reader created (the owner's copy; workers only detach); a

@@ -17,6 +17,7 @@ strength table and the error policy, none of which it can replace.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,8 +116,11 @@ class SharedListing(SharedBlock):
         offsets, blob = self._fast[:2]
         return bytes(blob[offsets[index] : offsets[index + 1]]).decode("utf-8", "surrogateescape")
 
-    def read(self, index: int) -> bytes:
-        """The encoded image of sample ``index``: its file, or one ``pread`` of its shard.
+    def read_into(self, index: int, packer) -> memoryview:
+        """Read the encoded image of sample ``index`` (its file, or one ``preadv`` of its shard)
+        straight into ``packer``'s next reservation
+        (:meth:`sada_dali.data._packing.EncodedPacker.reserve`); returns the bytes read, not yet
+        committed.
 
         Raises
         ------
@@ -124,11 +128,11 @@ class SharedListing(SharedBlock):
             If the file or shard cannot be read.
         """
         if self._locations is None:
-            with open(self.path(index), "rb") as handle:
-                return handle.read()
+            with open(self.path(index), "rb", buffering=0) as handle:
+                return _read_whole(handle, packer)
         locations = self._fast[3]
         shard, offset, size = locations[3 * index], locations[3 * index + 1], locations[3 * index + 2]
-        return self._files.read(shard, offset, size)
+        return self._files.read_into(shard, offset, packer.reserve(size))
 
     @property
     def order_epoch(self) -> int:
@@ -197,3 +201,20 @@ class ReaderView:
 
     def __post_init__(self):
         check_on_error(self.on_error)
+
+
+def _read_whole(handle, packer) -> memoryview:
+    """Read the open file ``handle`` to its end into ``packer``'s next reservation, sized by
+    ``fstat``; a file longer than it says (it grew, or a filesystem reports no size) is still read
+    whole."""
+    view = packer.reserve(os.fstat(handle.fileno()).st_size)
+    got = 0
+    while got < len(view) and (count := handle.readinto(view[got:])):
+        got += count
+    rest = handle.read() if got == len(view) else b""
+    if not rest:
+        return view[:got]
+    head = bytes(view[:got])  # a larger reservation may move the array
+    view = packer.reserve(got + len(rest))
+    view[:got], view[got:] = head, rest
+    return view
