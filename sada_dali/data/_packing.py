@@ -43,7 +43,8 @@ class EncodedPacker:
 
     A file is read straight into the space :meth:`reserve` returns and kept with :meth:`commit`
     (or left out: the next reservation writes over it), so its bytes are copied once, by the
-    kernel, instead of into a ``bytes`` object and then into the batch.
+    kernel, instead of into a ``bytes`` object and then into the batch. A larger reservation at
+    the same place keeps what was written into the smaller one.
 
     Parameters
     ----------
@@ -65,7 +66,7 @@ class EncodedPacker:
         start = self._ends[-1]
         if start + size > len(self._blob):
             grown = np.empty(max(2 * len(self._blob), start + size), dtype=np.uint8)
-            grown[:start] = self._blob[:start]
+            grown[: len(self._blob)] = self._blob  # the pending reservation too
             self._blob = grown
         return memoryview(self._blob)[start : start + size]
 
@@ -77,9 +78,7 @@ class EncodedPacker:
 
     def append(self, data) -> np.ndarray:
         """Copy ``data`` (bytes-like) in as the next buffer; returns it."""
-        data = np.frombuffer(data, dtype=np.uint8)
-        self.reserve(len(data))
-        self._blob[self.size : self.size + len(data)] = data
+        self.reserve(len(data))[:] = data
         return self.commit(len(data))
 
     def packed(self) -> tuple[np.ndarray, np.ndarray]:

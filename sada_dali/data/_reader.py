@@ -73,6 +73,11 @@ def check_max_pixels(max_pixels):
     return check_int(max_pixels, "max_pixels", 1, hint=hint)
 
 
+def _skipped(packer: EncodedPacker) -> _Sample:
+    """A skipped sample: the placeholder's bytes, appended to ``packer``, flagged invalid."""
+    return packer.append(placeholder_jpeg()), False, _PLACEHOLDER_SIZE
+
+
 def placeholder_jpeg() -> np.ndarray:
     """A tiny valid JPEG that stands in for a skipped file (its row is dropped later)."""
     global _PLACEHOLDER
@@ -299,7 +304,7 @@ class SampleReader:
         skipped unread."""
         packer = EncodedPacker() if packer is None else packer
         if self.listing.is_excluded(index):  # SADALoader(exclude=...): skipped unread, whatever on_error
-            return packer.append(placeholder_jpeg()), False, _PLACEHOLDER_SIZE
+            return _skipped(packer)
         if self.listing.is_bad(index):
             return self._reject(index, "the image decoder rejected it", packer)
         return self.read(index, packer)
@@ -344,7 +349,7 @@ class SampleReader:
                 f"Sample {index} ({self.listing.path(index)}): {problem}. Replace or remove the file, "
                 "or pass on_error='skip' to drop such files."
             )
-        return packer.append(placeholder_jpeg()), False, _PLACEHOLDER_SIZE
+        return _skipped(packer)
 
     def _inspect(self, data) -> tuple[str | None, tuple[int, int] | None]:
         problem, size = inspect_encoded(

@@ -214,7 +214,6 @@ def _read_whole(handle, packer) -> memoryview:
     rest = handle.read() if got == len(view) else b""
     if not rest:
         return view[:got]
-    head = bytes(view[:got])  # a larger reservation may move the array
-    view = packer.reserve(got + len(rest))
-    view[:got], view[got:] = head, rest
+    view = packer.reserve(got + len(rest))  # keeps the bytes read so far
+    view[got:] = rest
     return view
