@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import weakref
 
-from ._errors import check_skipped, dead_workers, nothing_yielded, read_failure
+from ._errors import check_skipped, check_workers, dead_workers, nothing_yielded, read_failure
 from ._pipe import LoaderPipe, split_rows
 from ._recovery import find_culprits, recover
 
@@ -134,6 +134,7 @@ class EpochRunner:
         :func:`sada_dali.loader._recovery.recover`.
         """
         while True:
+            check_workers(self)
             try:
                 out = self._dali.next()
                 break

@@ -14,7 +14,7 @@ import signal
 
 from ..pipelines._compat import worker_processes
 
-__all__ = ["dead_workers", "innermost", "read_failure", "check_skipped", "nothing_yielded"]
+__all__ = ["dead_workers", "check_workers", "innermost", "read_failure", "check_skipped", "nothing_yielded"]
 
 _SHOWN = 5  # skipped files an error names
 
@@ -35,6 +35,27 @@ def dead_workers(pipe) -> str:
         elif code is not None:
             dead.append(f"worker pid {process.pid} exited with code {code}")
     return ", ".join(dead)
+
+
+def check_workers(runner) -> None:
+    """Raise :func:`read_failure`'s dead-worker error if a worker of ``runner``'s pipeline has exited.
+
+    Called before each batch is asked of DALI. Its pool wakes its workers through a shared
+    ``multiprocessing.Condition``; a worker killed while it waited there never acknowledges, and
+    the pool's ``notify`` would block the main thread for good (DALI's own observer thread avoids
+    notifying for that reason) instead of failing.
+    """
+    dead = dead_workers(runner.pipe)
+    if dead:
+        raise _worker_died(runner, runner.batch, dead)
+
+
+def _worker_died(runner, batch: int, dead: str) -> RuntimeError:
+    return RuntimeError(
+        f"A data worker of {runner!r} reading {runner.state.root!r} died ({dead}) during batch {batch} of "
+        f"epoch {runner.running}; the loader cannot continue. Create a new loader (load_state_dict() "
+        "resumes the epoch) and check the system log, e.g. for the out-of-memory killer."
+    )
 
 
 def innermost(exc: BaseException) -> BaseException:
@@ -59,12 +80,7 @@ def read_failure(runner, batch: int, exc: Exception, *, culprits=(), ahead=None)
     epoch, state = runner.running, runner.state
     dead = dead_workers(runner.pipe)
     if dead:
-        return RuntimeError(
-            f"A data worker of {runner!r} reading {state.root!r} died ({dead}) "
-            f"during batch {batch} of "
-            f"epoch {epoch}; the loader cannot continue. Create a new loader (load_state_dict() "
-            "resumes the epoch) and check the system log, e.g. for the out-of-memory killer."
-        )
+        return _worker_died(runner, batch, dead)
     exc = innermost(exc)
     size = runner.batch_size
     if culprits:
