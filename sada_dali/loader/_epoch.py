@@ -128,10 +128,9 @@ class EpochRunner:
             Keep the rows that pad a partial last batch (they repeat the shard's first
             samples), as DALI's ``LastBatchPolicy.FILL`` does; by default they are trimmed.
 
-        Skipped files' rows are dropped and counted in the state's ledger; a batch that loses
-        more than ``max_skipped_share`` of its rows, or an epoch that yields none, raises
-        (:mod:`sada_dali.loader._errors`). A decoder failure is recovered from or raised by
-        :func:`sada_dali.loader._recovery.recover`.
+        Skipped files' rows are dropped and counted in the state's ledger; a batch that loses more
+        than ``max_skipped_share`` of its rows, an epoch that yields none, or a dead worker raises
+        (:mod:`sada_dali.loader._errors`); a decoder failure is recovered from or raised by ``recover``.
         """
         while True:
             check_workers(self)

@@ -51,8 +51,9 @@ def check_workers(runner) -> None:
 
 
 def _worker_died(runner, batch: int, dead: str) -> RuntimeError:
+    state = runner.state
     return RuntimeError(
-        f"A data worker of {runner!r} reading {runner.state.root!r} died ({dead}) during batch {batch} of "
+        f"A data worker of {runner!r} reading {state.root!r} died ({dead}) during batch {batch} of "
         f"epoch {runner.running}; the loader cannot continue. Create a new loader (load_state_dict() "
         "resumes the epoch) and check the system log, e.g. for the out-of-memory killer."
     )
