@@ -136,3 +136,35 @@ def test_the_feed_hook_runs_as_written_not_as_autograph_converted_it(sources):
         assert groups and all(g.feed.__code__.co_filename.endswith("_compat.py") for g in groups)
     finally:
         loader.close()
+
+
+def test_a_cleared_packer_writes_the_next_batch_into_the_same_array():
+    packer = EncodedPacker(16)
+    packer.append(b"first")
+    first_blob, _ = packer.packed()
+    packer.clear()
+    packer.append(b"xy")
+    blob, offsets = packer.packed()
+    assert bytes(blob) == b"xy" and offsets.tolist() == [0, 2]
+    assert np.shares_memory(blob, first_blob) and bytes(first_blob) == b"xyrst"  # written over
+
+
+def test_each_read_batch_call_packs_its_own_files_into_the_readers_one_array(sources):
+    files = sources[0]
+    kwargs = dict(device="cpu", image_size=20, workers=0, num_threads=1, seed=5, file_root=str(files.parent))
+    loader = SADALoader(files, BATCH, **kwargs)
+    try:
+        reader = loader._reader
+        reader.publish_order(0)
+        blobs = []
+        for iteration in range(2):
+            (blob, offsets), ids, _ = reader.read_batch(
+                types.SimpleNamespace(iteration=iteration, epoch_idx=0)
+            )
+            paths = [reader.listing.path(int(i)) for i in ids[:, 1]]
+            got = [bytes(blob[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
+            assert len(got) == BATCH and got == [open(path, "rb").read() for path in paths]
+            blobs.append(blob)
+        assert np.shares_memory(*blobs)  # no fresh allocation per batch
+    finally:
+        loader.close()

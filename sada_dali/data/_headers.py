@@ -136,8 +136,8 @@ def jpeg_segments(data: bytes):
     bytes (0xFF) before a marker are skipped. SOS is the last one yielded; data that is not a
     marker where one must be, or that ends first, yields ``(None, at, None)`` and stops.
     """
-    at = 2
-    while at + 4 <= len(data):
+    at, end = 2, len(data)
+    while at + 4 <= end:
         if data[at] != 0xFF:
             break
         marker = data[at + 1]
@@ -148,7 +148,7 @@ def jpeg_segments(data: bytes):
             yield marker, at, None
             at += 2
             continue
-        length = _u16(data, at + 2, ">")
+        length = data[at + 2] << 8 | data[at + 3]
         yield marker, at, length
         if marker == 0xDA or length < 2:
             return

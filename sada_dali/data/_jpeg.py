@@ -62,17 +62,20 @@ def inspect_jpeg(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
     above the standard tables 0 and 1, Huffman) tables defined before it.
     """
     data = memoryview(data)  # indexed and sliced in place, never copied
-    quant, huffman, frame, orientations = set(), set(), None, []
+    quant, huffman, frame, orientations, size = set(), set(), None, [], len(data)
     for marker, at, length in jpeg_segments(data):
         if not marker:  # None, or 0xFF 0x00: a stuffed zero, never a marker
             return f"no JPEG marker at byte {at} (corrupt or truncated headers)", None
         if length is None or length < 2:
             return f"marker 0x{marker:02X} at byte {at} has no valid length", None
-        body = data[at + 4 : at + 2 + length]
-        if at + 2 + length > len(data) or (marker != 0xDA and at + 2 + length + 2 > len(data)):
+        end = at + 2 + length
+        if end > size or (marker != 0xDA and end + 2 > size):
             return f"marker 0x{marker:02X} at byte {at} runs past the end of the file", None
         if marker == 0xD9:
             return "end-of-image marker before the image data", None
+        if (0xE0 <= marker <= 0xEF and marker != 0xE1) or marker == 0xFE:
+            continue  # APPn (but Exif's APP1) and COM: nothing inside is checked
+        body = data[at + 4 : end]
         problem = None
         if marker == 0xDB:
             problem = _dqt(body, quant)
@@ -138,8 +141,7 @@ def _dht(body: bytes, defined: set) -> str | None:
 def _sof(marker: int, body: bytes):
     if len(body) < 6:
         return None, "a frame header too short"
-    precision, height, width, count = body[0], int.from_bytes(body[1:3], "big"), body[3:5], body[5]
-    width = int.from_bytes(width, "big")
+    precision, height, width, count = body[0], body[1] << 8 | body[2], body[3] << 8 | body[4], body[5]
     if count not in (1, 3, 4) or len(body) != 6 + 3 * count:
         return None, f"a frame header of {count} components and {len(body) + 2} bytes"
     if precision != 8:

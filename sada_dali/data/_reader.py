@@ -182,6 +182,7 @@ class SampleReader:
         self._owned = (listing.shared_listing,) if owned else ()  # what close() frees
         self._order = (None, None)
         self._packed_hint = 1 << 16  # bytes of the last batch read: the next batch's first allocation
+        self._packer = None  # read_batch's, cleared for each batch (not pickled: one per worker)
 
     @property
     def listing(self) -> SharedListing:
@@ -366,7 +367,7 @@ class SampleReader:
             return "the image size cannot be read from its header", None
         return None, size
 
-    def outputs(self, indices, epoch: int) -> tuple:
+    def outputs(self, indices, epoch: int, packer: EncodedPacker | None = None) -> tuple:
         """Every output of the samples ``indices`` in ``epoch``, one entry per name of :attr:`output_names`.
 
         ``encoded`` is the samples' bytes packed in one buffer, with their offsets
@@ -374,11 +375,12 @@ class SampleReader:
         array over the samples: ``label``, ``index`` (int64, (n,)), ``valid`` (uint8, (n,)) and,
         with ``augments``, ``op``, ``magnitude_bin``, ``negate``, ``flip`` (int32, (n,)) and
         ``crop_start``, ``crop_shape`` (int32, (n, 2)). The files are read one by one
-        (:meth:`sample`) into the buffer; the choices and crop windows are computed once for all
-        of them.
+        (:meth:`sample`) into ``packer`` (by default a new one, sized by the last batch); the
+        choices and crop windows are computed once for all of them.
         """
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
-        packer = EncodedPacker(self._packed_hint + (self._packed_hint >> 2))
+        if packer is None:
+            packer = EncodedPacker(self._packed_hint + (self._packed_hint >> 2))
         valid, sizes = [], []
         for index in indices.tolist():
             _, ok, size = self.sample(index, packer)
@@ -394,13 +396,20 @@ class SampleReader:
         """DALI's batch-mode callback: the :meth:`outputs` of batch ``batch_info.iteration`` of the
         announced epoch, counted from the table's ``start`` position (see the class Notes), as
         :mod:`sada_dali.data._packing` packs them (the encoded bytes in one buffer, then the
-        ``ids`` and ``choices`` arrays)."""
+        ``ids`` and ``choices`` arrays).
+
+        Every call packs the bytes into the same array (:meth:`EncodedPacker.clear`): DALI copies
+        a batch (into the worker's shared memory, or when it feeds it inline) before it asks for
+        the next, so a batch's buffer is only valid until the next call."""
         size = self.sampler.batch_size
         first = batch_info.iteration * size + self.start()
         if first >= self.sampler.padded_positions() or (self.table is not None and self.table.stop):
             raise StopIteration
         epoch = self.epoch()
-        return pack_columns(self.outputs(self.indices_at(first, size, epoch), epoch))
+        if self._packer is None:
+            self._packer = EncodedPacker(1 << 20)
+        self._packer.clear()
+        return pack_columns(self.outputs(self.indices_at(first, size, epoch), epoch, self._packer))
 
     def __call__(self, sample_info):
         position = sample_info.idx_in_epoch + self.start()
@@ -418,7 +427,7 @@ class SampleReader:
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state["_order"] = (None, None)
+        state["_order"], state["_packer"] = (None, None), None
         state["_started_from_main_thread"] = threading.current_thread() is threading.main_thread()
         return state
 

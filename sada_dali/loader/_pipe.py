@@ -73,10 +73,13 @@ def split_rows(out: dict, rows: int):
         ``(images, labels, indices)`` of the rows kept, on DALI's devices, and the list of the
         skipped rows' positions in the batch (read on the host; empty when none was skipped).
     """
-    valid = out["valid"][:rows].bool()
-    images, labels, indices = (out[name][:rows] for name in OUTPUTS[:3])
+    valid = out["valid"]
+    images, labels, indices = (out[name] for name in OUTPUTS[:3])
+    if rows < len(valid):  # the padded last batch
+        valid, images, labels, indices = (t[:rows] for t in (valid, images, labels, indices))
     if bool(valid.all()):
         return (images, labels, indices), []
+    valid = valid.bool()
     skipped = (~valid).nonzero().squeeze(1).tolist()
     keep = valid.nonzero().squeeze(1).to(images.device)
     return tuple(t.index_select(0, keep) for t in (images, labels, indices)), skipped
