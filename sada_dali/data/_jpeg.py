@@ -62,14 +62,14 @@ def inspect_jpeg(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
     above the standard tables 0 and 1, Huffman) tables defined before it.
     """
     data = memoryview(data)  # indexed and sliced in place, never copied
-    quant, huffman, frame, orientations, size = set(), set(), None, [], len(data)
+    quant, huffman, frame, orientations, file_size = set(), set(), None, [], len(data)
     for marker, at, length in jpeg_segments(data):
         if not marker:  # None, or 0xFF 0x00: a stuffed zero, never a marker
             return f"no JPEG marker at byte {at} (corrupt or truncated headers)", None
         if length is None or length < 2:
             return f"marker 0x{marker:02X} at byte {at} has no valid length", None
         end = at + 2 + length
-        if end > size or (marker != 0xDA and end + 2 > size):
+        if end > file_size or (marker != 0xDA and end + 2 > file_size):
             return f"marker 0x{marker:02X} at byte {at} runs past the end of the file", None
         if marker == 0xD9:
             return "end-of-image marker before the image data", None

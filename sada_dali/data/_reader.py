@@ -181,7 +181,6 @@ class SampleReader:
         self.view = listing
         self._owned = (listing.shared_listing,) if owned else ()  # what close() frees
         self._order = (None, None)
-        self._packed_hint = 1 << 16  # bytes of the last batch read: the next batch's first allocation
         self._packer = None  # read_batch's, cleared for each batch (not pickled: one per worker)
 
     @property
@@ -375,18 +374,16 @@ class SampleReader:
         array over the samples: ``label``, ``index`` (int64, (n,)), ``valid`` (uint8, (n,)) and,
         with ``augments``, ``op``, ``magnitude_bin``, ``negate``, ``flip`` (int32, (n,)) and
         ``crop_start``, ``crop_shape`` (int32, (n, 2)). The files are read one by one
-        (:meth:`sample`) into ``packer`` (by default a new one, sized by the last batch); the
-        choices and crop windows are computed once for all of them.
+        (:meth:`sample`) into ``packer`` (by default a new one); the choices and crop windows are
+        computed once for all of them.
         """
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
-        if packer is None:
-            packer = EncodedPacker(self._packed_hint + (self._packed_hint >> 2))
+        packer = EncodedPacker() if packer is None else packer
         valid, sizes = [], []
         for index in indices.tolist():
             _, ok, size = self.sample(index, packer)
             valid.append(ok)
             sizes.append(size)
-        self._packed_hint = packer.size
         out = (packer.packed(), self.listing.labels[indices], indices, np.array(valid, dtype=np.uint8))
         if not self.augments:
             return out
