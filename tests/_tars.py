@@ -39,4 +39,4 @@ def read_member(listing, index: int) -> bytes:
     """Sample ``index``'s encoded bytes from a ``SharedListing``, whether a file or a tar member."""
     from sada_dali.data._packing import EncodedPacker
 
-    return bytes(listing.read_into(index, EncodedPacker()))
+    return bytes(listing.read_into(index, EncodedPacker())[0])

@@ -13,6 +13,8 @@ What lives here:
   ``_jpeg.py``, ``_png.py``, ``_bmp.py``, ``_tiff.py``, ``_webp.py`` and ``_pnm.py``: the
   structural and mode checks of each format;
 * ``_shared_listing.py``: a listing in shared memory for the reader's worker processes;
+* ``_check_cache.py``: which files passed the checks, and in which version, so that an unchanged
+  file is not checked again;
 * WebDataset tar shards (a shard is a ``.tar`` file here, not a rank's share of an epoch):
   ``_tar_shards.py`` (which shards a ``source`` names, and their listing), ``_tar_index.py``
   (one shard's samples from its headers), ``_tar_cache.py`` (the cached index of a set of

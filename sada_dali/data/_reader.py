@@ -29,6 +29,7 @@ import numpy as np
 from .._utils.checks import check_int
 from .._utils.parent import die_with_parent
 from ..op_space import sample_choices
+from ._check_cache import check_tag, file_stamp
 from ._inspect import inspect_encoded
 from ._packing import COLUMNS, GROUPS, EncodedPacker, pack_columns
 from ._shared_listing import ON_ERROR, ReaderView, SharedListing, check_on_error
@@ -181,6 +182,7 @@ class SampleReader:
         self.view = listing
         self._owned = (listing.shared_listing,) if owned else ()  # what close() frees
         self._order = (None, None)
+        self._check_tag = check_tag(augments, self.formats, self.max_pixels)
         self._packer = None  # read_batch's, cleared for each batch (not pickled: one per worker)
 
     @property
@@ -319,28 +321,38 @@ class SampleReader:
         A read error (the file is missing, unreadable, a network filesystem timed out) is
         tried again after each pause of :data:`READ_RETRIES`; if it persists, the sample is
         skipped for this call only. Content the checks reject is flagged bad in the shared
-        listing under "skip", so that no reader reads it again.
+        listing under "skip", so that no reader reads it again. A file that passed the checks
+        and has not changed since (its length, inode and change time) is not checked again
+        (:class:`sada_dali.data._check_cache.CheckCache`).
         """
         packer = EncodedPacker() if packer is None else packer
-        data, problem = self._read_into(index, packer)
+        data, status, problem = self._read_into(index, packer)
         if problem is not None:
             return self._reject(index, problem, packer)
+        checks, stamp = self.listing.checks, None
+        if status is not None and checks is not None:
+            stamp = file_stamp(status, self._check_tag)
+            passed, size = checks.get(index, len(data), stamp)
+            if passed:  # checked before, unchanged since (sada_dali.data._check_cache)
+                return packer.commit(len(data)), True, size
         problem, size = self._inspect(data)
         if problem is None:
+            if stamp is not None:
+                checks.put(index, len(data), stamp, size)
             return packer.commit(len(data)), True, size
         if self.on_error == "skip":
             self.listing.mark_bad([index])
         return self._reject(index, problem, packer)
 
-    def _read_into(self, index: int, packer: EncodedPacker) -> tuple[memoryview | None, str | None]:
+    def _read_into(self, index: int, packer: EncodedPacker) -> tuple:
         pauses = iter(READ_RETRIES)
         while True:
             try:
-                return self.listing.read_into(index, packer), None
+                return *self.listing.read_into(index, packer), None
             except OSError as exc:
                 pause = next(pauses, None) if exc.errno in _TRANSIENT else None
                 if pause is None:
-                    return None, f"cannot be read ({exc.strerror or exc})"
+                    return None, None, f"cannot be read ({exc.strerror or exc})"
             time.sleep(pause)
 
     def _reject(self, index: int, problem: str, packer: EncodedPacker):

@@ -8,8 +8,9 @@ epoch before DALI starts reading it, so no worker computes a permutation of N ei
 per-sample flag marks files the decoder rejected (``mark_bad``) or the trainer excluded
 (``mark_excluded``, e.g. from ``sada-dali check``): readers skip both without reading.
 For a listing of tar shards the block also holds each sample's ``(shard, offset, size)``, and
-:meth:`SharedListing.read` fetches the image with one ``os.pread`` from a shard the process
-keeps open.
+:meth:`SharedListing.read_into` fetches the image with one ``os.pread`` from a shard the process
+keeps open; for a listing of files the same words record which files passed the reader's checks
+(:class:`sada_dali.data._check_cache.CheckCache`).
 
 A reader sees its owner's per-epoch state through a :class:`ReaderView`: this block, the
 strength table and the error policy, none of which it can replace.
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._utils.shm import SharedBlock
+from ._check_cache import WORDS_PER_SAMPLE, CheckCache
 from ._tar_files import ShardFiles
 
 __all__ = ["SharedListing", "ReaderView", "ON_ERROR", "check_on_error"]
@@ -55,7 +57,8 @@ class SharedListing(SharedBlock):
     -----
     Layout (int64 words): ``[order_epoch, N, shard_size, blob_bytes]``, the ``N + 1`` path
     offsets, the ``N`` labels, the ``shard_size`` order, then the path bytes and the ``N``
-    uint8 bad flags; for shards, ``3 N`` int64 locations follow. Unpickling
+    uint8 bad flags, then ``3 N`` int64 words: the locations for shards, the
+    :attr:`checks` for files. Unpickling
     attaches to the block; only the creating process frees it (:meth:`close`).
     """
 
@@ -67,7 +70,7 @@ class SharedListing(SharedBlock):
         words = 4 + (n + 1) + n + shard_size
         located = getattr(listing, "locations", None) is not None
         self._files = ShardFiles(listing.shards) if located else None
-        self._create(8 * words + int(offsets[-1]) + n + 7 + (24 * n if located else 0))
+        self._create(8 * words + int(offsets[-1]) + n + 7 + 8 * WORDS_PER_SAMPLE * n)
         head = np.ndarray((4,), dtype=np.int64, buffer=self._shm.buf)
         head[:] = (_NO_EPOCH, n, shard_size, offsets[-1])
         self._bind()
@@ -78,7 +81,7 @@ class SharedListing(SharedBlock):
         if located:
             self._locations[:] = listing.locations
 
-    _VIEWS = ("_head", "_offsets", "_labels", "_order", "_blob", "_bad", "_locations", "_fast")
+    _VIEWS = ("_head", "_offsets", "_labels", "_order", "_blob", "_bad", "_locations", "checks", "_fast")
 
     def _extra_state(self) -> dict:
         return {"_files": self._files}
@@ -94,11 +97,9 @@ class SharedListing(SharedBlock):
         self._blob = np.ndarray((nbytes,), dtype=np.uint8, buffer=buf, offset=8 * words.size)
         self._bad = np.ndarray((n,), dtype=np.uint8, buffer=buf, offset=8 * words.size + nbytes)
         aligned = (8 * words.size + nbytes + n + 7) // 8 * 8
-        self._locations = (
-            np.ndarray((n, 3), dtype=np.int64, buffer=buf, offset=aligned)
-            if self._files is not None
-            else None
-        )
+        tail = np.ndarray((n, WORDS_PER_SAMPLE), dtype=np.int64, buffer=buf, offset=aligned)
+        self._locations = tail if self._files is not None else None
+        self.checks = CheckCache(tail.reshape(-1).data) if self._files is None else None
         # memoryviews of the same words: a per-sample lookup reads a Python int without a NumPy call
         flat = None if self._locations is None else self._locations.reshape(-1).data
         self._fast = (self._offsets.data, self._blob.data, self._bad.data, flat)
@@ -116,11 +117,18 @@ class SharedListing(SharedBlock):
         offsets, blob = self._fast[:2]
         return bytes(blob[offsets[index] : offsets[index + 1]]).decode("utf-8", "surrogateescape")
 
-    def read_into(self, index: int, packer) -> memoryview:
+    def read_into(self, index: int, packer) -> tuple[memoryview, os.stat_result | None]:
         """Read the encoded image of sample ``index`` (its file, or one ``preadv`` of its shard)
         straight into ``packer``'s next reservation
-        (:meth:`sada_dali.data._packing.EncodedPacker.reserve`); returns the bytes read, not yet
-        committed.
+        (:meth:`sada_dali.data._packing.EncodedPacker.reserve`).
+
+        Returns
+        -------
+        data : memoryview
+            The bytes read, not yet committed.
+        status : os.stat_result or None
+            The file's ``fstat`` at open time, which tells its version
+            (:func:`sada_dali.data._check_cache.file_stamp`); None for a tar member.
 
         Raises
         ------
@@ -129,10 +137,11 @@ class SharedListing(SharedBlock):
         """
         if self._locations is None:
             with open(self.path(index), "rb", buffering=0) as handle:
-                return _read_whole(handle, packer)
+                status = os.fstat(handle.fileno())
+                return _read_whole(handle, status.st_size, packer), status
         locations = self._fast[3]
         shard, offset, size = locations[3 * index], locations[3 * index + 1], locations[3 * index + 2]
-        return self._files.read_into(shard, offset, packer.reserve(size))
+        return self._files.read_into(shard, offset, packer.reserve(size)), None
 
     @property
     def order_epoch(self) -> int:
@@ -203,11 +212,11 @@ class ReaderView:
         check_on_error(self.on_error)
 
 
-def _read_whole(handle, packer) -> memoryview:
-    """Read the open file ``handle`` to its end into ``packer``'s next reservation, sized by
-    ``fstat``; a file longer than it says (it grew, or a filesystem reports no size) is still read
-    whole."""
-    view = packer.reserve(os.fstat(handle.fileno()).st_size)
+def _read_whole(handle, size: int, packer) -> memoryview:
+    """Read the open file ``handle`` to its end into ``packer``'s next reservation of ``size``
+    bytes (its ``fstat`` size); a file longer than that (it grew, or a filesystem reports no
+    size) is still read whole."""
+    view = packer.reserve(size)
     got = 0
     while got < len(view) and (count := handle.readinto(view[got:])):
         got += count
