@@ -135,13 +135,22 @@ def test_what_one_process_recorded_another_attached_to_the_listing_sees(files):
         shared.close()
 
 
-def test_tar_shards_keep_no_check_records(files):
+def test_a_tar_member_is_checked_once_until_its_shard_changes(files, counted):
     _, _, shards = files
-    shared = SharedListing(create_listing(shards, progress=False), N)
+    reader = make_reader(create_listing(shards, progress=False))
     try:
-        assert shared.checks is None and shared.read_into(0, reader_module.EncodedPacker())[1] is None
+        assert reader.read(1)[1] and reader.read(1)[1]
+        assert len(counted) == 1
+        shard, offset, _ = (int(v) for v in reader.listing._locations[1])
+        time.sleep(0.02)  # past a coarse clock tick, where the kernel's timestamps have one
+        with open(shards[shard], "r+b") as handle:  # the member's first segment length, in place
+            handle.seek(offset + 4)
+            handle.write(b"\x00\x00")
+        with pytest.raises(ValueError, match=r"Sample 1 .*corrupt JPEG headers"):
+            reader.read(1)
+        assert len(counted) == 2
     finally:
-        shared.close()
+        reader.close()
 
 
 def test_a_record_keeps_an_unknown_size_and_skips_one_too_large_for_its_word():

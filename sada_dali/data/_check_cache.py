@@ -8,12 +8,13 @@ its inode and its status-change time (``st_ctime_ns``, which every write, trunca
 updates and no program can set back, unlike the modification time). A :class:`CheckCache`
 keeps, per sample, the length and a stamp of those that passed (:func:`file_stamp`, which also
 mixes in the reader's settings) and the image size the check found. It lives in the shared
-listing, so what one worker checked no other worker checks again.
+listing, so what one worker checked no other worker checks again. A member of a tar shard is
+told by its length and its shard's stamp: a shard changed in any way has every member checked again.
 
 Where the kernel's timestamps are coarse (a clock tick, on kernels without fine-grained
 timestamps), a rewrite of a file in place to the same length within the same tick as its
 previous write would keep its stamp; replacing a file (a new inode) or changing its length
-never does. Tar shards are not cached: their members are read from one open file.
+never does.
 """
 
 from __future__ import annotations

@@ -329,16 +329,13 @@ class SampleReader:
         data, status, problem = self._read_into(index, packer)
         if problem is not None:
             return self._reject(index, problem, packer)
-        checks, stamp = self.listing.checks, None
-        if status is not None and checks is not None:
-            stamp = file_stamp(status, self._check_tag)
-            passed, size = checks.get(index, len(data), stamp)
-            if passed:  # checked before, unchanged since (sada_dali.data._check_cache)
-                return packer.commit(len(data)), True, size
+        checks, stamp = self.listing.checks, file_stamp(status, self._check_tag)
+        passed, size = checks.get(index, len(data), stamp)
+        if passed:  # checked before, unchanged since (sada_dali.data._check_cache)
+            return packer.commit(len(data)), True, size
         problem, size = self._inspect(data)
         if problem is None:
-            if stamp is not None:
-                checks.put(index, len(data), stamp, size)
+            checks.put(index, len(data), stamp, size)
             return packer.commit(len(data)), True, size
         if self.on_error == "skip":
             self.listing.mark_bad([index])

@@ -9,8 +9,8 @@ per-sample flag marks files the decoder rejected (``mark_bad``) or the trainer e
 (``mark_excluded``, e.g. from ``sada-dali check``): readers skip both without reading.
 For a listing of tar shards the block also holds each sample's ``(shard, offset, size)``, and
 :meth:`SharedListing.read_into` fetches the image with one ``os.pread`` from a shard the process
-keeps open; for a listing of files the same words record which files passed the reader's checks
-(:class:`sada_dali.data._check_cache.CheckCache`).
+keeps open. For either kind, three words per sample record which files passed the reader's
+checks (:class:`sada_dali.data._check_cache.CheckCache`).
 
 A reader sees its owner's per-epoch state through a :class:`ReaderView`: this block, the
 strength table and the error policy, none of which it can replace.
@@ -53,13 +53,18 @@ class SharedListing(SharedBlock):
     shard_size : int
         Length of the order slot: the samples one shard reads per epoch.
 
+    Attributes
+    ----------
+    checks : sada_dali.data._check_cache.CheckCache
+        Which samples passed the reader's checks, in which version of their file or shard.
+
     Notes
     -----
     Layout (int64 words): ``[order_epoch, N, shard_size, blob_bytes]``, the ``N + 1`` path
     offsets, the ``N`` labels, the ``shard_size`` order, then the path bytes and the ``N``
-    uint8 bad flags, then ``3 N`` int64 words: the locations for shards, the
-    :attr:`checks` for files. Unpickling
-    attaches to the block; only the creating process frees it (:meth:`close`).
+    uint8 bad flags, then the ``3 N`` int64 words of the :attr:`checks` and, for shards, ``3 N``
+    more of the locations. Unpickling attaches to the block; only the creating process frees it
+    (:meth:`close`).
     """
 
     def __init__(self, listing, shard_size: int):
@@ -70,7 +75,8 @@ class SharedListing(SharedBlock):
         words = 4 + (n + 1) + n + shard_size
         located = getattr(listing, "locations", None) is not None
         self._files = ShardFiles(listing.shards) if located else None
-        self._create(8 * words + int(offsets[-1]) + n + 7 + 8 * WORDS_PER_SAMPLE * n)
+        tail_words = (WORDS_PER_SAMPLE + (3 if located else 0)) * n  # the checks, the locations
+        self._create(8 * words + int(offsets[-1]) + n + 7 + 8 * tail_words)
         head = np.ndarray((4,), dtype=np.int64, buffer=self._shm.buf)
         head[:] = (_NO_EPOCH, n, shard_size, offsets[-1])
         self._bind()
@@ -97,9 +103,13 @@ class SharedListing(SharedBlock):
         self._blob = np.ndarray((nbytes,), dtype=np.uint8, buffer=buf, offset=8 * words.size)
         self._bad = np.ndarray((n,), dtype=np.uint8, buffer=buf, offset=8 * words.size + nbytes)
         aligned = (8 * words.size + nbytes + n + 7) // 8 * 8
-        tail = np.ndarray((n, WORDS_PER_SAMPLE), dtype=np.int64, buffer=buf, offset=aligned)
-        self._locations = tail if self._files is not None else None
-        self.checks = CheckCache(tail.reshape(-1).data) if self._files is None else None
+        checks = np.ndarray((WORDS_PER_SAMPLE * n,), dtype=np.int64, buffer=buf, offset=aligned)
+        self.checks = CheckCache(checks.data)
+        self._locations = (
+            np.ndarray((n, 3), dtype=np.int64, buffer=buf, offset=aligned + checks.nbytes)
+            if self._files is not None
+            else None
+        )
         # memoryviews of the same words: a per-sample lookup reads a Python int without a NumPy call
         flat = None if self._locations is None else self._locations.reshape(-1).data
         self._fast = (self._offsets.data, self._blob.data, self._bad.data, flat)
@@ -117,7 +127,7 @@ class SharedListing(SharedBlock):
         offsets, blob = self._fast[:2]
         return bytes(blob[offsets[index] : offsets[index + 1]]).decode("utf-8", "surrogateescape")
 
-    def read_into(self, index: int, packer) -> tuple[memoryview, os.stat_result | None]:
+    def read_into(self, index: int, packer) -> tuple[memoryview, os.stat_result]:
         """Read the encoded image of sample ``index`` (its file, or one ``preadv`` of its shard)
         straight into ``packer``'s next reservation
         (:meth:`sada_dali.data._packing.EncodedPacker.reserve`).
@@ -126,9 +136,9 @@ class SharedListing(SharedBlock):
         -------
         data : memoryview
             The bytes read, not yet committed.
-        status : os.stat_result or None
-            The file's ``fstat`` at open time, which tells its version
-            (:func:`sada_dali.data._check_cache.file_stamp`); None for a tar member.
+        status : os.stat_result
+            The ``fstat`` of the file, or of the member's shard, taken before reading: it tells
+            the version read (:func:`sada_dali.data._check_cache.file_stamp`).
 
         Raises
         ------
@@ -141,7 +151,8 @@ class SharedListing(SharedBlock):
                 return _read_whole(handle, status.st_size, packer), status
         locations = self._fast[3]
         shard, offset, size = locations[3 * index], locations[3 * index + 1], locations[3 * index + 2]
-        return self._files.read_into(shard, offset, packer.reserve(size)), None
+        status = self._files.status(shard)
+        return self._files.read_into(shard, offset, packer.reserve(size)), status
 
     @property
     def order_epoch(self) -> int:

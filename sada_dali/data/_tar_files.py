@@ -45,6 +45,10 @@ class ShardFiles:
         _check_whole(os.preadv(self._fd(shard), [view], offset), len(view))
         return view
 
+    def status(self, shard: int) -> os.stat_result:
+        """The ``fstat`` of shard number ``shard`` now (its length, inode and change time)."""
+        return os.fstat(self._fd(shard))
+
     def _fd(self, shard: int) -> int:
         fd = self._fds.get(shard)
         if fd is None:
