@@ -8,8 +8,8 @@ warm-up pass, and reports per sample the median of ``--repeats`` passes; separat
 part alone (open, read, checks) and the per-sample reference call (``SampleReader.__call__``,
 one sample at a time, as the reader worked before batches). After the warm-up, a file that
 passed the checks is not checked again, so the file part is also timed as in a first epoch,
-with every file checked. A worker's share of a loader's rate is about ``1e6 / batch_us``
-samples per second.
+with every file checked. ``--shards`` reads the corpus packed in tar shards instead. A
+worker's share of a loader's rate is about ``1e6 / batch_us`` samples per second.
 
 Example: ``python benchmarks/reader.py --json reader.json``
 """
@@ -45,8 +45,16 @@ def run(args) -> dict:
 
     with tempfile.TemporaryDirectory() as root:
         create_photo_corpus(root, num_images=args.num_images, num_classes=4, progress=False)
+        source = os.path.join(root, "train")
+        if args.shards:
+            from sada_dali.cli.shards import pack_image_folder
+
+            pack_image_folder(
+                source, os.path.join(root, "shards"), prefix="bench", shard_size=128, progress=False
+            )
+            source = os.path.join(root, "shards")
         loader = SADALoader(
-            os.path.join(root, "train"),
+            source,
             args.batch_size,
             device="cpu",
             workers=0,
@@ -98,6 +106,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-size", type=int, default=64, help="samples per read_batch call")
     parser.add_argument("--repeats", type=int, default=7, help="timed passes over the corpus")
     parser.add_argument("--val", action="store_true", help="the validation reader (no choices, no crop)")
+    parser.add_argument("--shards", action="store_true", help="read the corpus packed in tar shards of 128")
     parser.add_argument("--json", help="write the results to this path")
     args = parser.parse_args(argv)
     if not 0 < args.batch_size <= args.num_images:
@@ -109,7 +118,8 @@ def main(argv=None) -> dict:
         f"reader {result['batch_us']:.1f} us per sample in batches of {args.batch_size} (median of "
         f"{args.repeats}); file read and checks alone {result['file_us']:.1f} us (a first epoch's, "
         f"every file checked: {result['first_file_us']:.1f} us); one sample per call "
-        f"{result['call_us']:.1f} us  [{'val' if args.val else 'train'}, {args.num_images} images]"
+        f"{result['call_us']:.1f} us  [{'val' if args.val else 'train'}, {args.num_images} images"
+        f"{' in shards' if args.shards else ''}]"
     )
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

@@ -138,15 +138,22 @@ def _import_reader_benchmark(monkeypatch):
     return reader
 
 
-@pytest.mark.parametrize("val", [False, True])
-def test_reader_benchmark_times_the_batch_call_and_writes_json(tmp_path, monkeypatch, val):
+@pytest.mark.parametrize(("val", "shards"), [(False, False), (True, False), (False, True)])
+def test_reader_benchmark_times_the_batch_call_and_writes_json(tmp_path, monkeypatch, val, shards):
     reader = _import_reader_benchmark(monkeypatch)
     out = tmp_path / "reader.json"
     argv = ["--num-images", "16", "--batch-size", "8", "--repeats", "2", "--json", str(out)]
-    result = reader.main(argv + (["--val"] if val else []))
-    assert len(result["batches_us"]) == len(result["calls_us"]) == len(result["files_us"]) == 2
-    assert result["batch_us"] > 0 and result["call_us"] > 0 and result["file_us"] > 0
-    assert json.loads(out.read_text())["config"]["val"] is val
+    result = reader.main(argv + (["--val"] if val else []) + (["--shards"] if shards else []))
+    series = ("batches_us", "calls_us", "files_us", "first_files_us")
+    assert all(len(result[name]) == 2 for name in series)
+    assert (
+        result["batch_us"] > 0
+        and result["call_us"] > 0
+        and result["file_us"] > 0
+        and result["first_file_us"] > 0
+    )
+    config = json.loads(out.read_text())["config"]
+    assert config["val"] is val and config["shards"] is shards
 
 
 def test_reader_benchmark_refuses_a_batch_larger_than_the_corpus(monkeypatch, capsys):
