@@ -165,3 +165,31 @@ def test_each_read_batch_call_packs_its_own_files_into_the_readers_one_array(sou
         assert np.shares_memory(*blobs)  # no fresh allocation per batch
     finally:
         loader.close()
+
+
+@pytest.mark.parametrize("train", [True, False], ids=["train", "val"])
+def test_split_columns_gives_each_output_the_values_shape_and_dtype_of_its_column(train):
+    from nvidia.dali import fn, pipeline_def, types
+
+    columns = {name: where for name, where in COLUMNS.items() if train or where[0] == "ids"}
+    groups = {"ids": np.arange(12, dtype=np.int64).reshape(4, 3)}
+    if train:
+        groups["choices"] = (100 + np.arange(32, dtype=np.int32)).reshape(4, 8)
+
+    @pipeline_def(batch_size=4, num_threads=1, device_id=None)
+    def pipe():
+        nodes = fn.external_source(
+            source=lambda: tuple(groups.values()),
+            num_outputs=len(groups),
+            batch=True,
+            dtype=[types.INT64, types.INT32][: len(groups)],
+            ndim=[1] * len(groups),
+        )
+        return tuple(stages.split_columns(dict(zip(groups, nodes)), columns).values())
+
+    p = pipe()
+    p.build()
+    for (name, (group, column)), batch in zip(columns.items(), p.run()):
+        got = np.stack([np.array(sample) for sample in batch])
+        expected = groups[group][:, column]
+        assert got.dtype == expected.dtype and np.array_equal(got, expected), name
