@@ -223,9 +223,9 @@ class SampleReader:
         return {name: COLUMNS[name] for name in self.output_names[1:]}
 
     def split_groups(self, groups: dict) -> dict:
-        """``{output: value}`` of one sample from its ``{input: array}`` (or from the pipeline's
-        ``{input: DataNode}``, which DALI indexes per sample): each output but ``encoded`` cut out
-        of its group as :attr:`columns` says."""
+        """``{output: value}`` of one sample from its ``{input: array}``: each output but
+        ``encoded`` cut out of its group as :attr:`columns` says (the pipelines split their
+        ``DataNode`` inputs the same way with :func:`sada_dali.pipelines._stages.split_columns`)."""
         return {name: groups[group][column] for name, (group, column) in self.columns.items()}
 
     def epoch(self) -> int:
