@@ -1,7 +1,7 @@
 """Which files have passed the reader's checks, and in which version: three words per sample.
 
-The reader checks every file it reads (:func:`sada_dali.data._inspect.inspect_encoded`, about
-11 µs for a 500x375 JPEG) before DALI sees it. That check depends only on the file's bytes and
+The reader checks every file it reads (:func:`sada_dali.data._inspect.inspect_encoded`, 11-15
+µs for a 500x375 JPEG) before DALI sees it. That check depends only on the file's bytes and
 the reader's settings, so a file that passed it once need not be checked again while it is
 unchanged. A file's version is told by what ``fstat`` gives for free at open time: its length,
 its inode and its status-change time (``st_ctime_ns``, which every write, truncation and rename
@@ -54,10 +54,12 @@ class CheckCache:
 
     Notes
     -----
-    Two readers write the same record only for the same file (a padded batch reads a few
-    samples twice). A record is voided before it is rewritten and its stamp written last, so a
-    reader that sees the new stamp also sees the new size (x86 and ARM keep the order of
-    stores to one shared mapping as this process issues them, one Python statement each).
+    Within an epoch each sample is read by one worker, but for the few that a padded last batch
+    reads again; so two processes touch one record at once only for those, and then with the same
+    values, unless the file changes at that very moment. A record is voided before it is
+    rewritten and its stamp is written last: on x86, which keeps the order of stores, a reader
+    that sees the new stamp also sees the new size; weakly ordered CPUs (ARM) give that only
+    outside such a race.
     """
 
     def __init__(self, words: memoryview):

@@ -341,7 +341,7 @@ class SampleReader:
             self.listing.mark_bad([index])
         return self._reject(index, problem, packer)
 
-    def _read_into(self, index: int, packer: EncodedPacker) -> tuple:
+    def _read_into(self, index: int, packer: EncodedPacker) -> tuple[memoryview | None, object, str | None]:
         pauses = iter(READ_RETRIES)
         while True:
             try:
