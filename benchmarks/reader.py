@@ -95,8 +95,7 @@ def run(args) -> dict:
 
 def _first_read_us(reader, read, infos) -> float:
     """:func:`_per_sample_us` of ``read`` as in a first epoch: no file has passed the checks yet."""
-    if reader.listing.checks is not None:
-        reader.listing.checks.clear()
+    reader.listing.checks.clear()
     return _per_sample_us(read, infos)
 
 

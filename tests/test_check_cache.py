@@ -67,39 +67,52 @@ def test_a_file_that_passed_the_checks_is_read_but_not_checked_again_while_uncha
         table.close()
 
 
-def test_a_file_replaced_by_a_broken_one_is_checked_again_and_refused(files, counted):
-    root, file_list, _ = files
-    reader = make_reader(listing_of(root, file_list))
+def assert_checked_again_and_refused(reader, index, counted, change):
+    """Sample ``index`` passes once; after ``change()`` breaks its first segment's length, the
+    next read checks it again and refuses it."""
     try:
-        assert reader.read(0)[1]
-        path = reader.listing.path(0)
-        broken = bytearray(_jpeg(0))
-        broken[4:6] = b"\x00\x00"  # the first segment's length
-        with open(path + ".new", "wb") as handle:
-            handle.write(broken)
-        os.replace(path + ".new", path)  # a new inode
-        with pytest.raises(ValueError, match=r"Sample 0 .*corrupt JPEG headers"):
-            reader.read(0)
+        assert reader.read(index)[1]
+        time.sleep(0.02)  # past a coarse clock tick, where the kernel's timestamps have one
+        change()
+        with pytest.raises(ValueError, match=rf"Sample {index} .*corrupt JPEG headers"):
+            reader.read(index)
         assert len(counted) == 2
     finally:
         reader.close()
+
+
+def break_in_place(path, offset: int = 0) -> None:
+    with open(path, "r+b") as handle:  # same inode, same length
+        handle.seek(offset + 4)
+        handle.write(b"\x00\x00")
+
+
+def test_a_file_replaced_by_a_broken_one_is_checked_again_and_refused(files, counted):
+    root, file_list, _ = files
+    reader = make_reader(listing_of(root, file_list))
+    path = reader.listing.path(0)
+
+    def replace():
+        with open(path + ".new", "wb") as handle:
+            handle.write(_jpeg(0))
+        break_in_place(path + ".new")
+        os.replace(path + ".new", path)  # a new inode
+
+    assert_checked_again_and_refused(reader, 0, counted, replace)
 
 
 def test_a_file_rewritten_in_place_to_the_same_length_is_checked_again(files, counted):
     root, file_list, _ = files
     reader = make_reader(listing_of(root, file_list))
-    try:
-        assert reader.read(2)[1]
-        path = reader.listing.path(2)
-        time.sleep(0.02)  # past a coarse clock tick, where the kernel's timestamps have one
-        with open(path, "r+b") as handle:  # same inode, same length
-            handle.seek(4)
-            handle.write(b"\x00\x00")
-        with pytest.raises(ValueError, match=r"Sample 2 .*corrupt JPEG headers"):
-            reader.read(2)
-        assert len(counted) == 2
-    finally:
-        reader.close()
+    assert_checked_again_and_refused(reader, 2, counted, lambda: break_in_place(reader.listing.path(2)))
+
+
+def test_a_tar_member_is_checked_once_until_its_shard_changes(files, counted):
+    _, _, shards = files
+    reader = make_reader(create_listing(shards, progress=False))
+    shard, offset, _ = (int(v) for v in reader.listing._locations[1])
+    assert reader.read(1)[1] and len(counted) == 1  # checked once, then read without a check below
+    assert_checked_again_and_refused(reader, 1, counted, lambda: break_in_place(shards[shard], offset))
 
 
 @pytest.mark.parametrize(
@@ -133,24 +146,6 @@ def test_what_one_process_recorded_another_attached_to_the_listing_sees(files):
         assert attached.checks.get(1, 1234, -5) == (False, None)  # another sample
     finally:
         shared.close()
-
-
-def test_a_tar_member_is_checked_once_until_its_shard_changes(files, counted):
-    _, _, shards = files
-    reader = make_reader(create_listing(shards, progress=False))
-    try:
-        assert reader.read(1)[1] and reader.read(1)[1]
-        assert len(counted) == 1
-        shard, offset, _ = (int(v) for v in reader.listing._locations[1])
-        time.sleep(0.02)  # past a coarse clock tick, where the kernel's timestamps have one
-        with open(shards[shard], "r+b") as handle:  # the member's first segment length, in place
-            handle.seek(offset + 4)
-            handle.write(b"\x00\x00")
-        with pytest.raises(ValueError, match=r"Sample 1 .*corrupt JPEG headers"):
-            reader.read(1)
-        assert len(counted) == 2
-    finally:
-        reader.close()
 
 
 def test_a_record_keeps_an_unknown_size_and_skips_one_too_large_for_its_word():
