@@ -74,11 +74,6 @@ def check_max_pixels(max_pixels):
     return check_int(max_pixels, "max_pixels", 1, hint=hint)
 
 
-def _skipped(packer: EncodedPacker) -> _Sample:
-    """A skipped sample: the placeholder's bytes, appended to ``packer``, flagged invalid."""
-    return packer.append(placeholder_jpeg()), False, _PLACEHOLDER_SIZE
-
-
 def placeholder_jpeg() -> np.ndarray:
     """A tiny valid JPEG that stands in for a skipped file (its row is dropped later)."""
     global _PLACEHOLDER
@@ -306,7 +301,7 @@ class SampleReader:
         skipped unread."""
         packer = EncodedPacker() if packer is None else packer
         if self.listing.is_excluded(index):  # SADALoader(exclude=...): skipped unread, whatever on_error
-            return _skipped(packer)
+            return self._skipped(packer)
         if self.listing.is_bad(index):
             return self._reject(index, "the image decoder rejected it", packer)
         return self.read(index, packer)
@@ -358,7 +353,13 @@ class SampleReader:
                 f"Sample {index} ({self.listing.path(index)}): {problem}. Replace or remove the file, "
                 "or pass on_error='skip' to drop such files."
             )
-        return _skipped(packer)
+        return self._skipped(packer)
+
+    def _skipped(self, packer: EncodedPacker) -> _Sample:
+        """A skipped sample: the placeholder's bytes, appended to ``packer``, flagged invalid
+        (and the listing told that a placeholder was handed out)."""
+        self.listing.mark_replaced()
+        return packer.append(placeholder_jpeg()), False, _PLACEHOLDER_SIZE
 
     def _inspect(self, data) -> tuple[str | None, tuple[int, int] | None]:
         problem, size = inspect_encoded(

@@ -31,6 +31,7 @@ __all__ = ["SharedListing", "ReaderView", "ON_ERROR", "check_on_error"]
 
 _NO_EPOCH = -1
 _BAD, _EXCLUDED = 1, 2
+_HEAD = 5  # order_epoch, N, shard_size, blob_bytes, replaced
 
 ON_ERROR = ("raise", "skip")
 """What a file that cannot be read or decoded may do: raise an error naming it, or be skipped."""
@@ -60,7 +61,7 @@ class SharedListing(SharedBlock):
 
     Notes
     -----
-    Layout (int64 words): ``[order_epoch, N, shard_size, blob_bytes]``, the ``N + 1`` path
+    Layout (int64 words): ``[order_epoch, N, shard_size, blob_bytes, replaced]``, the ``N + 1`` path
     offsets, the ``N`` labels, the ``shard_size`` order, then the path bytes and the ``N``
     uint8 bad flags, then the ``3 N`` int64 words of the :attr:`checks` and, for shards, ``3 N``
     more of the locations. Unpickling attaches to the block; only the creating process frees it
@@ -72,13 +73,13 @@ class SharedListing(SharedBlock):
         n, shard_size = len(encoded), int(shard_size)
         offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=n), out=offsets[1:])
-        words = 4 + (n + 1) + n + shard_size
+        words = _HEAD + (n + 1) + n + shard_size
         located = getattr(listing, "locations", None) is not None
         self._files = ShardFiles(listing.shards) if located else None
         tail_words = (WORDS_PER_SAMPLE + (3 if located else 0)) * n  # the checks, the locations
         self._create(8 * words + int(offsets[-1]) + n + 7 + 8 * tail_words)
-        head = np.ndarray((4,), dtype=np.int64, buffer=self._shm.buf)
-        head[:] = (_NO_EPOCH, n, shard_size, offsets[-1])
+        head = np.ndarray((_HEAD,), dtype=np.int64, buffer=self._shm.buf)
+        head[:] = (_NO_EPOCH, n, shard_size, offsets[-1], 0)
         self._bind()
         self._offsets[:] = offsets
         self._labels[:] = listing.labels
@@ -94,12 +95,12 @@ class SharedListing(SharedBlock):
 
     def _bind(self) -> None:
         buf = self._shm.buf
-        self._head = np.ndarray((4,), dtype=np.int64, buffer=buf)
-        n, shard_size, nbytes = (int(v) for v in self._head[1:])
-        words = np.ndarray((4 + (n + 1) + n + shard_size,), dtype=np.int64, buffer=buf)
-        self._offsets = words[4 : n + 5]
-        self._labels = words[n + 5 : 2 * n + 5]
-        self._order = words[2 * n + 5 :]
+        self._head = np.ndarray((_HEAD,), dtype=np.int64, buffer=buf)
+        n, shard_size, nbytes = (int(v) for v in self._head[1:4])
+        words = np.ndarray((_HEAD + (n + 1) + n + shard_size,), dtype=np.int64, buffer=buf)
+        self._offsets = words[_HEAD : _HEAD + n + 1]
+        self._labels = words[_HEAD + n + 1 : _HEAD + 2 * n + 1]
+        self._order = words[_HEAD + 2 * n + 1 :]
         self._blob = np.ndarray((nbytes,), dtype=np.uint8, buffer=buf, offset=8 * words.size)
         self._bad = np.ndarray((n,), dtype=np.uint8, buffer=buf, offset=8 * words.size + nbytes)
         aligned = (8 * words.size + nbytes + n + 7) // 8 * 8
@@ -112,7 +113,7 @@ class SharedListing(SharedBlock):
         )
         # memoryviews of the same words: a per-sample lookup reads a Python int without a NumPy call
         flat = None if self._locations is None else self._locations.reshape(-1).data
-        self._fast = (self._offsets.data, self._blob.data, self._bad.data, flat)
+        self._fast = (self._offsets.data, self._blob.data, self._bad.data, flat, self._head.data)
 
     def __len__(self) -> int:
         return int(self._head[1])
@@ -186,6 +187,22 @@ class SharedListing(SharedBlock):
     def mark_excluded(self, indices) -> None:
         """Flag ``indices`` as files every reader skips unread, whatever ``on_error`` says."""
         self._bad[np.asarray(indices, dtype=np.int64)] = _EXCLUDED
+
+    @property
+    def replaced_any(self) -> bool:
+        """Whether a reader has ever stood a placeholder in for a sample of this listing
+        (:meth:`mark_replaced`): until one has, every row a reader produced is valid."""
+        return self._fast[4][4] != 0
+
+    def mark_replaced(self) -> None:
+        """Record that a reader stands a placeholder in for a sample (a skipped file), before
+        the batch holding it leaves the reader.
+
+        The word is set, never cleared, so two workers setting it at once cannot lose it. A
+        worker's batch reaches the loader's process through DALI's shared-memory queue and its
+        semaphores, which order this store before the loader reads that batch.
+        """
+        self._fast[4][4] = 1
 
     def bad_indices(self) -> np.ndarray:
         """The sorted int64 indices flagged bad by :meth:`mark_bad` (excluded ones are not)."""

@@ -64,8 +64,20 @@ class LoaderPipe:
         self.pipe = None
 
 
-def split_rows(out: dict, rows: int):
+def split_rows(out: dict, rows: int | None, *, maybe_skipped: bool = True):
     """The first ``rows`` rows of a batch, without the skipped ones (``valid`` false).
+
+    Parameters
+    ----------
+    out : dict
+        The batch by output name (:data:`OUTPUTS`).
+    rows : int or None
+        Rows to keep at most, in a padded last batch; None keeps the whole batch.
+    maybe_skipped : bool
+        Whether a row may be a skipped file's. False (no reader has handed out a placeholder,
+        :attr:`sada_dali.data._shared_listing.SharedListing.replaced_any`) keeps every row
+        without reading ``valid``: the first torch call on a fresh batch costs 100 µs or more of
+        cold caches in the main thread.
 
     Returns
     -------
@@ -75,9 +87,9 @@ def split_rows(out: dict, rows: int):
     """
     valid = out["valid"]
     images, labels, indices = (out[name] for name in OUTPUTS[:3])
-    if rows < len(valid):  # the padded last batch
+    if rows is not None:
         valid, images, labels, indices = (t[:rows] for t in (valid, images, labels, indices))
-    if bool(valid.all()):
+    if not maybe_skipped or bool(valid.all()):
         return (images, labels, indices), []
     valid = valid.bool()
     skipped = (~valid).nonzero().squeeze(1).tolist()
