@@ -1,5 +1,6 @@
 """The batch reader (one call per batch, dense outputs) gives the per-sample reader's batches bit for bit."""
 
+import os
 import types
 
 import numpy as np
@@ -83,16 +84,22 @@ def test_a_reservation_left_uncommitted_is_written_over_by_the_next_buffer():
     assert bytes(blob) == b"abcdef" and offsets.tolist() == [0, 2, 4, 6]
 
 
-@pytest.mark.parametrize("reported", [0, 5], ids=["no size", "shorter"])
-def test_a_file_longer_than_its_reported_size_is_still_read_whole(tmp_path, reported):
+@pytest.mark.parametrize("reported", [0, 5, 600], ids=["no size", "shorter", "exact"])
+@pytest.mark.parametrize("most", [None, 7], ids=["whole reads", "short reads"])
+def test_a_file_is_read_whole_whatever_size_it_reports_and_however_short_its_reads(
+    tmp_path, monkeypatch, reported, most
+):
     from sada_dali.data import _shared_listing
 
+    if most is not None:  # a network filesystem that returns at most `most` bytes per call
+        readv = os.readv
+        monkeypatch.setattr(os, "readv", lambda fd, views: readv(fd, [views[0][:most]]))
     path = tmp_path / "grown.bin"
     path.write_bytes(bytes(range(200)) * 3)
     packer = EncodedPacker(2)
     packer.append(b"ok")
     with open(path, "rb", buffering=0) as handle:
-        view = _shared_listing._read_whole(handle, reported, packer)
+        view = _shared_listing._read_whole(handle.fileno(), reported, packer)
     assert bytes(view) == path.read_bytes()
     packer.commit(len(view))
     blob, offsets = packer.packed()

@@ -147,9 +147,12 @@ class SharedListing(SharedBlock):
             If the file or shard cannot be read.
         """
         if self._locations is None:
-            with open(self.path(index), "rb", buffering=0) as handle:
-                status = os.fstat(handle.fileno())
-                return _read_whole(handle, status.st_size, packer), status
+            fd = os.open(self.path(index), os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                status = os.fstat(fd)
+                return _read_whole(fd, status.st_size, packer), status
+            finally:
+                os.close(fd)
         locations = self._fast[3]
         shard, offset, size = locations[3 * index], locations[3 * index + 1], locations[3 * index + 2]
         status = self._files.status(shard)
@@ -240,17 +243,19 @@ class ReaderView:
         check_on_error(self.on_error)
 
 
-def _read_whole(handle, size: int, packer) -> memoryview:
-    """Read the open file ``handle`` to its end into ``packer``'s next reservation of ``size``
-    bytes (its ``fstat`` size); a file longer than that (it grew, or a filesystem reports no
-    size) is still read whole."""
-    view = packer.reserve(size)
-    got = 0
-    while got < len(view) and (count := handle.readinto(view[got:])):
+def _read_whole(fd: int, size: int, packer) -> memoryview:
+    """Read the open file ``fd`` into ``packer``'s next reservation: its ``fstat`` ``size``
+    bytes, or to its end when it holds more (it grew, or a filesystem reports no size).
+
+    One ``readv`` asks for ``size + 1`` bytes: a file that holds its ``size`` returns exactly
+    that, and no second call is needed to find its end. A short read of a network filesystem
+    is read on to the end.
+    """
+    view, got = packer.reserve(size + 1), 0
+    while True:
+        count = os.readv(fd, [view[got:]])
         got += count
-    rest = handle.read() if got == len(view) else b""
-    if not rest:
-        return view[:got]
-    view = packer.reserve(got + len(rest))  # keeps the bytes read so far
-    view[got:] = rest
-    return view
+        if not count or got == size:
+            return view[:got]
+        if got == len(view):
+            view = packer.reserve(2 * len(view))  # keeps the bytes read so far
