@@ -6,7 +6,9 @@ the UTF-8 paths, their offsets, the labels and the current epoch's shard order o
 worker attaches to it by name. The owner (the loader's process) writes the order of each
 epoch before DALI starts reading it, so no worker computes a permutation of N either. A
 per-sample flag marks files the decoder rejected (``mark_bad``) or the trainer excluded
-(``mark_excluded``, e.g. from ``sada-dali check``): readers skip both without reading.
+(``mark_excluded``, e.g. from ``sada-dali check``): readers skip both without reading. One word
+says whether a reader has ever stood a placeholder in for a skipped sample (``mark_replaced``), so
+the loader looks for skipped rows only once there can be some.
 For a listing of tar shards the block also holds each sample's ``(shard, offset, size)``, and
 :meth:`SharedListing.read_into` fetches the image with one ``os.pread`` from a shard the process
 keeps open. For either kind, three words per sample record which files passed the reader's
@@ -219,9 +221,11 @@ class ReaderView:
     Attributes
     ----------
     shared_listing : SharedListing
-        Paths, labels, the published shard order and the bad/excluded flags. A reader writes one
-        thing here: under ``on_error="skip"`` it flags bad a file whose content it rejected, so
-        that no reader reads it again.
+        Paths, labels, the published shard order and the bad/excluded flags. A reader writes only
+        what it found here: under ``on_error="skip"`` it flags bad a file whose content it
+        rejected, so that no reader reads it again; it records the files that passed its checks
+        (:attr:`SharedListing.checks`); and it marks that it handed out a placeholder
+        (:meth:`SharedListing.mark_replaced`).
     table : sada_dali.strength.StrengthTable or None
         The strengths and the epoch, start and stop slots (None: epoch 0 from position 0, no
         strengths, for a reader that draws no SADA choice).
