@@ -50,15 +50,15 @@ def test_an_excluded_file_counts_as_a_placeholder_handed_out(listed):
         reader.close()
 
 
-@pytest.mark.parametrize("rows", [None, 3])
+@pytest.mark.parametrize("rows", [4, 3])
 def test_split_rows_drops_the_invalid_rows_when_a_row_may_be_skipped(rows):
-    (images, labels, indices), skipped = split_rows(batch([1, 0, 1, 1]), rows, maybe_skipped=True)
-    kept = 3 if rows is None else 2
+    (images, labels, indices), skipped = split_rows(batch([1, 0, 1, 1]), rows, 4, maybe_skipped=True)
+    kept = rows - 1
     assert skipped == [1]
     assert indices.tolist() == [100, 102, 103][:kept]
     assert labels.tolist() == [10, 12, 13][:kept] and images[:, 0].tolist() == [0, 2, 3][:kept]
 
 
 def test_split_rows_keeps_every_row_unread_when_no_row_can_be_skipped():
-    (images, labels, indices), skipped = split_rows(batch([1, 0, 1, 1]), 3, maybe_skipped=False)
+    (images, labels, indices), skipped = split_rows(batch([1, 0, 1, 1]), 3, 4, maybe_skipped=False)
     assert skipped == [] and indices.tolist() == [100, 101, 102] and len(images) == len(labels) == 3

@@ -146,8 +146,7 @@ class EpochRunner:
                 recover(self, exc)
         rows = self.batch_size if keep_padding else self.sampler.rows_in_batch(self.batch)
         first, self.batch = self.batch * self.batch_size, self.batch + 1
-        trim = rows if rows < self.batch_size else None
-        batch, skipped = split_rows(out, trim, maybe_skipped=self.reader.listing.replaced_any)
+        batch, skipped = split_rows(out, rows, self.batch_size, maybe_skipped=self.state.replaced_any)
         if skipped:
             files = self.state.count_skipped([self.reader.index_at(first + r, self.running) for r in skipped])
             check_skipped(self, self.batch - 1, files, rows)

@@ -164,6 +164,12 @@ class EpochState:
         """The sorted int64 indices flagged bad (excluded ones are not)."""
         return self._shared.bad_indices()
 
+    @property
+    def replaced_any(self) -> bool:
+        """Whether a reader has stood a placeholder in for a skipped sample yet (until then no
+        batch has a row to drop)."""
+        return self._shared.replaced_any
+
     def close(self) -> None:
         """Free the table and the shared listing (calling it again does nothing)."""
         self._table.close()

@@ -64,15 +64,17 @@ class LoaderPipe:
         self.pipe = None
 
 
-def split_rows(out: dict, rows: int | None, *, maybe_skipped: bool = True):
+def split_rows(out: dict, rows: int, size: int, *, maybe_skipped: bool = True):
     """The first ``rows`` rows of a batch, without the skipped ones (``valid`` false).
 
     Parameters
     ----------
     out : dict
         The batch by output name (:data:`OUTPUTS`).
-    rows : int or None
-        Rows to keep at most, in a padded last batch; None keeps the whole batch.
+    rows : int
+        Rows to keep at most: fewer than ``size`` in a padded last batch.
+    size : int
+        The pipeline's batch size (known here without a torch call on the batch).
     maybe_skipped : bool
         Whether a row may be a skipped file's. False (no reader has handed out a placeholder,
         :attr:`sada_dali.data._shared_listing.SharedListing.replaced_any`) keeps every row
@@ -87,7 +89,7 @@ def split_rows(out: dict, rows: int | None, *, maybe_skipped: bool = True):
     """
     valid = out["valid"]
     images, labels, indices = (out[name] for name in OUTPUTS[:3])
-    if rows is not None:
+    if rows < size:  # the padded last batch
         valid, images, labels, indices = (t[:rows] for t in (valid, images, labels, indices))
     if not maybe_skipped or bool(valid.all()):
         return (images, labels, indices), []
