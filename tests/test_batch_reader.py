@@ -106,11 +106,18 @@ def test_a_file_is_read_whole_whatever_size_it_reports_and_however_short_its_rea
     assert bytes(blob) == b"ok" + path.read_bytes() and offsets.tolist() == [0, 2, 602]
 
 
-def test_unpack_encoded_gives_dali_one_tensor_per_sample():
+@pytest.mark.parametrize("dlpack", [True, False], ids=["from_dlpack_list", "a TensorCPU per sample"])
+def test_unpack_encoded_gives_dali_one_view_per_sample_into_the_packed_buffer(monkeypatch, dlpack):
+    from nvidia.dali.tensors import TensorListCPU
+
+    if not dlpack:  # a DALI without TensorListCPU.from_dlpack_list
+        monkeypatch.delattr(TensorListCPU, "from_dlpack_list", raising=False)
     buffers = [np.arange(i + 2, dtype=np.uint8) for i in range(4)]
-    encoded, label = stages.unpack_encoded((pack(buffers), np.arange(4)))
+    packed = pack(buffers)
+    encoded, label = stages.unpack_encoded((packed, np.arange(4)))
     assert len(encoded) == 4 and [tuple(s) for s in encoded.shape()] == [(2,), (3,), (4,), (5,)]
     assert all(np.array_equal(np.array(encoded[i]), buffers[i]) for i in range(4))
+    assert encoded[2].data_ptr() == packed[0].ctypes.data + 5  # a view, not a copy
     assert label.tolist() == [0, 1, 2, 3]
 
 
