@@ -116,7 +116,8 @@ def unpack_encoded(outputs):
         encoded = from_dlpack_list([blob[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
     else:
         views = memoryview(blob)
-        encoded = TensorListCPU([TensorCPU(views[a:b], "") for a, b in zip(bounds[:-1], bounds[1:])], "", False)
+        tensors = [TensorCPU(views[a:b], "") for a, b in zip(bounds[:-1], bounds[1:])]
+        encoded = TensorListCPU(tensors, "", False)
     return (encoded, *outputs[1:])
 
 
