@@ -34,6 +34,7 @@ __all__ = ["SharedListing", "ReaderView", "ON_ERROR", "check_on_error"]
 _NO_EPOCH = -1
 _BAD, _EXCLUDED = 1, 2
 _HEAD = 5  # order_epoch, N, shard_size, blob_bytes, replaced
+_REPLACED = 4  # the head word mark_replaced sets
 
 ON_ERROR = ("raise", "skip")
 """What a file that cannot be read or decoded may do: raise an error naming it, or be skipped."""
@@ -197,7 +198,8 @@ class SharedListing(SharedBlock):
     def replaced_any(self) -> bool:
         """Whether a reader has ever stood a placeholder in for a sample of this listing
         (:meth:`mark_replaced`): until one has, every row a reader produced is valid."""
-        return self._fast[4][4] != 0
+        head = self._fast[4]
+        return head[_REPLACED] != 0
 
     def mark_replaced(self) -> None:
         """Record that a reader stands a placeholder in for a sample (a skipped file), before
@@ -207,7 +209,8 @@ class SharedListing(SharedBlock):
         worker's batch reaches the loader's process through DALI's shared-memory queue and its
         semaphores, which order this store before the loader reads that batch.
         """
-        self._fast[4][4] = 1
+        head = self._fast[4]
+        head[_REPLACED] = 1
 
     def bad_indices(self) -> np.ndarray:
         """The sorted int64 indices flagged bad by :meth:`mark_bad` (excluded ones are not)."""
