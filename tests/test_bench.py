@@ -22,16 +22,20 @@ def test_tiny_bench_writes_json_with_gpu_rows_skipped_and_the_cpu_ratio(tmp_path
     )
     report = json.loads(out.read_text())
     rows = {row["row"]: row for row in report["rows"]}
-    assert sorted(rows) == [1, 2, 3, 4, 5, 6, 7]
+    assert sorted(rows) == [1, 2, 3, 4, 5, 6, 7, 8]
     for row in (1, 2, 5):
         assert (rows[row]["status"] == "ok") is HAS_GPU
         if not HAS_GPU:
             assert rows[row]["status"] == "skipped: no GPU" and rows[row]["images_per_s"] is None
-    for row in (3, 4, 6, 7):
+    for row in (3, 4, 6, 7, 8):
         assert rows[row]["status"] == "ok" and rows[row]["images_per_s"] > 0
         assert rows[row]["images_per_epoch"] == 16
     assert "bench-shards" in report["config"]["shards"]
-    for name, a, b in (("sada_cpu/native_dali_cpu", 3, 6), ("shards/files", 7, 3)):
+    for name, a, b in (
+        ("sada_cpu/native_dali_cpu", 3, 6),
+        ("sada_cpu/native_dali_sada_ops", 3, 8),
+        ("shards/files", 7, 3),
+    ):
         assert report["ratios"][name] == pytest.approx(rows[a]["images_per_s"] / rows[b]["images_per_s"])
     ratio = report["ratios"]["row3/row4"]
     assert ratio == pytest.approx(rows[3]["images_per_s"] / rows[4]["images_per_s"])
@@ -53,6 +57,7 @@ def test_ratios_divide_images_per_second_and_are_none_for_skipped_rows():
         "row1/row4": 3.0,
         "row3/row4": None,
         "sada_cpu/native_dali_cpu": None,
+        "sada_cpu/native_dali_sada_ops": None,
         "shards/files": None,
     }
 
@@ -108,8 +113,8 @@ def test_photo_corpus_rejects_bad_sizes(tmp_path, kwargs, message):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--rows", "1,9"], "The `--rows` must be a comma-separated subset of 1,...,7, got '1,9'."),
-        (["--rows", "x"], "The `--rows` must be a comma-separated subset of 1,...,7, got 'x'."),
+        (["--rows", "1,9"], "The `--rows` must be a comma-separated subset of 1,...,8, got '1,9'."),
+        (["--rows", "x"], "The `--rows` must be a comma-separated subset of 1,...,8, got 'x'."),
         (["--data", "/no/such/corpus"], "The `--data` '/no/such/corpus' does not exist"),
         (["--repeats", "0"], "The `--repeats` must be an integer >= 1, got '0'."),
         (["--images", "-5"], "The `--images` must be an integer >= 1, got '-5'."),
@@ -167,9 +172,53 @@ def test_bench_reads_shards_given_as_data_and_skips_the_rows_that_need_files(tmp
     kwargs = dict(num_images=8, num_classes=2, width=64, height=48, progress=False)
     shards = create_photo_corpus(tmp_path / "w", format="wds", shard_size=4, **kwargs) / "train"
     out = tmp_path / "bench.json"
-    argv = ["bench", "--tiny", "--workers", "1", "--data", str(shards), "--rows", "3,6,7", "--json", str(out)]
+    argv = [
+        "bench",
+        "--tiny",
+        "--workers",
+        "1",
+        "--data",
+        str(shards),
+        "--rows",
+        "3,6,7,8",
+        "--json",
+        str(out),
+    ]
     assert main(argv) == 0
     rows = {row["row"]: row for row in json.loads(out.read_text())["rows"]}
     assert rows[3]["status"] == "ok" and rows[3]["images_per_epoch"] == 8
-    assert rows[6]["status"] == "skipped: reads files"
+    assert rows[6]["status"] == rows[8]["status"] == "skipped: reads files"
     assert rows[7]["status"] == "skipped: --data is tar shards (row 3 reads them)"
+
+
+def test_native_dali_row_refuses_an_unknown_op_space():
+    from sada_dali.cli._bench_native import prepare_native_dali
+
+    with pytest.raises(
+        ValueError, match=r"The `op_space` must be 'trivial_augment_wide' or 'sada', got 'ra'\."
+    ):
+        prepare_native_dali([], [], batch_size=1, image_size=8, threads=1, op_space="ra")
+
+
+def test_native_dali_row_over_sadas_op_space_draws_its_step_from_sadas_fourteen_ops(tmp_path, monkeypatch):
+    from nvidia.dali.auto_aug import trivial_augment
+
+    from sada_dali.cli._bench_native import prepare_native_dali
+    from sada_dali.op_space import DEFAULT_NUM_MAGNITUDE_BINS, create_op_space
+
+    seen = {}
+    apply = trivial_augment.apply_trivial_augment
+
+    def spy(augmentations, data, **kwargs):
+        seen["names"], seen["bins"] = [aug.name for aug in augmentations], kwargs["num_magnitude_bins"]
+        return apply(augmentations, data, **kwargs)
+
+    monkeypatch.setattr(trivial_augment, "apply_trivial_augment", spy)
+    root = create_photo_corpus(tmp_path, num_images=8, num_classes=2, width=64, height=48, progress=False)
+    listing = create_listing(root / "train")
+    run_epoch = prepare_native_dali(
+        listing.files, listing.labels, batch_size=4, image_size=16, threads=1, op_space="sada"
+    )
+    assert run_epoch(0) == 8
+    assert seen["names"] == [spec.name for spec in create_op_space()] and len(seen["names"]) == 14
+    assert seen["bins"] == DEFAULT_NUM_MAGNITUDE_BINS

@@ -1,26 +1,42 @@
-"""Row 6 of ``sada-dali bench``: native DALI on the CPU backend, with no sada-dali code in the pipeline.
+"""Rows 6 and 8 of ``sada-dali bench``: native DALI on the CPU backend, with no sada-dali reader.
 
-``fn.readers.file`` + ``fn.decoders.image_random_crop`` + ``fn.resize`` +
-``auto_aug.trivial_augment_wide`` + ``fn.crop_mirror_normalize`` (random mirror, ImageNet mean
-and std, CHW float32), at the same threads and batch size as SADA's CPU row: the anchor that
-says what SADA's per-sample reading and choices cost on top of DALI doing the same kind of work.
+``fn.readers.file`` + ``fn.decoders.image_random_crop`` + ``fn.resize`` + one TrivialAugment
+step + ``fn.crop_mirror_normalize`` (random mirror, ImageNet mean and std, CHW float32), at the
+same threads and batch size as SADA's CPU row. Row 6 draws the step from
+``auto_aug.trivial_augment_wide``'s own suite, no sada-dali code at all; row 8 draws it from
+sada-dali's op space (the paper's 14 ops at their maxima, as ``auto_aug`` augmentations), through
+``auto_aug.trivial_augment.apply_trivial_augment``. Row 8 does the same image work as SADA's CPU row,
+so row 3 against row 8 is the price of SADA's reading and per-sample choices alone; row 6 adds the
+difference of the two op spaces (the paper's smaller rotations, shears and translations leave more
+of each image to sample).
 """
 
 from __future__ import annotations
 
 __all__ = ["prepare_native_dali"]
 
+from ..op_space import DEFAULT_NUM_MAGNITUDE_BINS
+
 _MEAN = [0.485 * 255, 0.456 * 255, 0.406 * 255]
 _STD = [0.229 * 255, 0.224 * 255, 0.225 * 255]
 
 
 def prepare_native_dali(
-    files, labels, *, batch_size: int, image_size: int, threads: int, seed: int = 0, augment: bool = True
+    files,
+    labels,
+    *,
+    batch_size: int,
+    image_size: int,
+    threads: int,
+    seed: int = 0,
+    augment: bool = True,
+    op_space: str = "trivial_augment_wide",
 ):
-    """The epoch function of row 6 over ``files`` (paths) and ``labels``; returns images read.
+    """The epoch function of row 6 (or 8) over ``files`` (paths) and ``labels``; returns images read.
 
     ``augment=False`` reads, decodes (whole image) and resizes only: the floor of
-    ``benchmarks/host_cost.py``.
+    ``benchmarks/host_cost.py``. ``op_space="sada"`` draws the TrivialAugment step from sada-dali's
+    op space (row 8) instead of ``trivial_augment_wide``'s suite (row 6).
 
     The iterator is reset at the start of each epoch, so no work of the next epoch runs
     while other rows are timed.
@@ -29,6 +45,10 @@ def prepare_native_dali(
     from nvidia.dali.auto_aug import trivial_augment
     from nvidia.dali.plugin.base_iterator import LastBatchPolicy
     from nvidia.dali.plugin.pytorch import DALIGenericIterator
+
+    if op_space not in ("trivial_augment_wide", "sada"):
+        raise ValueError(f"The `op_space` must be 'trivial_augment_wide' or 'sada', got {op_space!r}.")
+    augmentations = _sada_augmentations() if op_space == "sada" else None
 
     @pipeline_def(enable_conditionals=True)
     def pipeline():
@@ -46,7 +66,12 @@ def prepare_native_dali(
             random_aspect_ratio=[3 / 4, 4 / 3],
         )
         images = fn.resize(images, size=[image_size, image_size])
-        images = trivial_augment.trivial_augment_wide(images, fill_value=128)
+        if augmentations is None:
+            images = trivial_augment.trivial_augment_wide(images, fill_value=128)
+        else:
+            images = trivial_augment.apply_trivial_augment(
+                augmentations, images, num_magnitude_bins=DEFAULT_NUM_MAGNITUDE_BINS, fill_value=128
+            )
         images = fn.crop_mirror_normalize(
             images, dtype=types.FLOAT, output_layout="CHW", mean=_MEAN, std=_STD, mirror=fn.random.coin_flip()
         )
@@ -69,3 +94,9 @@ def prepare_native_dali(
         return sum(batch[0]["images"].shape[0] for batch in iterator)
 
     return run_epoch
+
+
+def _sada_augmentations() -> list:
+    from ..pipelines.dali_ops import create_augmentations
+
+    return create_augmentations()

@@ -11,6 +11,7 @@ RATIOS = (
     ("row1/row4", 1, 4),
     ("row3/row4", 3, 4),
     ("sada_cpu/native_dali_cpu", 3, 6),
+    ("sada_cpu/native_dali_sada_ops", 3, 8),
     ("shards/files", 7, 3),
 )
 

@@ -31,6 +31,7 @@ LOADER_ROWS = {
     5: "estimator update / ResNet-50 step, GPU",
     6: "native DALI, CPU backend (trivial_augment_wide)",
     7: "SADA DALI, CPU backend, tar shards",
+    8: "native DALI, CPU backend (TA over SADA's op space)",
 }
 
 

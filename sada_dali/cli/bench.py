@@ -9,8 +9,10 @@ backend; (4) a torchvision ``Dataset`` + ``DataLoader`` with the same SADA ops a
 strengths; (5) the estimator's ``update`` as a fraction of a ResNet-50 AMP training step; (6)
 native DALI on the CPU backend (readers.file, image_random_crop, resize, trivial_augment_wide,
 crop_mirror_normalize: no sada-dali code); (7) row 3 reading the same images from WebDataset tar
-shards. Without a GPU, rows 1, 2 and 5 are skipped. Without ``--data`` a photo-like JPEG corpus
-(500x375, about 110 KB each) is generated once; row 7 reads it packed into shards (once).
+shards; (8) row 6 with its TrivialAugment step drawn from SADA's op space (the same image work as
+row 3, so row 3 / row 8 is the price of SADA's reader alone). Without a GPU, rows 1, 2 and 5 are
+skipped. Without ``--data`` a photo-like JPEG corpus (500x375, about 110 KB each) is generated
+once; row 7 reads it packed into shards (once).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ __all__ = [
     "format_table",
 ]
 
-ALL_ROWS = (1, 2, 3, 4, 5, 6, 7)
+ALL_ROWS = (1, 2, 3, 4, 5, 6, 7, 8)
 
 
 def _data_source(text: str) -> str:
@@ -86,7 +88,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=None,
         help="DALI threads and DataLoader workers (default: the usable cores)",
     )
-    parser.add_argument("--rows", default="1,2,3,4,5,6,7", help="comma-separated rows to run")
+    parser.add_argument("--rows", default="1,2,3,4,5,6,7,8", help="comma-separated rows to run")
     parser.add_argument(
         "--tiny", action="store_true", help="CI mode: 16 images at 64x48, batch 4, output 32 px, 1 repeat"
     )
@@ -107,7 +109,7 @@ def _parse_rows(args) -> list[int]:
     except ValueError:
         rows = []
     if not rows or any(row not in ALL_ROWS for row in rows):
-        args.parser.error(f"The `--rows` must be a comma-separated subset of 1,...,7, got {args.rows!r}.")
+        args.parser.error(f"The `--rows` must be a comma-separated subset of 1,...,8, got {args.rows!r}.")
     return rows
 
 
@@ -133,7 +135,8 @@ def _prepare(row: int, *, source, shard_source, listing, strengths, table, worke
         return rows_.prepare_trivial_augment(source, threads=workers, **common)
     if row == 4:
         return rows_.prepare_torchvision(source, table, workers=workers, **common)
-    return prepare_native_dali(listing.files, listing.labels, threads=workers, **common)
+    op_space = "sada" if row == 8 else "trivial_augment_wide"
+    return prepare_native_dali(listing.files, listing.labels, threads=workers, op_space=op_space, **common)
 
 
 def run(args) -> int:
@@ -178,7 +181,7 @@ def run(args) -> int:
         for row in selected:
             if row in (1, 2, 5) and not gpu:
                 skipped[row] = "no GPU"
-            elif row in (6, 7) and listing.shards:
+            elif row in (6, 7, 8) and listing.shards:
                 skipped[row] = "--data is tar shards (row 3 reads them)" if row == 7 else "reads files"
             elif row != 5:
                 prepared[row] = _prepare(
