@@ -18,6 +18,14 @@ split into this process's main thread, its other threads (DALI's operators) and 
 processes, read from ``/proc``; and the ratios the goals are stated in, each from one round
 (``sada_default`` / ``native_ta`` img/s, main-thread µs / ``native_ta`` total µs, ...).
 
+In those rounds the consumer asks for the next batch at once, so the loader is the bottleneck and
+each ``next()`` waits in DALI's ``share_outputs``, which spends that wait on the CPU (about 0.7-1 ms
+per batch, native DALI's as much as SADA's). A trainer whose step outlasts a batch finds it ready
+and pays no such wait. ``--paced`` adds rounds of ``sada_default`` and ``native_ta`` in which the
+consumer sleeps after each batch for :data:`PACE_FACTOR` times that variant's median batch time,
+and reports their CPU split: the main thread's own work per image, the figure that caps a
+process on a GPU.
+
 Example: ``python benchmarks/host_cost.py --json host_cost.json``
 """
 
@@ -32,6 +40,9 @@ import time
 
 from sada_dali.checkpoint import save_json
 
+PACE_FACTOR = 2.0
+"""A paced consumer sleeps this many times the variant's unpaced batch time after each batch."""
+PACED = ("sada_default", "native_ta")
 VARIANTS = ("sada_w0", "sada_w2", "sada_default", "sada_val", "native_ta", "native_read")
 SPLIT = ("main_thread", "other_threads", "workers")
 
@@ -61,30 +72,53 @@ def _prepare(variant: str, source: str, listing, args, batch_size: int):
         seed=1,
     )
 
-    def run_epoch(epoch: int) -> int:
+    def run_epoch(epoch: int, pace_s: float = 0.0) -> int:
         loader.set_epoch(epoch)
-        return sum(batch[0].shape[0] for batch in loader)
+        images = 0
+        for batch in loader:
+            images += batch[0].shape[0]
+            if pace_s:
+                time.sleep(pace_s)
+        return images
 
     return run_epoch, loader
 
 
-def _time_round(prepared: dict) -> dict:
+def _time_epoch(run_epoch, pace_s: float = 0.0) -> dict:
     from sada_dali.cli._bench_timing import cpu_split_s, settle
 
+    before, start = cpu_split_s(), time.perf_counter()
+    images = run_epoch(0, pace_s) if pace_s else run_epoch(0)
+    idle = settle()
+    seconds, after = time.perf_counter() - start - idle, cpu_split_s()
+    us = {f"{part}_us": 1e6 * (after[part] - before[part]) / images for part in SPLIT}
+    return {"images": images, "images_per_s": images / seconds, **us, "total_us": sum(us.values())}
+
+
+def _time_round(prepared: dict) -> dict:
+    return {name: _time_epoch(run_epoch) for name, (run_epoch, _) in prepared.items()}
+
+
+def _time_paced_round(prepared: dict, pace_s: dict) -> dict:
     out = {}
-    for name, (run_epoch, _) in prepared.items():
-        before, start = cpu_split_s(), time.perf_counter()
-        images = run_epoch(0)
-        idle = settle()
-        seconds, after = time.perf_counter() - start - idle, cpu_split_s()
-        us = {part: 1e6 * (after[part] - before[part]) / images for part in SPLIT}
-        out[name] = {
-            "images": images,
-            "images_per_s": images / seconds,
-            **{f"{k}_us": v for k, v in us.items()},
-        }
-        out[name]["total_us"] = sum(us.values())
+    for name in PACED:
+        out[name] = _time_epoch(prepared[name][0], pace_s[name])
+        out[name].pop("images_per_s")  # mostly sleep
+        out[name]["pace_ms"] = 1e3 * pace_s[name]
     return out
+
+
+def _paced_ratios(rounds: list[dict], paced: list[dict]) -> dict:
+    """Each paced round's main threads against the unpaced native TA-wide total of the same index."""
+    default = [
+        p["sada_default"]["main_thread_us"] / r["native_ta"]["total_us"] for r, p in zip(rounds, paced)
+    ]
+    native = [p["native_ta"]["main_thread_us"] / r["native_ta"]["total_us"] for r, p in zip(rounds, paced)]
+    return {
+        "default_paced_main_thread_vs_native_ta_total": statistics.median(default),
+        "native_ta_paced_main_thread_vs_native_ta_total": statistics.median(native),
+        "per_round": {"default": default, "native_ta": native},
+    }
 
 
 def _ratios(one_round: dict) -> dict:
@@ -121,11 +155,20 @@ def run_batch_size(source: str, listing, args, batch_size: int) -> dict:
             run_epoch(0)
             settle()
         rounds = [_time_round(prepared) for _ in range(args.rounds)]
+        result = {"rounds": rounds, **_summarise(rounds)}
+        if args.paced:
+            pace_s = {name: PACE_FACTOR * batch_size / result[name]["images_per_s"] for name in PACED}
+            paced = [_time_paced_round(prepared, pace_s) for _ in range(args.rounds)]
+            keys = [k for k in paced[0]["sada_default"] if k != "images"]
+            medians = {
+                name: {k: statistics.median(p[name][k] for p in paced) for k in keys} for name in PACED
+            }
+            result["paced"] = {"rounds": paced, **medians, "ratios": _paced_ratios(rounds, paced)}
     finally:
         for _, loader in prepared.values():
             if loader is not None:
                 loader.close()
-    return {"rounds": rounds, **_summarise(rounds)}
+    return result
 
 
 def _print(batch_size: int, result: dict, variants) -> None:
@@ -140,6 +183,20 @@ def _print(batch_size: int, result: dict, variants) -> None:
     for key, value in result["ratios_median_of_rounds"].items():
         per_round = ", ".join(f"{r[key]:.2f}" for r in result["ratios_per_round"])
         print(f"  {key}: {value:.3f}  (rounds: {per_round})")
+    if "paced" in result:
+        paced = result["paced"]
+        for name in PACED:
+            r = paced[name]
+            print(
+                f"  paced {name} (sleeping {r['pace_ms']:.1f} ms per batch): main {r['main_thread_us']:.1f}, "
+                f"threads {r['other_threads_us']:.1f}, workers {r['workers_us']:.1f} us per image"
+            )
+        for key in (
+            "default_paced_main_thread_vs_native_ta_total",
+            "native_ta_paced_main_thread_vs_native_ta_total",
+        ):
+            per_round = ", ".join(f"{v:.3f}" for v in paced["ratios"]["per_round"][key.split("_paced")[0]])
+            print(f"  {key}: {paced['ratios'][key]:.3f}  (rounds: {per_round})")
 
 
 def main(argv=None) -> dict:
@@ -152,6 +209,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256, 1024])
     parser.add_argument("--rounds", type=int, default=5, help="interleaved timed rounds")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument(
+        "--paced",
+        action="store_true",
+        help="also time sada_default and native_ta with a consumer that sleeps",
+    )
     parser.add_argument("--json", help="write the results to this path")
     args = parser.parse_args(argv)
     for needed in ("native_ta", "native_read", "sada_default", "sada_val"):

@@ -13,6 +13,8 @@ of each image to sample).
 
 from __future__ import annotations
 
+import time
+
 __all__ = ["prepare_native_dali"]
 
 from ..op_space import DEFAULT_NUM_MAGNITUDE_BINS
@@ -33,6 +35,7 @@ def prepare_native_dali(
     op_space: str = "trivial_augment_wide",
 ):
     """The epoch function of row 6 (or 8) over ``files`` (paths) and ``labels``; returns images read.
+    It takes the epoch and, optionally, ``pace_s``: seconds to sleep after each batch.
 
     ``augment=False`` reads, decodes (whole image) and resizes only: the floor of
     ``benchmarks/host_cost.py``. ``op_space="sada"`` draws the TrivialAugment step from sada-dali's
@@ -87,11 +90,16 @@ def prepare_native_dali(
     )
     state = {"fresh": True}
 
-    def run_epoch(epoch: int) -> int:
+    def run_epoch(epoch: int, pace_s: float = 0.0) -> int:
         if not state["fresh"]:
             iterator.reset()
         state["fresh"] = False
-        return sum(batch[0]["images"].shape[0] for batch in iterator)
+        images = 0
+        for batch in iterator:
+            images += batch[0]["images"].shape[0]
+            if pace_s:
+                time.sleep(pace_s)  # a consumer slower than the loader (benchmarks/host_cost.py --paced)
+        return images
 
     return run_epoch
 
