@@ -1,0 +1,70 @@
+"""``benchmarks/host_cost.py`` reports its split and, with ``--paced``, the paced main threads."""
+
+import json
+import os
+
+import pytest
+
+BENCHMARKS = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
+
+
+@pytest.fixture
+def host_cost(monkeypatch):
+    monkeypatch.syspath_prepend(BENCHMARKS)
+    import host_cost
+
+    return host_cost
+
+
+@pytest.mark.slow
+def test_a_paced_run_sleeps_twice_the_batch_time_and_reports_the_main_threads_against_native(
+    host_cost, tmp_path, capsys
+):
+    out = tmp_path / "host_cost.json"
+    argv = ["--num-images", "64", "--batch-sizes", "16", "--rounds", "1", "--paced", "--json", str(out)]
+    argv += ["--variants", "sada_default", "sada_val", "native_ta", "native_read"]
+    result = host_cost.main(argv)["batch_sizes"]["16"]
+    paced = result["paced"]
+    for name in ("sada_default", "native_ta"):
+        expected_ms = 1e3 * host_cost.PACE_FACTOR * 16 / result[name]["images_per_s"]
+        assert paced[name]["pace_ms"] == pytest.approx(expected_ms)
+        assert paced[name]["main_thread_us"] > 0 and "images_per_s" not in paced[name]
+    ratio = paced["sada_default"]["main_thread_us"] / result["native_ta"]["total_us"]
+    assert paced["ratios"]["default_paced_main_thread_vs_native_ta_total"] == pytest.approx(ratio)
+    assert json.loads(out.read_text())["config"]["paced"] is True
+    assert "default_paced_main_thread_vs_native_ta_total" in capsys.readouterr().out
+
+
+def test_an_unpaced_run_has_no_paced_rounds(host_cost, monkeypatch):
+    prepared = {}
+    monkeypatch.setattr(
+        host_cost, "_prepare", lambda variant, *a: prepared.setdefault(variant, (_epoch, None))
+    )
+    monkeypatch.setattr(host_cost, "_time_epoch", lambda run_epoch, pace_s=0.0: _fake_epoch(pace_s))
+    args = type(
+        "Args", (), {"variants": ["sada_default", "sada_val", "native_ta", "native_read"], "rounds": 2}
+    )
+    args.paced = False
+    assert "paced" not in host_cost.run_batch_size("src", None, args, 8)
+    args.paced = True
+    assert set(host_cost.run_batch_size("src", None, args, 8)["paced"]) == {
+        "rounds",
+        "sada_default",
+        "native_ta",
+        "ratios",
+    }
+
+
+def _epoch(epoch, pace_s=0.0):
+    return 8
+
+
+def _fake_epoch(pace_s):
+    split = {"main_thread_us": 10.0, "other_threads_us": 20.0, "workers_us": 5.0}
+    return {"images": 8, "images_per_s": 100.0, **split, "total_us": 35.0}
+
+
+def test_host_cost_refuses_variants_the_ratios_need(host_cost, capsys):
+    with pytest.raises(SystemExit):
+        host_cost.main(["--variants", "sada_default", "native_ta"])
+    assert "--variants must include native_read (the ratios need it)" in capsys.readouterr().err
