@@ -49,6 +49,7 @@ SPLIT = ("main_thread", "other_threads", "workers")
 
 def _prepare(variant: str, source: str, listing, args, batch_size: int):
     from sada_dali.cli._bench_native import prepare_native_dali
+    from sada_dali.cli._bench_timing import count_images
     from sada_dali.loader import SADALoader
 
     if variant.startswith("native"):
@@ -74,12 +75,7 @@ def _prepare(variant: str, source: str, listing, args, batch_size: int):
 
     def run_epoch(epoch: int, pace_s: float = 0.0) -> int:
         loader.set_epoch(epoch)
-        images = 0
-        for batch in loader:
-            images += batch[0].shape[0]
-            if pace_s:
-                time.sleep(pace_s)
-        return images
+        return count_images((batch[0] for batch in loader), pace_s)
 
     return run_epoch, loader
 
@@ -88,7 +84,7 @@ def _time_epoch(run_epoch, pace_s: float = 0.0) -> dict:
     from sada_dali.cli._bench_timing import cpu_split_s, settle
 
     before, start = cpu_split_s(), time.perf_counter()
-    images = run_epoch(0, pace_s) if pace_s else run_epoch(0)
+    images = run_epoch(0, pace_s)
     idle = settle()
     seconds, after = time.perf_counter() - start - idle, cpu_split_s()
     us = {f"{part}_us": 1e6 * (after[part] - before[part]) / images for part in SPLIT}

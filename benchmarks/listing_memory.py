@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import os
 import pickle
 import platform
 import time
@@ -152,7 +151,6 @@ def main(argv=None) -> dict:
     print(f"  tar shards:     {shard_shared['above_baseline_mb']:7.1f} MB per worker above its baseline")
     print(f"  pickled tuple:  {old['above_baseline_mb']:7.1f} MB per worker above its baseline")
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         save_json(result, args.json)
     return result
 

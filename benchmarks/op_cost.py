@@ -17,7 +17,6 @@ Example: ``python benchmarks/op_cost.py --json op_cost.json``
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import statistics
 import tempfile
@@ -135,7 +134,6 @@ def main(argv=None) -> dict:
         parser.error(f"the `--ops` {unknown} are not ops of both spaces; choose from {shared_ops()}")
     result = run(args)
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         save_json(result, args.json)
     return result
 

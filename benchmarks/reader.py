@@ -121,7 +121,6 @@ def main(argv=None) -> dict:
         f"{' in shards' if args.shards else ''}]"
     )
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         save_json(result, args.json)
     return result
 

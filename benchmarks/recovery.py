@@ -160,7 +160,6 @@ def main(argv=None) -> int:
         f"files skipped {result['skipped']}"
     )
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         save_json(result, args.json)
     return 0
 

@@ -114,7 +114,6 @@ def main(argv=None) -> dict:
         f"  Python tarfile header iteration (estimated):    {tarfile_s:6.1f} s"
     )
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         save_json(result, args.json)
     return result
 

@@ -158,7 +158,6 @@ def main(argv=None) -> int:
     result = run(args)
     _print(result)
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         save_json(result, args.json)
     return 0
 

@@ -127,7 +127,7 @@ def save_json(obj, path) -> None:
     obj : object
         Anything ``json.dumps`` takes.
     path : str or os.PathLike
-        Target file; its folder must exist.
+        Target file; missing folders above it are created.
 
     Raises
     ------
@@ -139,6 +139,7 @@ def save_json(obj, path) -> None:
     text = json.dumps(obj, indent=2).encode("utf-8")  # fails before any file is touched
     path = os.path.abspath(os.fspath(path))
     _refuse_directory(path, "JSON file")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     _write_atomically(path, lambda handle: handle.write(text))
 
 

@@ -222,3 +222,13 @@ def test_native_dali_row_over_sadas_op_space_draws_its_step_from_sadas_fourteen_
     assert run_epoch(0) == 8
     assert seen["names"] == [spec.name for spec in create_op_space()] and len(seen["names"]) == 14
     assert seen["bins"] == DEFAULT_NUM_MAGNITUDE_BINS
+
+
+def test_count_images_counts_every_batch_and_sleeps_after_each_only_when_paced(monkeypatch):
+    from sada_dali.cli import _bench_timing
+
+    sleeps = []
+    monkeypatch.setattr(_bench_timing.time, "sleep", sleeps.append)
+    batches = [torch.zeros(4, 3), torch.zeros(2, 3)]
+    assert _bench_timing.count_images(iter(batches)) == 6 and sleeps == []
+    assert _bench_timing.count_images(iter(batches), 0.25) == 6 and sleeps == [0.25, 0.25]

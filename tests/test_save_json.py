@@ -22,3 +22,9 @@ def test_save_json_that_cannot_serialise_keeps_the_previous_file(tmp_path):
         save_json({"epoch": object()}, path)
     assert json.loads(path.read_text()) == {"epoch": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json"]
+
+
+def test_save_json_creates_the_missing_folders_above_the_file(tmp_path):
+    path = tmp_path / "runs" / "bench" / "report.json"
+    save_json({"rows": 8}, path)
+    assert json.loads(path.read_text()) == {"rows": 8}

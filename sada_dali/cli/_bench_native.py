@@ -13,11 +13,10 @@ of each image to sample).
 
 from __future__ import annotations
 
-import time
-
 __all__ = ["prepare_native_dali"]
 
 from ..op_space import DEFAULT_NUM_MAGNITUDE_BINS
+from ._bench_timing import count_images
 
 _MEAN = [0.485 * 255, 0.456 * 255, 0.406 * 255]
 _STD = [0.229 * 255, 0.224 * 255, 0.225 * 255]
@@ -51,7 +50,9 @@ def prepare_native_dali(
 
     if op_space not in ("trivial_augment_wide", "sada"):
         raise ValueError(f"The `op_space` must be 'trivial_augment_wide' or 'sada', got {op_space!r}.")
-    augmentations = _sada_augmentations() if op_space == "sada" else None
+    from ..pipelines.dali_ops import create_augmentations
+
+    augmentations = create_augmentations() if op_space == "sada" else None
 
     @pipeline_def(enable_conditionals=True)
     def pipeline():
@@ -94,17 +95,6 @@ def prepare_native_dali(
         if not state["fresh"]:
             iterator.reset()
         state["fresh"] = False
-        images = 0
-        for batch in iterator:
-            images += batch[0]["images"].shape[0]
-            if pace_s:
-                time.sleep(pace_s)  # a consumer slower than the loader (benchmarks/host_cost.py --paced)
-        return images
+        return count_images((batch[0]["images"] for batch in iterator), pace_s)
 
     return run_epoch
-
-
-def _sada_augmentations() -> list:
-    from ..pipelines.dali_ops import create_augmentations
-
-    return create_augmentations()

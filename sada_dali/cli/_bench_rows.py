@@ -12,6 +12,8 @@ import statistics
 
 import numpy as np
 
+from ._bench_timing import count_images
+
 __all__ = [
     "LOADER_ROWS",
     "create_trivial_augment_pipeline",
@@ -59,13 +61,6 @@ def loader_row(row: int, timings, **extra) -> dict:
     }
 
 
-def _drain(iterable) -> int:
-    seen = 0
-    for images, *_ in iterable:
-        seen += images.shape[0]
-    return seen
-
-
 def prepare_sada_dali(
     source, strengths, *, device: str, batch_size: int, image_size: int, threads: int, seed: int = 0
 ):
@@ -86,7 +81,7 @@ def prepare_sada_dali(
 
     def run_epoch(epoch: int) -> int:
         loader.set_epoch(epoch)
-        return _drain(loader)
+        return count_images(batch[0] for batch in loader)
 
     return run_epoch
 
@@ -180,7 +175,7 @@ def prepare_torchvision(source, table, *, batch_size: int, image_size: int, work
 
     def run_epoch(epoch: int) -> int:
         table.set_epoch(epoch)
-        return _drain(loader)
+        return count_images(batch[0] for batch in loader)
 
     return run_epoch
 

@@ -12,7 +12,19 @@ import os
 import threading
 import time
 
-__all__ = ["cpu_split_s", "process_tree_cpu_s", "time_rows", "settle"]
+__all__ = ["cpu_split_s", "process_tree_cpu_s", "time_rows", "settle", "count_images"]
+
+
+def count_images(batches, pace_s: float = 0.0) -> int:
+    """Consume ``batches`` (each the batch's image tensor) and return the images seen; with
+    ``pace_s``, sleep that long after each, as a consumer slower than the loader would
+    (``benchmarks/host_cost.py --paced``)."""
+    seen = 0
+    for images in batches:
+        seen += images.shape[0]
+        if pace_s:
+            time.sleep(pace_s)
+    return seen
 
 
 def _sync() -> None:

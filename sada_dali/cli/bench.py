@@ -240,7 +240,6 @@ def run(args) -> int:
         "round_ratios": round_ratios,
         "cpu_ratios": cpu_ratios,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
     save_json(report, args.json)
     plot = plot_throughput([r for r in results if r["row"] != 5], args.plot or args.json.with_suffix(".png"))
     print(f"wrote {args.json} and {plot}")
