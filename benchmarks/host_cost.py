@@ -9,6 +9,9 @@ warm-up epoch each:
 * ``sada_w0``, ``sada_w2``: ``SADALoader`` training with ``workers=0`` and ``workers=2``;
 * ``sada_default``: training with the default ``workers``;
 * ``sada_val``: ``SADALoader(train=False)`` with the default ``workers``;
+* ``sada_floor``: training with ``workers=0`` whose reader replays its first epoch from memory
+  (``_replay.replaying_reads``): the least any reader, in any worker pool, can cost the main
+  thread under DALI's ``external_source``;
 * ``native_ta``: native DALI ``readers.file`` + ``image_random_crop`` + ``resize`` +
   ``trivial_augment_wide`` + ``crop_mirror_normalize`` (no sada-dali code);
 * ``native_read``: native DALI read, decode and resize only.
@@ -24,7 +27,7 @@ per batch, native DALI's as much as SADA's). A trainer whose step outlasts a bat
 and pays no such wait. ``--paced`` adds rounds of ``sada_default`` and ``native_ta`` in which the
 consumer sleeps after each batch for :data:`PACE_FACTOR` times that variant's median batch time,
 and reports their CPU split: the main thread's own work per image, the figure that caps a
-process on a GPU.
+process on a GPU. ``sada_floor``, when it is among the variants, is paced as well.
 
 Example: ``python benchmarks/host_cost.py --json host_cost.json``
 """
@@ -32,6 +35,7 @@ Example: ``python benchmarks/host_cost.py --json host_cost.json``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -42,8 +46,9 @@ from sada_dali.checkpoint import save_json
 
 PACE_FACTOR = 2.0
 """A paced consumer sleeps this many times the variant's unpaced batch time after each batch."""
-PACED = ("sada_default", "native_ta")
-VARIANTS = ("sada_w0", "sada_w2", "sada_default", "sada_val", "native_ta", "native_read")
+PACED = ("sada_default", "sada_floor", "native_ta")
+"""The variants ``--paced`` times again with a sleeping consumer, those of ``--variants``."""
+VARIANTS = ("sada_w0", "sada_w2", "sada_default", "sada_val", "sada_floor", "native_ta", "native_read")
 SPLIT = ("main_thread", "other_threads", "workers")
 
 
@@ -61,17 +66,20 @@ def _prepare(variant: str, source: str, listing, args, batch_size: int):
             threads=args.threads,
             augment=variant == "native_ta",
         ), None
-    workers = {"sada_w0": 0, "sada_w2": 2}.get(variant)
-    loader = SADALoader(
-        source,
-        batch_size,
-        device="cpu",
-        train=variant != "sada_val",
-        image_size=args.image_size,
-        num_threads=args.threads,
-        workers=workers,
-        seed=1,
-    )
+    from _replay import replaying_reads
+
+    workers = {"sada_w0": 0, "sada_w2": 2, "sada_floor": 0}.get(variant)
+    with replaying_reads() if variant == "sada_floor" else contextlib.nullcontext():
+        loader = SADALoader(
+            source,
+            batch_size,
+            device="cpu",
+            train=variant != "sada_val",
+            image_size=args.image_size,
+            num_threads=args.threads,
+            workers=workers,
+            seed=1,
+        )
 
     def run_epoch(epoch: int, pace_s: float = 0.0) -> int:
         loader.set_epoch(epoch)
@@ -97,7 +105,7 @@ def _time_round(prepared: dict) -> dict:
 
 def _time_paced_round(prepared: dict, pace_s: dict) -> dict:
     out = {}
-    for name in PACED:
+    for name in pace_s:
         out[name] = _time_epoch(prepared[name][0], pace_s[name])
         out[name].pop("images_per_s")  # mostly sleep
         out[name]["pace_ms"] = 1e3 * pace_s[name]
@@ -106,15 +114,19 @@ def _time_paced_round(prepared: dict, pace_s: dict) -> dict:
 
 def _paced_ratios(rounds: list[dict], paced: list[dict]) -> dict:
     """Each paced round's main threads against the unpaced native TA-wide total of the same index."""
-    default = [
-        p["sada_default"]["main_thread_us"] / r["native_ta"]["total_us"] for r, p in zip(rounds, paced)
-    ]
-    native = [p["native_ta"]["main_thread_us"] / r["native_ta"]["total_us"] for r, p in zip(rounds, paced)]
-    return {
-        "default_paced_main_thread_vs_native_ta_total": statistics.median(default),
-        "native_ta_paced_main_thread_vs_native_ta_total": statistics.median(native),
-        "per_round": {"default": default, "native_ta": native},
+    per_round = {
+        _short(name): [p[name]["main_thread_us"] / r["native_ta"]["total_us"] for r, p in zip(rounds, paced)]
+        for name in paced[0]
     }
+    medians = {
+        f"{short}_paced_main_thread_vs_native_ta_total": statistics.median(values)
+        for short, values in per_round.items()
+    }
+    return {**medians, "per_round": per_round}
+
+
+def _short(name: str) -> str:
+    return name.removeprefix("sada_")
 
 
 def _ratios(one_round: dict) -> dict:
@@ -126,6 +138,10 @@ def _ratios(one_round: dict) -> dict:
     }
     default = one_round["sada_default"]
     ratios["default_main_thread_vs_native_ta_total"] = default["main_thread_us"] / native["total_us"]
+    if "sada_floor" in one_round:
+        ratios["floor_main_thread_vs_native_ta_total"] = (
+            one_round["sada_floor"]["main_thread_us"] / native["total_us"]
+        )
     ratios["default_total_minus_native_ta_total_us"] = default["total_us"] - native["total_us"]
     ratios["val_vs_native_read_rate"] = one_round["sada_val"]["images_per_s"] / read["images_per_s"]
     return ratios
@@ -153,11 +169,15 @@ def run_batch_size(source: str, listing, args, batch_size: int) -> dict:
         rounds = [_time_round(prepared) for _ in range(args.rounds)]
         result = {"rounds": rounds, **_summarise(rounds)}
         if args.paced:
-            pace_s = {name: PACE_FACTOR * batch_size / result[name]["images_per_s"] for name in PACED}
+            pace_s = {
+                name: PACE_FACTOR * batch_size / result[name]["images_per_s"]
+                for name in PACED
+                if name in prepared
+            }
             paced = [_time_paced_round(prepared, pace_s) for _ in range(args.rounds)]
             keys = [k for k in paced[0]["sada_default"] if k != "images"]
             medians = {
-                name: {k: statistics.median(p[name][k] for p in paced) for k in keys} for name in PACED
+                name: {k: statistics.median(p[name][k] for p in paced) for k in keys} for name in pace_s
             }
             result["paced"] = {"rounds": paced, **medians, "ratios": _paced_ratios(rounds, paced)}
     finally:
@@ -181,17 +201,15 @@ def _print(batch_size: int, result: dict, variants) -> None:
         print(f"  {key}: {value:.3f}  (rounds: {per_round})")
     if "paced" in result:
         paced = result["paced"]
-        for name in PACED:
+        for name in paced["rounds"][0]:
             r = paced[name]
             print(
                 f"  paced {name} (sleeping {r['pace_ms']:.1f} ms per batch): main {r['main_thread_us']:.1f}, "
                 f"threads {r['other_threads_us']:.1f}, workers {r['workers_us']:.1f} us per image"
             )
-        for key in (
-            "default_paced_main_thread_vs_native_ta_total",
-            "native_ta_paced_main_thread_vs_native_ta_total",
-        ):
-            per_round = ", ".join(f"{v:.3f}" for v in paced["ratios"]["per_round"][key.split("_paced")[0]])
+        for short, values in paced["ratios"]["per_round"].items():
+            key = f"{short}_paced_main_thread_vs_native_ta_total"
+            per_round = ", ".join(f"{v:.3f}" for v in values)
             print(f"  {key}: {paced['ratios'][key]:.3f}  (rounds: {per_round})")
 
 
@@ -208,7 +226,7 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--paced",
         action="store_true",
-        help="also time sada_default and native_ta with a consumer that sleeps",
+        help="also time sada_default, sada_floor and native_ta with a consumer that sleeps",
     )
     parser.add_argument("--json", help="write the results to this path")
     args = parser.parse_args(argv)

@@ -55,6 +55,18 @@ def test_an_unpaced_run_has_no_paced_rounds(host_cost, monkeypatch):
     }
 
 
+def test_the_floor_variant_is_paced_and_priced_against_native_when_asked_for(host_cost, monkeypatch):
+    monkeypatch.setattr(host_cost, "_prepare", lambda variant, *a: (_epoch, None))
+    monkeypatch.setattr(host_cost, "_time_epoch", lambda run_epoch, pace_s=0.0: _fake_epoch(pace_s))
+    variants = ["sada_default", "sada_val", "sada_floor", "native_ta", "native_read"]
+    args = type("Args", (), {"variants": variants, "rounds": 2, "paced": True})
+    result = host_cost.run_batch_size("src", None, args, 8)
+    assert result["ratios_median_of_rounds"]["floor_main_thread_vs_native_ta_total"] == pytest.approx(10 / 35)
+    assert set(result["paced"]["rounds"][0]) == {"sada_default", "sada_floor", "native_ta"}
+    assert set(result["paced"]["ratios"]["per_round"]) == {"default", "floor", "native_ta"}
+    assert result["paced"]["ratios"]["floor_paced_main_thread_vs_native_ta_total"] == pytest.approx(10 / 35)
+
+
 def _epoch(epoch, pace_s=0.0):
     return 8
 
