@@ -42,6 +42,8 @@ import statistics
 import tempfile
 import time
 
+from _host_cost_report import paced_ratios, print_batch_size, summarise
+
 from sada_dali.checkpoint import save_json
 
 PACE_FACTOR = 2.0
@@ -112,52 +114,6 @@ def _time_paced_round(prepared: dict, pace_s: dict) -> dict:
     return out
 
 
-def _paced_ratios(rounds: list[dict], paced: list[dict]) -> dict:
-    """Each paced round's main threads against the unpaced native TA-wide total of the same index."""
-    per_round = {
-        _short(name): [p[name]["main_thread_us"] / r["native_ta"]["total_us"] for r, p in zip(rounds, paced)]
-        for name in paced[0]
-    }
-    medians = {
-        f"{short}_paced_main_thread_vs_native_ta_total": statistics.median(values)
-        for short, values in per_round.items()
-    }
-    return {**medians, "per_round": per_round}
-
-
-def _short(name: str) -> str:
-    return name.removeprefix("sada_")
-
-
-def _ratios(one_round: dict) -> dict:
-    native, read = one_round["native_ta"], one_round["native_read"]
-    ratios = {
-        f"{name}_vs_native_ta_rate": one_round[name]["images_per_s"] / native["images_per_s"]
-        for name in ("sada_w0", "sada_w2", "sada_default")
-        if name in one_round
-    }
-    default = one_round["sada_default"]
-    ratios["default_main_thread_vs_native_ta_total"] = default["main_thread_us"] / native["total_us"]
-    if "sada_floor" in one_round:
-        ratios["floor_main_thread_vs_native_ta_total"] = (
-            one_round["sada_floor"]["main_thread_us"] / native["total_us"]
-        )
-    ratios["default_total_minus_native_ta_total_us"] = default["total_us"] - native["total_us"]
-    ratios["val_vs_native_read_rate"] = one_round["sada_val"]["images_per_s"] / read["images_per_s"]
-    return ratios
-
-
-def _summarise(rounds: list[dict]) -> dict:
-    summary = {}
-    for name in rounds[0]:
-        keys = [k for k in rounds[0][name] if k != "images"]
-        summary[name] = {k: statistics.median(r[name][k] for r in rounds) for k in keys}
-    ratios = [_ratios(r) for r in rounds]
-    summary["ratios_median_of_rounds"] = {k: statistics.median(r[k] for r in ratios) for k in ratios[0]}
-    summary["ratios_per_round"] = ratios
-    return summary
-
-
 def run_batch_size(source: str, listing, args, batch_size: int) -> dict:
     from sada_dali.cli._bench_timing import settle
 
@@ -167,7 +123,7 @@ def run_batch_size(source: str, listing, args, batch_size: int) -> dict:
             run_epoch(0)
             settle()
         rounds = [_time_round(prepared) for _ in range(args.rounds)]
-        result = {"rounds": rounds, **_summarise(rounds)}
+        result = {"rounds": rounds, **summarise(rounds)}
         if args.paced:
             pace_s = {
                 name: PACE_FACTOR * batch_size / result[name]["images_per_s"]
@@ -179,38 +135,12 @@ def run_batch_size(source: str, listing, args, batch_size: int) -> dict:
             medians = {
                 name: {k: statistics.median(p[name][k] for p in paced) for k in keys} for name in pace_s
             }
-            result["paced"] = {"rounds": paced, **medians, "ratios": _paced_ratios(rounds, paced)}
+            result["paced"] = {"rounds": paced, **medians, "ratios": paced_ratios(rounds, paced)}
     finally:
         for _, loader in prepared.values():
             if loader is not None:
                 loader.close()
     return result
-
-
-def _print(batch_size: int, result: dict, variants) -> None:
-    print(f"\nbatch {batch_size}: medians of the rounds (us per image)")
-    print(f"{'variant':14s} {'img/s':>8s} {'total':>7s} {'main':>7s} {'threads':>8s} {'workers':>8s}")
-    for name in variants:
-        r = result[name]
-        print(
-            f"{name:14s} {r['images_per_s']:8.0f} {r['total_us']:7.1f} {r['main_thread_us']:7.1f} "
-            f"{r['other_threads_us']:8.1f} {r['workers_us']:8.1f}"
-        )
-    for key, value in result["ratios_median_of_rounds"].items():
-        per_round = ", ".join(f"{r[key]:.2f}" for r in result["ratios_per_round"])
-        print(f"  {key}: {value:.3f}  (rounds: {per_round})")
-    if "paced" in result:
-        paced = result["paced"]
-        for name in paced["rounds"][0]:
-            r = paced[name]
-            print(
-                f"  paced {name} (sleeping {r['pace_ms']:.1f} ms per batch): main {r['main_thread_us']:.1f}, "
-                f"threads {r['other_threads_us']:.1f}, workers {r['workers_us']:.1f} us per image"
-            )
-        for short, values in paced["ratios"]["per_round"].items():
-            key = f"{short}_paced_main_thread_vs_native_ta_total"
-            per_round = ", ".join(f"{v:.3f}" for v in values)
-            print(f"  {key}: {paced['ratios'][key]:.3f}  (rounds: {per_round})")
 
 
 def main(argv=None) -> dict:
@@ -257,7 +187,7 @@ def main(argv=None) -> dict:
         listing = create_listing(source)
         for batch_size in args.batch_sizes:
             result["batch_sizes"][str(batch_size)] = run_batch_size(source, listing, args, batch_size)
-            _print(batch_size, result["batch_sizes"][str(batch_size)], args.variants)
+            print_batch_size(batch_size, result["batch_sizes"][str(batch_size)], args.variants)
     if args.json:
         save_json(result, args.json)
     return result
