@@ -41,6 +41,10 @@ def _ratios(one_round: dict) -> dict:
             one_round["sada_floor"]["main_thread_us"] / native["total_us"]
         )
     ratios["default_total_minus_native_ta_total_us"] = default["total_us"] - native["total_us"]
+    if "native_sada_ops" in one_round:
+        ratios["default_total_minus_native_sada_ops_total_us"] = (
+            default["total_us"] - one_round["native_sada_ops"]["total_us"]
+        )
     ratios["val_vs_native_read_rate"] = one_round["sada_val"]["images_per_s"] / read["images_per_s"]
     return ratios
 

@@ -14,6 +14,9 @@ warm-up epoch each:
   thread under DALI's ``external_source``;
 * ``native_ta``: native DALI ``readers.file`` + ``image_random_crop`` + ``resize`` +
   ``trivial_augment_wide`` + ``crop_mirror_normalize`` (no sada-dali code);
+* ``native_sada_ops``: ``native_ta`` with its step drawn from sada-dali's op space, as
+  ``sada-dali bench``'s row 8 (not run by default): against ``sada_default`` it prices the
+  reader alone, with ``--width 500 --height 375 --image-size 224`` at the bench's image sizes;
 * ``native_read``: native DALI read, decode and resize only.
 
 For every batch size of ``--batch-sizes`` it reports img/s and CPU microseconds per image,
@@ -51,6 +54,8 @@ PACE_FACTOR = 2.0
 PACED = ("sada_default", "sada_floor", "native_ta")
 """The variants ``--paced`` times again with a sleeping consumer, those of ``--variants``."""
 VARIANTS = ("sada_w0", "sada_w2", "sada_default", "sada_val", "sada_floor", "native_ta", "native_read")
+EXTRA_VARIANTS = ("native_sada_ops",)
+"""Variants ``--variants`` may name that the default set leaves out."""
 SPLIT = ("main_thread", "other_threads", "workers")
 
 
@@ -66,7 +71,8 @@ def _prepare(variant: str, source: str, listing, args, batch_size: int):
             batch_size=batch_size,
             image_size=args.image_size,
             threads=args.threads,
-            augment=variant == "native_ta",
+            augment=variant != "native_read",
+            op_space="sada" if variant == "native_sada_ops" else "trivial_augment_wide",
         ), None
     from _replay import replaying_reads
 
@@ -152,7 +158,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--threads", type=int, default=2, help="DALI threads of every variant")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256, 1024])
     parser.add_argument("--rounds", type=int, default=5, help="interleaved timed rounds")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS + EXTRA_VARIANTS)
     parser.add_argument(
         "--paced",
         action="store_true",

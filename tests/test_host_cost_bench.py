@@ -80,3 +80,32 @@ def test_host_cost_refuses_variants_the_ratios_need(host_cost, capsys):
     with pytest.raises(SystemExit):
         host_cost.main(["--variants", "sada_default", "native_ta"])
     assert "--variants must include native_read (the ratios need it)" in capsys.readouterr().err
+
+
+def test_the_native_variant_over_sadas_op_space_prices_the_reader_alone(host_cost, monkeypatch):
+    import sada_dali.cli._bench_native as native
+
+    built = []
+    monkeypatch.setattr(native, "prepare_native_dali", lambda *a, **kw: built.append(kw) or _epoch)
+    listing = type("Listing", (), {"files": ["a.jpg"], "labels": [0]})
+    args = type("Args", (), {"image_size": 32, "threads": 1})
+    for variant in ("native_sada_ops", "native_ta", "native_read"):
+        assert host_cost._prepare(variant, "src", listing, args, 8) == (_epoch, None)
+    assert [(kw["op_space"], kw["augment"]) for kw in built] == [
+        ("sada", True),
+        ("trivial_augment_wide", True),
+        ("trivial_augment_wide", False),
+    ]
+    monkeypatch.setattr(host_cost, "_prepare", lambda variant, *a: (_epoch, None))
+    monkeypatch.setattr(host_cost, "_time_epoch", lambda run_epoch, pace_s=0.0: _fake_epoch(pace_s))
+    variants = ["sada_default", "sada_val", "native_ta", "native_sada_ops", "native_read"]
+    run_args = type("Args", (), {"variants": variants, "rounds": 1, "paced": False})
+    ratios = host_cost.run_batch_size("src", None, run_args, 8)["ratios_median_of_rounds"]
+    assert ratios["default_total_minus_native_sada_ops_total_us"] == 0.0
+
+
+def test_host_cost_takes_the_extra_variant_only_when_named(host_cost, capsys):
+    assert "native_sada_ops" not in host_cost.VARIANTS
+    with pytest.raises(SystemExit):
+        host_cost.main(["--variants", "native_bogus"])
+    assert "invalid choice: 'native_bogus'" in capsys.readouterr().err
