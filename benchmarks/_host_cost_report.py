@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import statistics
 
-__all__ = ["paced_ratios", "summarise", "print_batch_size"]
+__all__ = ["medians", "paced_ratios", "summarise", "print_batch_size"]
 
 
 def paced_ratios(rounds: list[dict], paced: list[dict]) -> dict:
@@ -16,15 +16,26 @@ def paced_ratios(rounds: list[dict], paced: list[dict]) -> dict:
         _short(name): [p[name]["main_thread_us"] / r["native_ta"]["total_us"] for r, p in zip(rounds, paced)]
         for name in paced[0]
     }
-    medians = {
-        f"{short}_paced_main_thread_vs_native_ta_total": statistics.median(values)
-        for short, values in per_round.items()
+    return {
+        **{_paced_key(short): statistics.median(v) for short, v in per_round.items()},
+        "per_round": per_round,
     }
-    return {**medians, "per_round": per_round}
 
 
 def _short(name: str) -> str:
     return name.removeprefix("sada_")
+
+
+def _paced_key(short: str) -> str:
+    return f"{short}_paced_main_thread_vs_native_ta_total"
+
+
+def medians(rounds: list[dict]) -> dict:
+    """Each variant's median over ``rounds`` of every figure but its image count."""
+    return {
+        name: {k: statistics.median(r[name][k] for r in rounds) for k in figures if k != "images"}
+        for name, figures in rounds[0].items()
+    }
 
 
 def _ratios(one_round: dict) -> dict:
@@ -50,10 +61,7 @@ def _ratios(one_round: dict) -> dict:
 
 
 def summarise(rounds: list[dict]) -> dict:
-    summary = {}
-    for name in rounds[0]:
-        keys = [k for k in rounds[0][name] if k != "images"]
-        summary[name] = {k: statistics.median(r[name][k] for r in rounds) for k in keys}
+    summary = medians(rounds)
     ratios = [_ratios(r) for r in rounds]
     summary["ratios_median_of_rounds"] = {k: statistics.median(r[k] for r in ratios) for k in ratios[0]}
     summary["ratios_per_round"] = ratios
@@ -81,6 +89,6 @@ def print_batch_size(batch_size: int, result: dict, variants) -> None:
                 f"threads {r['other_threads_us']:.1f}, workers {r['workers_us']:.1f} us per image"
             )
         for short, values in paced["ratios"]["per_round"].items():
-            key = f"{short}_paced_main_thread_vs_native_ta_total"
+            key = _paced_key(short)
             per_round = ", ".join(f"{v:.3f}" for v in values)
             print(f"  {key}: {paced['ratios'][key]:.3f}  (rounds: {per_round})")

@@ -41,11 +41,11 @@ import argparse
 import contextlib
 import os
 import platform
-import statistics
 import tempfile
 import time
 
-from _host_cost_report import paced_ratios, print_batch_size, summarise
+from _host_cost_report import medians, paced_ratios, print_batch_size, summarise
+from _replay import replaying_reads
 
 from sada_dali.checkpoint import save_json
 
@@ -74,8 +74,6 @@ def _prepare(variant: str, source: str, listing, args, batch_size: int):
             augment=variant != "native_read",
             op_space="sada" if variant == "native_sada_ops" else "trivial_augment_wide",
         ), None
-    from _replay import replaying_reads
-
     workers = {"sada_w0": 0, "sada_w2": 2, "sada_floor": 0}.get(variant)
     with replaying_reads() if variant == "sada_floor" else contextlib.nullcontext():
         loader = SADALoader(
@@ -137,11 +135,7 @@ def run_batch_size(source: str, listing, args, batch_size: int) -> dict:
                 if name in prepared
             }
             paced = [_time_paced_round(prepared, pace_s) for _ in range(args.rounds)]
-            keys = [k for k in paced[0]["sada_default"] if k != "images"]
-            medians = {
-                name: {k: statistics.median(p[name][k] for p in paced) for k in keys} for name in pace_s
-            }
-            result["paced"] = {"rounds": paced, **medians, "ratios": paced_ratios(rounds, paced)}
+            result["paced"] = {"rounds": paced, **medians(paced), "ratios": paced_ratios(rounds, paced)}
     finally:
         for _, loader in prepared.values():
             if loader is not None:
